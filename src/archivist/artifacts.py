@@ -1,0 +1,368 @@
+"""Artifacts and their metadata, read from DVC's own files as text (dvc is not imported).
+
+Sources: the ``outs`` of ``.dvc`` files, the ``outs``/``metrics``/``plots`` of ``dvc.yaml``
+stages (versions from ``dvc.lock``), and ``dvc.yaml`` ``artifacts:`` entries, which name an
+artifact and may carry its tags. Where an ``artifacts:`` entry and an output share a path
+they are one artifact: the entry's tags overlay the output's, and ``archivist tag`` writes
+to the entry.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from archivist import yamlload
+from archivist.errors import ConfigError
+from archivist.yamlload import LinedDict, LinedList
+
+DVC_YAML = "dvc.yaml"
+DVC_LOCK = "dvc.lock"
+DVC_SUFFIX = ".dvc"
+_OUT_FIELDS = ("outs", "metrics", "plots")
+
+
+def is_dvc_file(path: str) -> bool:
+    """A ``.dvc`` file (not the ``.dvc/`` folder's contents)."""
+    return path.endswith(DVC_SUFFIX) and not path.startswith(".dvc/") and "/.dvc/" not in path
+
+
+def is_pipeline_file(path: str) -> bool:
+    name = posixpath.basename(path)
+    return name in (DVC_YAML, DVC_LOCK)
+
+
+def is_declaring_file(path: str) -> bool:
+    """Files that can declare artifacts: ``*.dvc``, ``dvc.yaml``, ``dvc.lock``."""
+    return is_dvc_file(path) or is_pipeline_file(path)
+
+
+@dataclass(frozen=True)
+class Version:
+    """One content hash of an artifact, as DVC records it."""
+
+    algorithm: str  # "md5", or "md5-dos2unix" for DVC 2 outputs (no ``hash: md5`` line)
+    digest: str  # hex; a folder's ends in ".dir"
+    size: int | None = None
+    nfiles: int | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        return self.digest.endswith(".dir")
+
+    @property
+    def label(self) -> str:
+        """``md5:<hex>``: how versions are named in plans, trailers and the audit."""
+        return f"md5:{self.digest}"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One DVC output (or registry entry), with where its tags live."""
+
+    path: str  # repo-relative posix path of the output
+    declared_in: str  # the .dvc or dvc.yaml file that declares the output
+    line: int  # line of the output entry in declared_in
+    tags_in: str  # the file whose entry holds the tags (declared_in, or the dvc.yaml entry)
+    tags_line: int
+    name: str | None = None  # dvc.yaml artifacts: name (GTO's, with "dir:" for nested files)
+    stage: str | None = None
+    type: str | None = None
+    desc: str | None = None
+    labels: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    version: Version | None = None
+    registered: bool = False  # named by a dvc.yaml artifacts: entry
+
+    def tag(self, dotted: str) -> Any:
+        """The value at a dotted key (``data.source``), or None when absent.
+
+        ``desc``, ``type`` and ``labels`` are DVC's own output fields; every other key is
+        looked up under ``meta``.
+        """
+        if dotted == "desc":
+            return self.desc
+        if dotted == "type":
+            return self.type
+        if dotted == "labels":
+            return list(self.labels) if self.labels else None
+        node: Any = self.meta
+        for part in dotted.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+    def tags(self) -> dict[str, Any]:
+        """All tags as one flat ``{dotted.key: value}`` map (DVC fields included)."""
+        flat: dict[str, Any] = {}
+        for key in DVC_TAG_FIELDS:
+            value = self.tag(key)
+            if value is not None:
+                flat[key] = value
+        _flatten(self.meta, "", flat)
+        return flat
+
+
+DVC_TAG_FIELDS = ("type", "desc", "labels")
+
+
+def _flatten(node: Mapping[str, Any], prefix: str, out: dict[str, Any]) -> None:
+    for key, value in node.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            _flatten(value, dotted + ".", out)
+        else:
+            out[dotted] = value
+
+
+def _plain(value: Any) -> Any:
+    """Lined containers to plain ones, so artifacts compare and serialise simply."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def join_repo_path(base_dir: str, path: Any, where: str, line: int) -> str:
+    """Normalise an output path relative to its file's folder; refuse escapes."""
+    if not isinstance(path, str) or not path.strip():
+        raise ConfigError(f"{where}:{line}: output path must be a non-empty string",
+                          "write path: <file or folder>")
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":") or "\\" in path:
+        raise ConfigError(f"{where}:{line}: output path {path!r} is absolute or not posix",
+                          "use a path relative to the file, inside the repository")
+    joined = posixpath.normpath(posixpath.join(base_dir, path))
+    if joined == ".." or joined.startswith("../") or joined == ".":
+        raise ConfigError(f"{where}:{line}: output path {path!r} escapes the repository",
+                          "keep DVC outputs inside the repository")
+    return joined
+
+
+def _version(entry: Mapping[str, Any]) -> Version | None:
+    digest = entry.get("md5")
+    if not isinstance(digest, str) or not digest:
+        return None
+    # DVC 3 writes "hash: md5"; DVC 2 files lack it and hash text with dos2unix.
+    algorithm = "md5" if entry.get("hash") == "md5" else "md5-dos2unix"
+    size = entry.get("size")
+    nfiles = entry.get("nfiles")
+    return Version(algorithm=algorithm, digest=digest,
+                   size=size if isinstance(size, int) else None,
+                   nfiles=nfiles if isinstance(nfiles, int) else None)
+
+
+def _labels(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    if isinstance(value, str) and value:
+        return (value,)
+    return ()
+
+
+def _tag_fields(entry: Mapping[str, Any], where: str, line: int) -> dict[str, Any]:
+    meta = entry.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise ConfigError(f"{where}:{line}: 'meta' must be a mapping",
+                          "write meta: {owner: you@example.com}")
+    type_ = entry.get("type")
+    desc = entry.get("desc")
+    return {
+        "type": str(type_) if type_ is not None else None,
+        "desc": str(desc) if desc is not None else None,
+        "labels": _labels(entry.get("labels")),
+        "meta": _plain(meta) if meta else {},
+    }
+
+
+def _require_mapping(data: Any, where: str) -> LinedDict:
+    if data is None:
+        empty = LinedDict()
+        empty.line = 1
+        return empty
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a YAML mapping at the top",
+                          "is this a DVC file?")
+    return data  # type: ignore[return-value]
+
+
+def parse_dvc_file(text: str | bytes, path: str) -> list[Artifact]:
+    """The outputs a ``.dvc`` file declares (``path`` is its repo-relative name)."""
+    data = _require_mapping(yamlload.load(text, path), path)
+    outs = data.get("outs")
+    if outs is None:
+        return []
+    if not isinstance(outs, list):
+        raise ConfigError(f"{path}:{data.line_of('outs')}: 'outs' must be a list",
+                          "see `dvc add` for the format")
+    base = posixpath.dirname(path)
+    wdir = data.get("wdir")
+    if isinstance(wdir, str) and wdir:
+        base = join_repo_path(base, wdir, path, data.line_of("wdir")) if wdir != "." else base
+    artifacts = []
+    for i, entry in enumerate(outs):
+        line = outs.line_of(i) if isinstance(outs, LinedList) else 1
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}:{line}: each entry of 'outs' must be a mapping",
+                              "see `dvc add` for the format")
+        out_path = entry.get("path")
+        if isinstance(out_path, str) and "://" in out_path:
+            continue  # an external output (s3://...) is not part of the repository
+        artifacts.append(Artifact(
+            path=join_repo_path(base, out_path, path, line),
+            declared_in=path, line=line, tags_in=path, tags_line=line,
+            version=_version(entry), **_tag_fields(entry, path, line),
+        ))
+    return artifacts
+
+
+def _stage_outputs(stage: Any, stage_name: str, base: str, where: str,
+                   line: int) -> Iterable[tuple[str, int, dict[str, Any]]]:
+    if not isinstance(stage, dict):
+        raise ConfigError(f"{where}:{line}: stage {stage_name!r} must be a mapping")
+    if "foreach" in stage or "matrix" in stage:
+        return  # templated stages need DVC's own resolver; their outputs are skipped
+    wdir = stage.get("wdir")
+    if isinstance(wdir, str) and wdir not in ("", "."):
+        if "${" in wdir:
+            return
+        base = join_repo_path(base, wdir, where, stage.line_of("wdir"))
+    for field_name in _OUT_FIELDS:
+        items = stage.get(field_name)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            raise ConfigError(
+                f"{where}:{stage.line_of(field_name)}: {stage_name}.{field_name} must be a list")
+        for i, item in enumerate(items):
+            iline = items.line_of(i) if isinstance(items, LinedList) else line
+            if isinstance(item, str):
+                out_path, spec = item, {}
+            elif isinstance(item, dict) and len(item) == 1:
+                out_path, spec = next(iter(item.items()))
+                spec = spec if isinstance(spec, dict) else {}
+            else:
+                raise ConfigError(f"{where}:{iline}: cannot read output of stage {stage_name!r}",
+                                  "write '- path' or '- path: {options}'")
+            if not isinstance(out_path, str) or "${" in out_path or "://" in out_path:
+                continue
+            yield join_repo_path(base, out_path, where, iline), iline, spec
+
+
+def _lock_versions(lock_text: str | bytes | None, lock_path: str) -> dict[str, Version]:
+    if lock_text is None:
+        return {}
+    data = _require_mapping(yamlload.load(lock_text, lock_path), lock_path)
+    base = posixpath.dirname(lock_path)
+    versions: dict[str, Version] = {}
+    stages = data.get("stages")
+    if not isinstance(stages, dict):
+        return versions
+    for stage in stages.values():
+        if not isinstance(stage, dict):
+            continue
+        for field_name in _OUT_FIELDS:
+            for entry in stage.get(field_name) or ():
+                if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                    version = _version(entry)
+                    if version is not None:
+                        path = posixpath.normpath(posixpath.join(base, entry["path"]))
+                        versions[path] = version
+    return versions
+
+
+def artifact_name(dvc_yaml_path: str, name: str) -> str:
+    """GTO's name for a registry entry: ``name`` at the root, ``dir:name`` below it."""
+    folder = posixpath.dirname(dvc_yaml_path)
+    return f"{folder}:{name}" if folder else name
+
+
+def parse_dvc_yaml(text: str | bytes, path: str,
+                   lock_text: str | bytes | None = None) -> list[Artifact]:
+    """Stage outputs and ``artifacts:`` entries of a ``dvc.yaml`` (versions from its lock)."""
+    data = _require_mapping(yamlload.load(text, path), path)
+    base = posixpath.dirname(path)
+    versions = _lock_versions(lock_text, posixpath.join(base, DVC_LOCK))
+    by_path: dict[str, Artifact] = {}
+    stages = data.get("stages")
+    if stages is not None:
+        if not isinstance(stages, dict):
+            raise ConfigError(f"{path}:{data.line_of('stages')}: 'stages' must be a mapping")
+        for stage_name, stage in stages.items():
+            sline = stages.line_of(stage_name)
+            for out_path, oline, spec in _stage_outputs(stage, str(stage_name), base, path,
+                                                        sline):
+                by_path[out_path] = Artifact(
+                    path=out_path, declared_in=path, line=oline, tags_in=path, tags_line=oline,
+                    stage=str(stage_name), version=versions.get(out_path),
+                    **_tag_fields(spec, path, oline),
+                )
+    registry = data.get("artifacts")
+    if registry is not None:
+        if not isinstance(registry, dict):
+            raise ConfigError(f"{path}:{data.line_of('artifacts')}: 'artifacts' must be a mapping")
+        for name, entry in registry.items():
+            aline = registry.line_of(name)
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{path}:{aline}: artifact {name!r} must be a mapping",
+                                  "write path: and optionally type:, desc:, labels:, meta:")
+            out_path = join_repo_path(base, entry.get("path"), path,
+                                      entry.line_of("path"))
+            fields = _tag_fields(entry, path, aline)
+            prior = by_path.get(out_path)
+            full_name = artifact_name(path, str(name))
+            if prior is not None:
+                by_path[out_path] = overlay(prior, full_name, path, aline, fields)
+            else:
+                by_path[out_path] = Artifact(
+                    path=out_path, declared_in=path, line=aline, tags_in=path, tags_line=aline,
+                    name=full_name, registered=True, **fields,
+                )
+    return list(by_path.values())
+
+
+def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def overlay(output: Artifact, name: str, tags_in: str, tags_line: int,
+            fields: Mapping[str, Any]) -> Artifact:
+    """An output seen through its registry entry: the entry's tags win, and it holds them."""
+    return replace(
+        output, name=name, registered=True, tags_in=tags_in, tags_line=tags_line,
+        type=fields["type"] if fields["type"] is not None else output.type,
+        desc=fields["desc"] if fields["desc"] is not None else output.desc,
+        labels=fields["labels"] or output.labels,
+        meta=_deep_merge(output.meta, fields["meta"]),
+    )
+
+
+def merge_registry(artifacts: Iterable[Artifact]) -> list[Artifact]:
+    """Join registry-only entries onto the ``.dvc`` outputs they name (same path)."""
+    outputs: dict[str, Artifact] = {}
+    registry: list[Artifact] = []
+    for artifact in artifacts:
+        if artifact.registered and artifact.declared_in == artifact.tags_in \
+                and artifact.stage is None and artifact.version is None:
+            registry.append(artifact)
+        else:
+            outputs[artifact.path] = artifact
+    for entry in registry:
+        target = outputs.get(entry.path)
+        if target is None:
+            outputs[entry.path] = entry
+            continue
+        fields = {"type": entry.type, "desc": entry.desc, "labels": entry.labels,
+                  "meta": entry.meta}
+        outputs[entry.path] = overlay(target, entry.name or "", entry.tags_in,
+                                      entry.tags_line, fields)
+    return sorted(outputs.values(), key=lambda a: a.path)

@@ -1,0 +1,107 @@
+"""archivist ls: artifacts, their current version, and whether their tags comply."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+from archivist.artifacts import Artifact
+from archivist.commands._common import add_json, formatter, repo_root
+from archivist.errors import UsageError
+from archivist.inventory import load_artifacts
+from archivist.metadata import check_artifact
+from archivist.output import paint, print_json, table
+from archivist.policy import POLICY_FILE, Policy, parse_policy
+from archivist.trees import WorkingTree
+
+HELP = """\
+List DVC-tracked artifacts with their current version and whether their tags satisfy the
+policy. Filters make tags searchable:
+
+  archivist ls --where owner=ana@example.com          exact value
+  archivist ls --where data.source~'^s3://raw/'       regular expression
+  archivist ls --type model --json
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ls", help="list artifacts and their compliance", description=HELP,
+                       formatter_class=formatter())
+    p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE|KEY~REGEX",
+                   help="keep artifacts whose tag matches (repeatable: all must match)")
+    p.add_argument("--type", dest="type_", metavar="TYPE", help="keep artifacts of this type")
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def _filters(specs: list[str]) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for spec in specs:
+        eq, tilde = spec.find("="), spec.find("~")
+        if tilde != -1 and (eq == -1 or tilde < eq):
+            key, pattern = spec[:tilde], spec[tilde + 1:]
+            try:
+                out.append((key, re.compile(pattern)))
+            except re.error as exc:
+                raise UsageError(f"--where {spec!r}: bad regular expression: {exc}") from None
+        elif eq != -1:
+            out.append((spec[:eq], spec[eq + 1:]))
+        else:
+            raise UsageError(f"--where {spec!r} is neither KEY=VALUE nor KEY~REGEX")
+        if not out[-1][0]:
+            raise UsageError(f"--where {spec!r} names no key")
+    return out
+
+
+def _matches(artifact: Artifact, filters: list[tuple[str, Any]]) -> bool:
+    for key, want in filters:
+        value = artifact.tag(key)
+        if value is None:
+            return False
+        text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        if isinstance(want, re.Pattern):
+            if want.search(text) is None:
+                return False
+        elif text != want:
+            return False
+    return True
+
+
+def _row(artifact: Artifact, policy: Policy | None) -> dict[str, Any]:
+    problems = check_artifact(artifact, policy) if policy else []
+    return {
+        "path": artifact.path,
+        "name": artifact.name,
+        "type": artifact.type,
+        "version": artifact.version.label if artifact.version else None,
+        "declared_in": artifact.declared_in,
+        "complies": not problems,
+        "problems": [v.problem for v in problems],
+        "tags": artifact.tags(),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    filters = _filters(args.where)
+    root = repo_root()
+    tree = WorkingTree(root, git=True)
+    policy_bytes = tree.read(POLICY_FILE)
+    policy = parse_policy(policy_bytes) if policy_bytes is not None else None
+    rows = [_row(a, policy) for a in load_artifacts(tree)
+            if (args.type_ is None or a.type == args.type_) and _matches(a, filters)]
+    if args.json:
+        print_json({"policy": policy is not None, "artifacts": rows})
+        return 0
+    if not rows:
+        print("no artifacts match" if filters or args.type_ else "no DVC-tracked artifacts")
+        return 0
+    def status(row: dict[str, Any]) -> str:
+        if policy is None:
+            return "-"
+        return paint("ok", "green") if row["complies"] else paint(
+            f"{len(row['problems'])} missing/bad", "red")
+    table([(r["path"], r["name"] or "", r["type"] or "",
+            (r["version"] or "")[:16], status(r)) for r in rows],
+          ["ARTIFACT", "NAME", "TYPE", "VERSION", "TAGS"])
+    return 0

@@ -1,0 +1,51 @@
+"""Path globs with ``**``, as policy rules write them (``models/**``, ``data/*.csv``)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+
+@lru_cache(maxsize=512)
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    """Regex for a repo-relative glob: ``*`` and ``?`` stay in one folder, ``**`` crosses."""
+    pattern = pattern.strip().lstrip("/")
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(pattern[i]))
+                i += 1
+            else:
+                body = pattern[i + 1 : end].replace("\\", "\\\\")
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    # "models/**" also matches "models" itself only through the explicit "**" branch above;
+    # a pattern naming a folder ("models/") matches everything below it.
+    if pattern.endswith("/"):
+        out.append(".*")
+    return re.compile("".join(out) + r"\Z")
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    """True when the repo-relative posix ``path`` matches ``pattern``."""
+    return compile_glob(pattern).match(path) is not None

@@ -1,0 +1,443 @@
+"""Load and validate ``archivist.yaml``, the policy reviewed like code.
+
+Every key is checked: an unknown one is an error naming the file, its line, and the
+nearest known spelling. The result is a tree of frozen dataclasses; nothing here touches
+git or DVC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archivist import yamlload
+from archivist.errors import ConfigError
+from archivist.globs import glob_match
+from archivist.yamlload import LinedDict, LinedList
+
+POLICY_FILE = "archivist.yaml"
+SUPPORTED_VERSIONS = (1,)
+VALUE_TYPES = ("string", "integer", "number", "boolean", "date", "email", "list")
+SIGNING_METHODS = ("sigstore", "key", "certificate")
+DVC_FIELDS = ("desc", "type", "labels")  # output fields DVC keeps beside ``meta``
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
+_UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What one required tag must hold. ``{}`` means: present and not empty."""
+
+    key: str
+    line: int
+    pattern: re.Pattern[str] | None = None
+    enum: tuple[Any, ...] | None = None
+    type: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One ``tags:`` entry: which artifacts it covers and what they must carry."""
+
+    index: int
+    line: int
+    paths: tuple[str, ...]
+    types: tuple[str, ...]
+    require: tuple[Constraint, ...]
+
+    @property
+    def label(self) -> str:
+        """How messages name the rule: its path globs, else its types."""
+        if self.paths:
+            return ", ".join(self.paths)
+        return "type " + ", ".join(self.types)
+
+    def matches(self, path: str, type_: str | None) -> bool:
+        if self.paths and not any(glob_match(p, path) for p in self.paths):
+            return False
+        return not (self.types and (type_ or "") not in self.types)
+
+    def covers_path(self, path: str) -> bool:
+        """True when the rule's globs cover ``path`` (types aside): for require-dvc."""
+        return bool(self.paths) and any(glob_match(p, path) for p in self.paths)
+
+
+@dataclass(frozen=True)
+class RetentionClass:
+    name: str
+    active_days: int
+    archive_days: int | None  # None: kept in the archive forever
+    line: int
+
+
+@dataclass(frozen=True)
+class Hold:
+    path: str
+    reason: str
+    until: dt.date | None
+    version: str | None
+    line: int
+
+    def applies(self, path: str, on: dt.date) -> bool:
+        covered = path == self.path or glob_match(self.path, path)
+        return covered and (self.until is None or on <= self.until)
+
+
+@dataclass(frozen=True)
+class Retention:
+    default: str
+    classes: Mapping[str, RetentionClass]
+    releases: str | None
+    holds: tuple[Hold, ...]
+
+
+@dataclass(frozen=True)
+class Identity:
+    issuer: str
+    identity: re.Pattern[str]
+    line: int
+
+
+@dataclass(frozen=True)
+class Signing:
+    method: str
+    required_for: str | None
+    identities: tuple[Identity, ...]
+    public_keys: tuple[str, ...]
+    certificate_roots: tuple[str, ...]
+    trust_config: str | None
+
+
+@dataclass(frozen=True)
+class Remotes:
+    active: str | None
+    archive: str | None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The whole validated policy; ``source`` is where it was read from."""
+
+    source: str
+    version: int
+    branch: str | None
+    remotes: Remotes
+    rules: tuple[Rule, ...]
+    retention: Retention | None
+    signing: Signing | None
+    raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    def rules_for(self, path: str, type_: str | None) -> list[Rule]:
+        return [r for r in self.rules if r.matches(path, type_)]
+
+    def retention_class(self, name: str) -> RetentionClass:
+        if self.retention is None or name not in self.retention.classes:
+            known = ", ".join(self.retention.classes) if self.retention else "none"
+            raise ConfigError(f"{self.source}: unknown retention class {name!r}",
+                              f"known classes: {known}")
+        return self.retention.classes[name]
+
+
+# ---------------------------------------------------------------- validation helpers
+
+
+class _Reader:
+    """Validation state for one policy file: produces errors naming file and line."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, line: int, message: str, hint: str | None = None) -> ConfigError:
+        where = f"{self.source}:{line}" if line else self.source
+        return ConfigError(f"{where}: {message}", hint)
+
+    def mapping(self, value: Any, what: str, line: int) -> LinedDict:
+        if value is None:
+            empty = LinedDict()
+            empty.line = line
+            return empty
+        if not isinstance(value, dict):
+            raise self.fail(line, f"{what} must be a mapping, not {_kind(value)}")
+        return value  # type: ignore[return-value]
+
+    def sequence(self, value: Any, what: str, line: int) -> LinedList:
+        if value is None:
+            empty = LinedList()
+            empty.line = line
+            return empty
+        if not isinstance(value, list):
+            raise self.fail(line, f"{what} must be a list, not {_kind(value)}")
+        return value  # type: ignore[return-value]
+
+    def known_keys(self, data: LinedDict, allowed: Sequence[str], what: str) -> None:
+        for key in data:
+            if key not in allowed:
+                near = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                hint = f"did you mean {near[0]!r}?" if near else "known keys: " + ", ".join(
+                    allowed)
+                raise self.fail(data.line_of(key), f"unknown key {key!r} in {what}", hint)
+
+    def string(self, value: Any, what: str, line: int) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(line, f"{what} must be a non-empty string, not {_kind(value)}")
+        return value
+
+    def strings(self, value: Any, what: str, line: int) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return (value,)
+        items = self.sequence(value, what, line)
+        return tuple(self.string(v, f"{what}[{i}]", items.line_of(i))
+                     for i, v in enumerate(items))
+
+    def regex(self, value: Any, what: str, line: int) -> re.Pattern[str]:
+        text = self.string(value, what, line)
+        try:
+            return re.compile(text)
+        except re.error as exc:
+            raise self.fail(line, f"{what} {text!r} is not a valid regular expression: {exc}",
+                            "check the escaping: in YAML double quotes write \\\\ for \\") from None
+
+    def duration(self, value: Any, what: str, line: int, *, forever_ok: bool) -> int | None:
+        if forever_ok and value == "forever":
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value  # a bare number is days
+        match = _DURATION.match(str(value)) if isinstance(value, str) else None
+        if not match:
+            forms = "30d, 4w, 6m, 1y" + (" or forever" if forever_ok else "")
+            raise self.fail(line, f"{what} {value!r} is not a duration", f"write {forms}")
+        return int(match.group(1)) * _UNIT_DAYS[match.group(2)]
+
+    def date(self, value: Any, what: str, line: int) -> dt.date:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise self.fail(line, f"{what} {value!r} is not a date", "write YYYY-MM-DD")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    return {dict: "a mapping", LinedDict: "a mapping", list: "a list",
+            LinedList: "a list", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+# ---------------------------------------------------------------- sections
+
+_TOP_KEYS = ("version", "branch", "remotes", "tags", "retention", "signing")
+_RULE_KEYS = ("match", "require", "description")
+_MATCH_KEYS = ("paths", "types")
+_CONSTRAINT_KEYS = ("pattern", "enum", "type", "min_length", "max_length", "min", "max", "hint")
+_RETENTION_KEYS = ("default", "classes", "releases", "holds")
+_CLASS_KEYS = ("active", "archive")
+_HOLD_KEYS = ("path", "reason", "until", "version")
+_SIGNING_KEYS = ("method", "required_for", "identities", "public_keys", "certificate_roots",
+                 "trust_config")
+_IDENTITY_KEYS = ("issuer", "identity")
+_REMOTE_KEYS = ("active", "archive")
+
+
+def _constraint(r: _Reader, key: str, value: Any, line: int) -> Constraint:
+    spec = r.mapping(value, f"require.{key}", line)
+    r.known_keys(spec, _CONSTRAINT_KEYS, f"the constraint on {key!r}")
+    kwargs: dict[str, Any] = {}
+    if "pattern" in spec:
+        kwargs["pattern"] = r.regex(spec["pattern"], f"pattern of {key!r}", spec.line_of("pattern"))
+    if "enum" in spec:
+        items = r.sequence(spec["enum"], f"enum of {key!r}", spec.line_of("enum"))
+        if not items:
+            raise r.fail(spec.line_of("enum"), f"enum of {key!r} is empty",
+                         "list the allowed values")
+        kwargs["enum"] = tuple(items)
+    if "type" in spec:
+        type_ = spec["type"]
+        if type_ not in VALUE_TYPES:
+            near = difflib.get_close_matches(str(type_), VALUE_TYPES, n=1)
+            raise r.fail(spec.line_of("type"), f"unknown type {type_!r} for {key!r}",
+                         f"did you mean {near[0]!r}?" if near else "use one of "
+                         + ", ".join(VALUE_TYPES))
+        kwargs["type"] = type_
+    for name, attr in (("min_length", "min_length"), ("max_length", "max_length"),
+                       ("min", "minimum"), ("max", "maximum")):
+        if name in spec:
+            number = spec[name]
+            if isinstance(number, bool) or not isinstance(number, int | float):
+                raise r.fail(spec.line_of(name), f"{name} of {key!r} must be a number")
+            kwargs[attr] = number
+    if "hint" in spec:
+        kwargs["hint"] = r.string(spec["hint"], f"hint of {key!r}", spec.line_of("hint"))
+    return Constraint(key=key, line=line, **kwargs)
+
+
+def _rule(r: _Reader, index: int, value: Any, line: int) -> Rule:
+    data = r.mapping(value, f"tags[{index}]", line)
+    r.known_keys(data, _RULE_KEYS, f"tags[{index}]")
+    if "match" not in data:
+        raise r.fail(data.line, f"tags[{index}] has no 'match:'",
+                     "add match: {paths: [\"models/**\"]}")
+    match = r.mapping(data["match"], f"tags[{index}].match", data.line_of("match"))
+    r.known_keys(match, _MATCH_KEYS, f"tags[{index}].match")
+    paths = r.strings(match.get("paths"), "match.paths", match.line_of("paths")) \
+        if "paths" in match else ()
+    types = r.strings(match.get("types"), "match.types", match.line_of("types")) \
+        if "types" in match else ()
+    if not paths and not types:
+        raise r.fail(match.line, f"tags[{index}].match names no paths and no types",
+                     "add paths: [\"models/**\"] or types: [model]")
+    require = r.mapping(data.get("require"), f"tags[{index}].require", data.line_of("require"))
+    constraints = []
+    for key in require:
+        if not isinstance(key, str) or not key or any(not part for part in key.split(".")):
+            raise r.fail(require.line_of(key), f"required tag {key!r} is not a dotted key",
+                         "write e.g. owner or data.source")
+        constraints.append(_constraint(r, key, require[key], require.line_of(key)))
+    return Rule(index=index, line=data.line, paths=paths, types=types,
+                require=tuple(constraints))
+
+
+def _retention(r: _Reader, value: Any, line: int) -> Retention:
+    data = r.mapping(value, "retention", line)
+    r.known_keys(data, _RETENTION_KEYS, "retention")
+    classes_raw = r.mapping(data.get("classes"), "retention.classes", data.line_of("classes"))
+    classes: dict[str, RetentionClass] = {}
+    for name in classes_raw:
+        cline = classes_raw.line_of(name)
+        spec = r.mapping(classes_raw[name], f"retention class {name!r}", cline)
+        r.known_keys(spec, _CLASS_KEYS, f"retention class {name!r}")
+        for needed in _CLASS_KEYS:
+            if needed not in spec:
+                raise r.fail(spec.line or cline, f"retention class {name!r} has no {needed!r}",
+                             f"add {needed}: 1y")
+        classes[str(name)] = RetentionClass(
+            name=str(name),
+            active_days=r.duration(spec["active"], f"{name}.active", spec.line_of("active"),
+                                   forever_ok=False) or 0,
+            archive_days=r.duration(spec["archive"], f"{name}.archive",
+                                    spec.line_of("archive"), forever_ok=True),
+            line=cline,
+        )
+    default = data.get("default", "standard")
+    if classes and default not in classes:
+        raise r.fail(data.line_of("default"), f"retention.default {default!r} is not a class",
+                     "known classes: " + ", ".join(classes))
+    releases = data.get("releases")
+    if releases is not None and releases not in classes:
+        raise r.fail(data.line_of("releases"), f"retention.releases {releases!r} is not a class",
+                     "known classes: " + ", ".join(classes))
+    holds_raw = r.sequence(data.get("holds"), "retention.holds", data.line_of("holds"))
+    holds = []
+    for i, item in enumerate(holds_raw):
+        hline = holds_raw.line_of(i)
+        hold = r.mapping(item, f"retention.holds[{i}]", hline)
+        r.known_keys(hold, _HOLD_KEYS, f"retention.holds[{i}]")
+        if "path" not in hold or "reason" not in hold:
+            raise r.fail(hline, f"retention.holds[{i}] needs a path and a reason",
+                         "write {path: models/clf.pkl, reason: \"legal hold LH-114\"}")
+        holds.append(Hold(
+            path=r.string(hold["path"], "hold path", hold.line_of("path")),
+            reason=r.string(hold["reason"], "hold reason", hold.line_of("reason")),
+            until=r.date(hold["until"], "hold until", hold.line_of("until"))
+            if hold.get("until") is not None else None,
+            version=str(hold["version"]) if hold.get("version") is not None else None,
+            line=hline,
+        ))
+    return Retention(default=str(default), classes=classes,
+                     releases=str(releases) if releases else None, holds=tuple(holds))
+
+
+def _signing(r: _Reader, value: Any, line: int) -> Signing:
+    data = r.mapping(value, "signing", line)
+    r.known_keys(data, _SIGNING_KEYS, "signing")
+    method = data.get("method", "sigstore")
+    if method not in SIGNING_METHODS:
+        raise r.fail(data.line_of("method"), f"unknown signing method {method!r}",
+                     "use one of " + ", ".join(SIGNING_METHODS))
+    identities_raw = r.sequence(data.get("identities"), "signing.identities",
+                                data.line_of("identities"))
+    identities = []
+    for i, item in enumerate(identities_raw):
+        iline = identities_raw.line_of(i)
+        ident = r.mapping(item, f"signing.identities[{i}]", iline)
+        r.known_keys(ident, _IDENTITY_KEYS, f"signing.identities[{i}]")
+        if "issuer" not in ident or "identity" not in ident:
+            raise r.fail(iline, f"signing.identities[{i}] needs an issuer and an identity")
+        identities.append(Identity(
+            issuer=r.string(ident["issuer"], "issuer", ident.line_of("issuer")),
+            identity=r.regex(ident["identity"], "identity", ident.line_of("identity")),
+            line=iline,
+        ))
+    def paths(key: str) -> tuple[str, ...]:
+        return r.strings(data[key], f"signing.{key}", data.line_of(key)) if key in data else ()
+    trust = data.get("trust_config")
+    return Signing(
+        method=str(method),
+        required_for=str(data["required_for"]) if data.get("required_for") else None,
+        identities=tuple(identities),
+        public_keys=paths("public_keys"),
+        certificate_roots=paths("certificate_roots"),
+        trust_config=r.string(trust, "signing.trust_config", data.line_of("trust_config"))
+        if trust is not None else None,
+    )
+
+
+def parse_policy(text: str | bytes, source: str = POLICY_FILE) -> Policy:
+    """Validate policy text; raise ``ConfigError`` naming ``source`` and the line."""
+    r = _Reader(source)
+    data = yamlload.load(text, source)
+    if data is None:
+        raise r.fail(0, "the policy is empty", "start from `archivist init`")
+    data = r.mapping(data, "the policy", 1)
+    r.known_keys(data, _TOP_KEYS, "the policy")
+    version = data.get("version")
+    if version not in SUPPORTED_VERSIONS:
+        raise r.fail(data.line_of("version"),
+                     f"unsupported policy version {version!r}", "write version: 1")
+    branch = data.get("branch")
+    if branch is not None:
+        branch = r.string(branch, "branch", data.line_of("branch"))
+    remotes_raw = r.mapping(data.get("remotes"), "remotes", data.line_of("remotes"))
+    r.known_keys(remotes_raw, _REMOTE_KEYS, "remotes")
+    remotes = Remotes(
+        active=r.string(remotes_raw["active"], "remotes.active", remotes_raw.line_of("active"))
+        if "active" in remotes_raw else None,
+        archive=r.string(remotes_raw["archive"], "remotes.archive",
+                         remotes_raw.line_of("archive")) if "archive" in remotes_raw else None,
+    )
+    rules_raw = r.sequence(data.get("tags"), "tags", data.line_of("tags"))
+    rules = tuple(_rule(r, i, item, rules_raw.line_of(i)) for i, item in enumerate(rules_raw))
+    retention = _retention(r, data["retention"], data.line_of("retention")) \
+        if "retention" in data else None
+    signing = _signing(r, data["signing"], data.line_of("signing")) if "signing" in data else None
+    return Policy(source=source, version=int(version), branch=branch, remotes=remotes,
+                  rules=rules, retention=retention, signing=signing, raw=data)
+
+
+def load_policy(root: Path) -> Policy:
+    """Read ``archivist.yaml`` from the working tree at ``root``."""
+    path = root / POLICY_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"no policy: {POLICY_FILE} not found in {root}",
+                          "run `archivist init` to write one") from None
+    except OSError as exc:
+        raise ConfigError(f"{POLICY_FILE}: cannot read: {exc.strerror}") from None
+    return parse_policy(data, POLICY_FILE)

@@ -1,0 +1,135 @@
+"""Where file contents come from: the working tree, the index, or a commit.
+
+The check reads what is being committed: the working tree under pre-commit (which stashes
+unstaged changes first), the index for plain git hooks (``--staged``), and each commit's
+own blobs in range mode. All three answer the same two questions: which files, and what
+bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from archivist import gitrepo
+from archivist.errors import ConfigError
+
+_SYMLINK_MODE = "120000"
+_SKIP_DIRS = {".git", ".dvc", ".venv", "node_modules", "__pycache__"}
+
+
+class Tree(ABC):
+    """A snapshot of repository files, named for messages by ``label``."""
+
+    label: str
+
+    @abstractmethod
+    def paths(self) -> list[str]:
+        """Every file's repo-relative posix path."""
+
+    @abstractmethod
+    def read(self, path: str) -> bytes | None:
+        """The file's bytes, None when it does not exist here."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+class WorkingTree(Tree):
+    """Files on disk below ``root`` (git's view of them when ``root`` is a checkout)."""
+
+    def __init__(self, root: Path, *, git: bool | None = None) -> None:
+        self.root = root.resolve()
+        self.label = "working tree"
+        self._git = (root / ".git").exists() if git is None else git
+
+    def paths(self) -> list[str]:
+        if self._git:
+            return gitrepo.ls_files(self.root)
+        found = []
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]
+            rel = os.path.relpath(folder, self.root)
+            for name in files:
+                found.append(name if rel == "." else f"{rel}/{name}".replace(os.sep, "/"))
+        return found
+
+    def read(self, path: str) -> bytes | None:
+        full = self.root / path
+        if full.is_symlink():
+            target = full.resolve()
+            if not target.is_relative_to(self.root):
+                raise ConfigError(f"{path}: is a symlink to {target}, outside the repository",
+                                  "replace the link with the file itself")
+        try:
+            return full.read_bytes()
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            return None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}",
+                              "check the file's permissions") from None
+
+
+class _GitObjects(Tree):
+    """Shared reading through ``git cat-file --batch`` for the index and commits."""
+
+    def __init__(self, root: Path, cat: gitrepo.CatFile | None = None) -> None:
+        self.root = root
+        self._owns_cat = cat is None
+        self._cat = cat or gitrepo.CatFile(root)
+        self._modes: dict[str, str] = {}
+
+    def _spec(self, path: str) -> str:
+        raise NotImplementedError
+
+    def paths(self) -> list[str]:
+        return list(self._modes)
+
+    def read(self, path: str) -> bytes | None:
+        mode = self._modes.get(path)
+        if mode is None:
+            return None
+        if mode == _SYMLINK_MODE:
+            raise ConfigError(f"{path}: is a symlink in {self.label}",
+                              "commit the file itself, not a link to it")
+        return self._cat.read(self._spec(path))
+
+    def close(self) -> None:
+        if self._owns_cat:
+            self._cat.close()
+
+
+class IndexTree(_GitObjects):
+    """What ``git commit`` would record: the staged blobs."""
+
+    def __init__(self, root: Path, cat: gitrepo.CatFile | None = None) -> None:
+        super().__init__(root, cat)
+        self.label = "index"
+        out = gitrepo.git_bytes(["ls-files", "-z", "--stage"], root)
+        for record in out.split(b"\0"):
+            if record:
+                meta, _, name = record.partition(b"\t")
+                self._modes[name.decode("utf-8", "surrogateescape")] = meta.split()[0].decode()
+
+    def _spec(self, path: str) -> str:
+        return f":{path}"
+
+
+class CommitTree(_GitObjects):
+    """The files of one commit."""
+
+    def __init__(self, root: Path, commit: str, cat: gitrepo.CatFile | None = None) -> None:
+        super().__init__(root, cat)
+        self.commit = commit
+        self.label = f"commit {commit[:10]}"
+        out = gitrepo.git_bytes(["ls-tree", "-r", "-z", "--full-tree", commit], root)
+        for record in out.split(b"\0"):
+            if record:
+                meta, _, name = record.partition(b"\t")
+                self._modes[name.decode("utf-8", "surrogateescape")] = meta.split()[0].decode()
+
+    def _spec(self, path: str) -> str:
+        return f"{self.commit}:{path}"

@@ -1,0 +1,153 @@
+"""Fast, safe YAML reading with line numbers (libyaml through PyYAML).
+
+ruamel.yaml is ten times slower at reading, so it is kept for round-trip edits only
+(see ``metadata``). Mappings and sequences come back as ``LinedDict``/``LinedList``: plain
+containers that also remember the 1-based line of each key or item, for messages like
+``models/m.pkl.dvc:3: ...``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from archivist.errors import YAMLFileError
+
+try:  # libyaml is in every PyYAML wheel; the pure-Python parser is the slow fallback.
+    _BaseLoader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - only on source builds without libyaml
+    _BaseLoader = yaml.SafeLoader
+
+# A DVC file holds tens of nodes; a policy a few hundred. Anything past this after alias
+# expansion is an alias bomb ("billion laughs"), not a configuration.
+MAX_EXPANDED_NODES = 200_000
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+class LinedDict(dict):
+    """A mapping that remembers where it and each of its keys stand (1-based lines)."""
+
+    __slots__ = ("line", "lines")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line = 0
+        self.lines: dict[Any, int] = {}
+
+    def line_of(self, key: Any) -> int:
+        return self.lines.get(key, self.line)
+
+
+class LinedList(list):
+    """A sequence that remembers where it and each of its items stand (1-based lines)."""
+
+    __slots__ = ("line", "lines")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line = 0
+        self.lines: list[int] = []
+
+    def line_of(self, index: int) -> int:
+        return self.lines[index] if 0 <= index < len(self.lines) else self.line
+
+
+class _LinedLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    pass
+
+
+def _construct_map(loader: _LinedLoader, node: yaml.MappingNode):  # type: ignore[no-untyped-def]
+    data = LinedDict()
+    data.line = node.start_mark.line + 1
+    yield data
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=False)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                "found an unhashable key", key_node.start_mark,
+            ) from None
+        data[key] = loader.construct_object(value_node, deep=False)
+        data.lines[key] = key_node.start_mark.line + 1
+
+
+def _construct_seq(loader: _LinedLoader, node: yaml.SequenceNode):  # type: ignore[no-untyped-def]
+    data = LinedList()
+    data.line = node.start_mark.line + 1
+    yield data
+    for child in node.value:
+        data.append(loader.construct_object(child, deep=False))
+        data.lines.append(child.start_mark.line + 1)
+
+
+_LinedLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_LinedLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+
+
+def _check_expansion(value: Any, where: str) -> None:
+    """Refuse documents whose aliases expand past MAX_EXPANDED_NODES, or loop."""
+    sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+
+    def size(obj: Any) -> int:
+        if not isinstance(obj, dict | list):
+            return 1
+        key = id(obj)
+        if key in sizes:
+            return sizes[key]
+        if key in in_progress:
+            raise YAMLFileError(f"{where}: YAML aliases refer to themselves",
+                                "remove the recursive '*alias'")
+        in_progress.add(key)
+        children = obj.values() if isinstance(obj, dict) else obj
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_EXPANDED_NODES:
+                raise YAMLFileError(
+                    f"{where}: YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes",
+                    "remove the nested '*alias' references (an alias bomb?)",
+                )
+        in_progress.discard(key)
+        sizes[key] = total
+        return total
+
+    size(value)
+
+
+def decode(data: bytes, where: str) -> str:
+    """UTF-8 text of ``data``, or a one-line error that names the byte offset."""
+    if len(data) > MAX_FILE_BYTES:
+        raise YAMLFileError(f"{where}: file is larger than {MAX_FILE_BYTES // 2**20} MiB",
+                            "is this really a DVC or policy file?")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise YAMLFileError(
+            f"{where}: not UTF-8 text (byte {exc.start}: {data[exc.start:exc.start + 1]!r})",
+            "save the file as UTF-8",
+        ) from None
+
+
+def load(text: str | bytes, where: str) -> Any:
+    """Parse one YAML document; raise ``YAMLFileError`` naming ``where`` and the line."""
+    if isinstance(text, bytes):
+        text = decode(text, where)
+    try:
+        value = yaml.load(text, Loader=_LinedLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YAMLFileError(f"{where}{line}: malformed YAML: {problem}",
+                            "fix the syntax at that line") from None
+    except yaml.YAMLError as exc:
+        raise YAMLFileError(f"{where}: malformed YAML: {exc}", "fix the syntax") from None
+    except RecursionError:
+        raise YAMLFileError(f"{where}: YAML nested too deeply", "flatten the file") from None
+    _check_expansion(value, where)
+    return value
