@@ -1,0 +1,225 @@
+"""The audit ledger: one git commit per archivist action, read back with plain git.
+
+Each action adds one immutable JSON event file under ``.archivist/events/`` and commits it
+with trailers that ``git log --format='%(trailers)'`` shows:
+
+    archive: 3 versions of 2 artifacts (policy class standard)
+
+    Archivist-Event: archive
+    Archivist-Artifact: models/clf.pkl
+    Archivist-Version: md5:1f3870be274f6c49b3e31a0c6728957f
+    Archivist-From: storage
+    Archivist-To: archive
+
+Artifact and Version trailers come in pairs, one pair per version, in the order of the
+event file's ``entries``. Event files are never edited or deleted; the audit flags any
+commit that does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archivist import gitrepo
+from archivist.errors import ConfigError
+
+EVENTS_DIR = ".archivist/events"
+EVENT_KINDS = ("archive", "restore", "dispose", "hold", "release")
+SCHEMA = 1
+TRAILER_PREFIX = "Archivist-"
+
+
+@dataclass(frozen=True)
+class EventEntry:
+    """One artifact version an event acted on."""
+
+    artifact: str
+    version: str  # "md5:<hex>"
+    source: str | None = None  # remote it came from
+    target: str | None = None  # remote it went to
+    details: Mapping[str, Any] = field(default_factory=dict)  # objects, bytes, class, due...
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"artifact": self.artifact, "version": self.version}
+        if self.source is not None:
+            out["from"] = self.source
+        if self.target is not None:
+            out["to"] = self.target
+        out.update(self.details)
+        return out
+
+
+@dataclass(frozen=True)
+class Event:
+    """What archivist did, ready to be committed."""
+
+    kind: str
+    subject: str
+    entries: tuple[EventEntry, ...]
+    rule: str | None = None  # the policy rule that decided it ("class standard: archive 3y")
+    extra_trailers: tuple[tuple[str, str], ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def trailers(self) -> list[tuple[str, str]]:
+        out = [("Archivist-Event", self.kind)]
+        for entry in self.entries:
+            out.append(("Archivist-Artifact", entry.artifact))
+            out.append(("Archivist-Version", entry.version))
+        sources = sorted({e.source for e in self.entries if e.source})
+        targets = sorted({e.target for e in self.entries if e.target})
+        out += [("Archivist-From", s) for s in sources]
+        out += [("Archivist-To", t) for t in targets]
+        if self.rule:
+            out.append(("Archivist-Rule", self.rule))
+        out += list(self.extra_trailers)
+        return out
+
+    def message(self, body: str = "") -> str:
+        trailers = "\n".join(f"{k}: {v}" for k, v in self.trailers())
+        parts = [self.subject.strip()]
+        if body.strip():
+            parts.append(body.strip())
+        parts.append(trailers)
+        return "\n\n".join(parts) + "\n"
+
+    def document(self, at: dt.datetime, actor: str) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "event": self.kind,
+            "time": at.isoformat(),
+            "actor": actor,
+            "rule": self.rule,
+            "entries": [e.as_dict() for e in self.entries],
+            **({"details": dict(self.details)} if self.details else {}),
+        }
+
+
+def _actor(root: Path) -> str:
+    name = gitrepo.git(["config", "user.name"], root, check=False).strip()
+    email = gitrepo.git(["config", "user.email"], root, check=False).strip()
+    if not name or not email:
+        raise ConfigError("git has no user.name/user.email to sign the audit commit with",
+                          "git config user.name 'CI bot' && git config user.email bot@example.com")
+    return f"{name} <{email}>"
+
+
+def ensure_can_commit(root: Path, branch: str | None) -> None:
+    """Refuse early (before any remote is touched) when the audit commit could not be made."""
+    _actor(root)
+    current = gitrepo.current_branch(root)
+    if current is None:
+        raise ConfigError("HEAD is detached: the audit commit needs a branch",
+                          f"git switch {branch or 'main'}")
+    if branch and current != branch:
+        raise ConfigError(f"on branch {current!r}, but the policy governs {branch!r}",
+                          f"git switch {branch}")
+    dirty = gitrepo.git(["status", "--porcelain", "--", EVENTS_DIR], root).strip()
+    if dirty:
+        raise ConfigError(f"uncommitted changes under {EVENTS_DIR}",
+                          "commit or remove them: event files are written only by archivist")
+    if gitrepo.git(["diff", "--cached", "--name-only"], root).strip():
+        raise ConfigError("the index has staged changes; the audit commit must hold only "
+                          "its own files", "commit or unstage them first (git stash)")
+
+
+def record(root: Path, event: Event, *, body: str = "", files: Sequence[str] = (),
+           now: dt.datetime | None = None) -> str:
+    """Write the event file, commit it (with ``files``, repo-relative) and return the SHA."""
+    if event.kind not in EVENT_KINDS:
+        raise ValueError(f"unknown event kind {event.kind!r}")
+    at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    actor = _actor(root)
+    name = f"{at.strftime('%Y%m%dT%H%M%SZ')}-{event.kind}-{secrets.token_hex(4)}.json"
+    rel = f"{EVENTS_DIR}/{name}"
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(event.document(at, actor), indent=2, sort_keys=False) + "\n",
+                    encoding="utf-8")
+    paths = [rel, *files]
+    gitrepo.git(["add", "--", *paths], root)
+    gitrepo.git(["commit", "--quiet", "--no-verify", "-F", "-", "--", *paths], root,
+                input=event.message(body).encode("utf-8"))
+    return gitrepo.git(["rev-parse", "HEAD"], root).strip()
+
+
+@dataclass(frozen=True)
+class LedgerCommit:
+    """A commit on the governed branch that touched ``.archivist/`` or carries trailers."""
+
+    sha: str
+    author: str
+    email: str
+    date: dt.datetime
+    subject: str
+    trailers: tuple[tuple[str, str], ...]
+    changes: tuple[tuple[str, str], ...]  # (status letter, path) under .archivist/
+
+    @property
+    def kind(self) -> str | None:
+        for key, value in self.trailers:
+            if key == "Archivist-Event":
+                return value
+        return None
+
+    def values(self, key: str) -> list[str]:
+        return [v for k, v in self.trailers if k == key]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(artifact, version) pairs, in trailer order."""
+        return list(zip(self.values("Archivist-Artifact"), self.values("Archivist-Version"),
+                        strict=False))
+
+
+def _parse_trailers(block: str) -> tuple[tuple[str, str], ...]:
+    out = []
+    for line in block.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.startswith(TRAILER_PREFIX):
+            out.append((key.strip(), value.strip()))
+    return tuple(out)
+
+
+def read_ledger(root: Path, rev: str = "HEAD", *, since: str | None = None,
+                first_parent: bool = True) -> list[LedgerCommit]:
+    """Ledger commits reachable from ``rev``, oldest first, in one ``git log`` pass."""
+    args = ["log", "--reverse", "--no-renames", "--name-status", "-z",
+            "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f%(trailers:only,unfold)%x1f"]
+    if first_parent:
+        args.append("--first-parent")
+    if since:
+        args.append(f"--since={since}")
+    args += [rev, "--", ".archivist/"]
+    out = gitrepo.git(args, root)
+    commits = []
+    for record_text in out.split("\x1e"):
+        if not record_text.strip():
+            continue
+        fields = record_text.split("\x1f")
+        sha, author, email, date, subject, trailers = fields[:6]
+        rest = fields[6] if len(fields) > 6 else ""
+        tokens = [t for t in rest.lstrip("\n").split("\0") if t.strip("\n")]
+        changes = []
+        i = 0
+        while i + 1 < len(tokens):
+            changes.append((tokens[i].strip()[:1], tokens[i + 1]))
+            i += 2
+        commits.append(LedgerCommit(
+            sha=sha.strip(), author=author, email=email, date=dt.datetime.fromisoformat(date),
+            subject=subject, trailers=_parse_trailers(trailers), changes=tuple(changes),
+        ))
+    return commits
+
+
+def read_event_file(root: Path, rev: str, path: str) -> dict[str, Any]:
+    data = gitrepo.git_bytes(["show", f"{rev}:{path}"], root)
+    return json.loads(data)
+
+
+def events_of(commits: Iterable[LedgerCommit], kind: str) -> list[LedgerCommit]:
+    return [c for c in commits if c.kind == kind]
