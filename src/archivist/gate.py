@@ -58,7 +58,7 @@ def stray_files(policy: Policy, paths: Iterable[str], commit: str | None = None,
                 problem="committed straight to git, but the policy wants it tracked by DVC",
                 rule=rules[0].label,
                 fix=f"git rm --cached -- {path} && dvc add {path}",
-                commit=commit,
+                commit=commit, kind="stray",
             ))
     return found
 

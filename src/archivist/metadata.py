@@ -31,10 +31,13 @@ class Violation:
     rule: str
     fix: str
     commit: str | None = None
+    kind: str = "tag"  # "tag": a tag breaks a rule; "stray": a file git should not hold
 
     def render(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         prefix = f"commit {self.commit[:10]}: " if self.commit else ""
+        if self.kind == "stray":
+            return f"{prefix}{where}: {self.problem} (rule {self.rule})"
         return f"{prefix}{where}: artifact {self.artifact}: {self.problem} (rule {self.rule})"
 
     def as_dict(self) -> dict[str, Any]:

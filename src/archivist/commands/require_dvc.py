@@ -6,10 +6,11 @@ import argparse
 
 from archivist import gitrepo
 from archivist.commands._common import add_json, formatter, repo_root, to_repo_path
-from archivist.commands.check import as_json, render, summary
+from archivist.commands.check import render
 from archivist.errors import EXIT_OK, EXIT_VIOLATIONS
 from archivist.gate import GateResult, stray_files
 from archivist.inventory import load_tree_policy
+from archivist.output import print_json
 from archivist.trees import IndexTree, Tree, WorkingTree
 
 HELP = """\
@@ -46,13 +47,11 @@ def run(args: argparse.Namespace) -> int:
         files = gitrepo.staged_files(root)
     result = GateResult(violations=stray_files(policy, files), files_checked=len(files))
     if args.json:
-        print_json_result = as_json(result)
-        print_json_result["files_checked"] = len(files)
-        from archivist.output import print_json
-
-        print_json(print_json_result)
+        print_json({"ok": result.ok, "files_checked": len(files),
+                    "violations": [v.as_dict() for v in result.violations]})
     else:
         render(result)
         if not result.ok:
-            print(summary(result).replace("violation(s)", "file(s) to move to DVC"))
+            print(f"archivist: {len(result.violations)} of {len(files)} file(s) belong in DVC, "
+                  "not git")
     return EXIT_OK if result.ok else EXIT_VIOLATIONS
