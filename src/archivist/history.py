@@ -1,0 +1,294 @@
+"""Git history -> what each artifact looked like, commit by commit, on one branch.
+
+One streaming ``git log --first-parent --raw`` pass lists the commits that changed a
+``.dvc``, ``dvc.yaml`` or ``dvc.lock`` file with the blob of each file before and after;
+one ``git cat-file --batch`` process reads those blobs. Never one process per commit.
+
+``walk`` yields the artifacts that changed in each such commit (the audit reads tag
+changes made by people from it); ``read_timelines`` folds the walk into version timelines:
+when each version of each artifact became current and which commit replaced or deleted it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from archivist import gitrepo
+from archivist.artifacts import (
+    DVC_LOCK,
+    DVC_YAML,
+    Artifact,
+    Version,
+    is_dvc_file,
+    merge_registry,
+    parse_dvc_file,
+    parse_dvc_yaml,
+)
+from archivist.errors import ArchivistError, GitError
+
+_PATHSPECS = (":(glob)**/*.dvc", f":(glob)**/{DVC_YAML}", f":(glob)**/{DVC_LOCK}")
+_NULL_SHA = "0" * 40
+_FORMAT = "%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%cI%x1f%s%x1f"
+
+
+@dataclass(frozen=True)
+class CommitArtifacts:
+    """One first-parent commit that changed DVC files, and the artifacts it changed.
+
+    ``changes`` holds ``(before, after)`` for every artifact whose entry changed (tags or
+    version): ``before`` is None when the commit added the artifact, ``after`` when it
+    removed it.
+    """
+
+    sha: str
+    author_name: str
+    author_email: str
+    author_date: dt.datetime
+    committer_date: dt.datetime
+    subject: str
+    changes: list[tuple[Artifact | None, Artifact | None]]
+
+
+def _unit_of(path: str) -> str | None:
+    """The file whose parse declares artifacts: a ``.dvc`` file, or the folder's dvc.yaml."""
+    if is_dvc_file(path):
+        return path
+    name = posixpath.basename(path)
+    if name in (DVC_YAML, DVC_LOCK):
+        return posixpath.join(posixpath.dirname(path), DVC_YAML)
+    return None
+
+
+def _same(a: Artifact | None, b: Artifact | None) -> bool:
+    """Equal as a user sees them: moving an entry to another line is no change."""
+    if a is None or b is None:
+        return a is b
+    return replace(a, line=0, tags_line=0) == replace(b, line=0, tags_line=0)
+
+
+class _State:
+    """The declaring files at the commit being walked, parsed, and the joined artifacts."""
+
+    def __init__(self, cat: gitrepo.CatFile, warnings: list[str] | None) -> None:
+        self.cat = cat
+        self.warnings = warnings
+        self.blobs: dict[str, str] = {}  # declaring file -> blob sha
+        self.parsed: dict[str, list[Artifact]] = {}  # unit -> its artifacts
+        self.units_of: dict[str, set[str]] = {}  # output path -> units declaring it
+        self.merged: dict[str, Artifact] = {}  # output path -> artifact as a user sees it
+
+    def _read(self, path: str) -> bytes | None:
+        sha = self.blobs.get(path)
+        return None if sha is None else self.cat.read(sha)
+
+    def _parse(self, unit: str, commit: str) -> list[Artifact]:
+        try:
+            if unit.endswith(DVC_YAML) and not is_dvc_file(unit):
+                text = self._read(unit)
+                if text is None:
+                    return []
+                lock = self._read(posixpath.join(posixpath.dirname(unit), DVC_LOCK))
+                return parse_dvc_yaml(text, unit, lock)
+            text = self._read(unit)
+            return [] if text is None else parse_dvc_file(text, unit)
+        except ArchivistError as exc:
+            # A file broken in one commit must not look like a deletion (that would start
+            # a retention clock): keep what it declared before, and say so.
+            if self.warnings is not None:
+                self.warnings.append(f"commit {commit[:10]}: {exc.message}; "
+                                     "its previous content is used")
+            return self.parsed.get(unit, [])
+
+    def apply(self, commit: str, files: list[tuple[str, str]],
+              ) -> list[tuple[Artifact | None, Artifact | None]]:
+        units: set[str] = set()
+        for path, new_sha in files:
+            unit = _unit_of(path)
+            if unit is None:
+                continue
+            if new_sha == _NULL_SHA:
+                self.blobs.pop(path, None)
+            else:
+                self.blobs[path] = new_sha
+            units.add(unit)
+        touched: set[str] = set()
+        for unit in sorted(units):
+            old = self.parsed.get(unit, [])
+            new = self._parse(unit, commit)
+            for artifact in old:
+                self.units_of.get(artifact.path, set()).discard(unit)
+                touched.add(artifact.path)
+            for artifact in new:
+                self.units_of.setdefault(artifact.path, set()).add(unit)
+                touched.add(artifact.path)
+            if new:
+                self.parsed[unit] = new
+            else:
+                self.parsed.pop(unit, None)
+        changes: list[tuple[Artifact | None, Artifact | None]] = []
+        for path in sorted(touched):
+            before = self.merged.get(path)
+            after = self._join(path)
+            if after is None:
+                self.merged.pop(path, None)
+                self.units_of.pop(path, None)
+            else:
+                self.merged[path] = after
+            if not _same(before, after):
+                changes.append((before, after))
+        return changes
+
+    def _join(self, path: str) -> Artifact | None:
+        raw = [a for unit in sorted(self.units_of.get(path, ()))
+               for a in self.parsed.get(unit, ()) if a.path == path]
+        if not raw:
+            return None
+        if len(raw) == 1 and not raw[0].registered:
+            return raw[0]
+        joined = [a for a in merge_registry(raw) if a.path == path]
+        return joined[0] if joined else None
+
+
+def _stream(root: Path, rev: str) -> Iterator[bytes]:
+    """The raw ``git log`` output, one commit record at a time."""
+    args = ["git", "log", "--first-parent", "--diff-merges=first-parent", "--reverse",
+            "--raw", "-z", "--no-renames", "--no-abbrev", f"--format={_FORMAT}",
+            "--end-of-options", rev, "--", *_PATHSPECS]
+    proc = subprocess.Popen(args, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    buffer = b""
+    try:
+        while chunk := proc.stdout.read(1 << 16):
+            buffer += chunk
+            *records, buffer = buffer.split(b"\x1e")
+            for record in records:
+                if record:
+                    yield record
+        if buffer:
+            yield buffer
+    finally:
+        proc.stdout.close()
+        err = proc.stderr.read().decode("utf-8", "replace").strip()
+        proc.stderr.close()
+        code = proc.wait()
+    if code != 0:
+        detail = err.splitlines()[-1] if err else f"exit {code}"
+        raise GitError(f"git log failed: {detail.removeprefix('fatal: ')}",
+                       "check the branch or revision name")
+
+
+def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
+         ) -> Iterator[CommitArtifacts]:
+    """Each first-parent commit up to ``rev`` that changed an artifact, oldest first.
+
+    Files that fail to parse in some commit keep their previous meaning; a message for
+    each lands in ``warnings`` when a list is given.
+    """
+    sha = gitrepo.resolve_commit(root, rev)
+    cat = gitrepo.CatFile(root)
+    try:
+        state = _State(cat, warnings)
+        for record in _stream(root, sha):
+            head, _, raw = record.rpartition(b"\x1f")
+            fields = head.decode("utf-8", "replace").split("\x1f")
+            if len(fields) < 6:
+                continue
+            commit, name, email, adate, cdate, subject = fields[:6]
+            tokens = raw.split(b"\0")
+            files: list[tuple[str, str]] = []
+            i = 0
+            while i + 1 < len(tokens):
+                meta = tokens[i].strip()
+                if not meta.startswith(b":"):
+                    i += 1
+                    continue
+                parts = meta[1:].split()
+                path = tokens[i + 1].decode("utf-8", "surrogateescape")
+                files.append((path, parts[3].decode()))
+                i += 2
+            changes = state.apply(commit, files)
+            if changes:
+                yield CommitArtifacts(
+                    sha=commit, author_name=name, author_email=email,
+                    author_date=dt.datetime.fromisoformat(adate),
+                    committer_date=dt.datetime.fromisoformat(cdate),
+                    subject=subject, changes=changes,
+                )
+    finally:
+        cat.close()
+
+
+# ---------------------------------------------------------------- version timelines
+
+
+@dataclass
+class Span:
+    """A stretch of first-parent history during which ``version`` was current at ``path``."""
+
+    path: str
+    version: Version
+    artifact: Artifact  # as last seen while current: its tags decide the class
+    since_commit: str
+    since: dt.datetime
+    until_commit: str | None = None  # the commit that replaced or deleted it
+    until: dt.datetime | None = None
+    ended_by: str | None = None  # "replaced" | "deleted"
+
+
+@dataclass
+class Timelines:
+    """Every version of every artifact seen on the branch, and the head it was read at."""
+
+    head: str
+    spans: list[Span] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def current(self) -> list[Span]:
+        return [s for s in self.spans if s.until is None]
+
+
+def read_timelines(root: Path, rev: str) -> Timelines:
+    """Fold ``walk`` into spans: when each (artifact, version) was current, and until when."""
+    head = gitrepo.resolve_commit(root, rev)
+    out = Timelines(head=head)
+    open_spans: dict[str, Span] = {}
+    for commit in walk(root, head, warnings=out.warnings):
+        for before, after in commit.changes:
+            path = (after or before).path  # type: ignore[union-attr]
+            span = open_spans.get(path)
+            new_version = after.version if after is not None else None
+            if span is not None and new_version is not None \
+                    and new_version.digest == span.version.digest:
+                span.artifact = after  # tags changed, same version
+                continue
+            if span is not None:
+                span.until_commit = commit.sha
+                span.until = commit.committer_date
+                span.ended_by = "replaced" if after is not None else "deleted"
+                del open_spans[path]
+            if after is not None and new_version is not None:
+                span = Span(path=path, version=new_version, artifact=after,
+                            since_commit=commit.sha, since=commit.committer_date)
+                open_spans[path] = span
+                out.spans.append(span)
+    return out
+
+
+def governed_branch(root: Path, branch: str | None) -> str:
+    """The branch whose first-parent history is the record: the policy's, else HEAD's."""
+    if branch:
+        for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+            try:
+                gitrepo.resolve_commit(root, ref)
+                return ref
+            except GitError:
+                continue
+        raise GitError(f"the policy governs branch {branch!r}, which does not exist here",
+                       f"fetch it (git fetch origin {branch}) or fix 'branch:' in the policy")
+    current = gitrepo.current_branch(root)
+    return f"refs/heads/{current}" if current else "HEAD"
