@@ -1,0 +1,417 @@
+"""DVC remotes through DVC's own configuration, filesystems and object databases.
+
+Every remote DVC supports (local, S3, GCS, Azure, SSH...) works, with the credentials DVC
+reads from ``.dvc/config`` and ``.dvc/config.local``; they are never printed (remotes are
+named by their DVC name and a URL stripped of any user info).
+
+Three traps in DVC's object layer shape this module:
+
+- ``dvc_data``'s transfer only checks that an object exists, so a corrupt object at the
+  destination would never be replaced: here an object that is present is read back and
+  hashed, and a bad one is removed before copying.
+- ``odb.check()`` deletes an object whose hash is wrong: verification here reads the
+  bytes and hashes them itself, and never deletes from the source.
+- DVC 2 outputs hash as ``md5-dos2unix`` and live at the remote's root, DVC 3 outputs
+  under ``files/md5/``: an ``ObjectRef`` carries its algorithm, which picks the layout.
+
+dvc is imported inside functions only: ``archivist check`` never pays for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from archivist.errors import ConfigError, IntegrityError
+
+CHUNK = 4 << 20
+FAILPOINT_ENV = "ARCHIVIST_FAILPOINT"  # test-only: "<name>" or "<name>:<n>" kills the process
+
+
+class RemoteError(ConfigError):
+    """A DVC remote is not configured, not reachable, or refused an operation."""
+
+
+def failpoint(name: str) -> None:
+    """Die by SIGKILL here when the tests ask for it (crash-safety tests only).
+
+    ``ARCHIVIST_FAILPOINT=name`` kills at the first pass, ``name:3`` at the third.
+    """
+    spec = os.environ.get(FAILPOINT_ENV)
+    if not spec:
+        return
+    wanted, _, nth = spec.partition(":")
+    if wanted != name:
+        return
+    count = _FAILPOINT_HITS.get(name, 0) + 1
+    _FAILPOINT_HITS[name] = count
+    if count >= int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_FAILPOINT_HITS: dict[str, int] = {}
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One content-addressed object: a file, or a folder's ``.dir`` manifest."""
+
+    oid: str  # hex digest; a manifest's ends in ".dir"
+    algorithm: str = "md5"  # "md5-dos2unix": DVC 2 output, remote root layout
+
+    @property
+    def is_dir(self) -> bool:
+        return self.oid.endswith(".dir")
+
+    @property
+    def digest(self) -> str:
+        return self.oid.removesuffix(".dir")
+
+    @property
+    def legacy(self) -> bool:
+        return self.algorithm != "md5"
+
+
+@dataclass(frozen=True)
+class VersionObjects:
+    """Everything a version stores: files (with their paths inside it), then the manifest."""
+
+    files: tuple[tuple[str, ObjectRef], ...]  # (relpath inside the output, object)
+    manifest: ObjectRef | None  # the .dir object of a folder version
+
+    def in_copy_order(self) -> list[ObjectRef]:
+        """Files first, manifest last: a manifest must never announce missing files."""
+        refs = [ref for _, ref in self.files]
+        return refs + ([self.manifest] if self.manifest is not None else [])
+
+    def in_delete_order(self) -> list[ObjectRef]:
+        """Manifest first: a manifest left behind makes DVC believe every file is there."""
+        refs = [ref for _, ref in self.files]
+        return ([self.manifest] if self.manifest is not None else []) + refs
+
+
+def safe_url(url: str) -> str:
+    """A remote URL fit to print: user info and query (which may hold tokens) removed."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unprintable url>"
+    if not parts.scheme:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
+def _hash_stream(fobj: Any, algorithm: str, progress: Callable[[int], None] | None) -> str:
+    from dvc_data.hashfile.hash import get_hash_stream
+
+    stream = get_hash_stream(fobj, name=algorithm)
+    while True:
+        data = stream.read(CHUNK)
+        if not data:
+            break
+        if progress is not None:
+            progress(len(data))
+    return stream.hash_value
+
+
+class Store:
+    """An object database: a DVC remote, or the local cache, with both layouts."""
+
+    def __init__(self, name: str, url: str, odb: Any, legacy_odb: Any) -> None:
+        self.name = name
+        self.url = safe_url(url)
+        self._odb = odb
+        self._legacy = legacy_odb
+        self.fs = odb.fs
+
+    def __repr__(self) -> str:
+        return f"Store({self.name!r}, {self.url!r})"
+
+    def label(self) -> str:
+        return f"{self.name} ({self.url})"
+
+    def path(self, ref: ObjectRef) -> str:
+        odb = self._legacy if ref.legacy else self._odb
+        return odb.oid_to_path(ref.oid)
+
+    def exists(self, ref: ObjectRef) -> bool:
+        try:
+            return bool(self.fs.exists(self.path(ref)))
+        except Exception as exc:
+            raise self._error("cannot list", ref, exc) from None
+
+    def size(self, ref: ObjectRef) -> int | None:
+        try:
+            return self.fs.size(self.path(ref))
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            raise self._error("cannot stat", ref, exc) from None
+
+    def hash(self, ref: ObjectRef, progress: Callable[[int], None] | None = None,
+             ) -> str | None:
+        """Read the object back and hash its bytes; None when it is absent."""
+        try:
+            with self.fs.open(self.path(ref), "rb") as fobj:
+                return _hash_stream(fobj, ref.algorithm, progress)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            raise self._error("cannot read", ref, exc) from None
+
+    def verify(self, ref: ObjectRef, progress: Callable[[int], None] | None = None) -> bool:
+        """True when the object is here and its bytes hash to its name."""
+        return self.hash(ref, progress) == ref.digest
+
+    def read_bytes(self, ref: ObjectRef) -> bytes | None:
+        try:
+            with self.fs.open(self.path(ref), "rb") as fobj:
+                return fobj.read()
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            raise self._error("cannot read", ref, exc) from None
+
+    def delete(self, ref: ObjectRef) -> bool:
+        """Remove the object; False when it was not there."""
+        path = self.path(ref)
+        try:
+            self.fs.rm_file(path)
+            return True
+        except FileNotFoundError:
+            return False
+        except Exception as exc:
+            if not self.exists(ref):
+                return False
+            raise self._error("cannot delete", ref, exc) from None
+
+    def download(self, ref: ObjectRef, dest: Path) -> None:
+        try:
+            self.fs.get_file(self.path(ref), os.fspath(dest))
+        except Exception as exc:
+            raise self._error("cannot download", ref, exc) from None
+
+    def upload(self, source: Path, ref: ObjectRef) -> None:
+        path = self.path(ref)
+        try:
+            if self.fs.protocol == "local":
+                _local_copy(os.fspath(source), path)
+            else:
+                with open(source, "rb") as fobj:
+                    self.fs.upload_fobj(fobj, path)
+        except Exception as exc:
+            raise self._error("cannot write", ref, exc) from None
+
+    def clear_index(self) -> None:
+        """Forget DVC's cached listing of this remote, as ``dvc gc -c`` does after deleting."""
+        from dvc_data.hashfile.db import get_index
+
+        for odb in (self._odb, self._legacy):
+            with contextlib.suppress(Exception):  # a missing index is already clear
+                get_index(odb).clear()
+
+    def _error(self, what: str, ref: ObjectRef, exc: BaseException) -> RemoteError:
+        return RemoteError(f"remote {self.label()}: {what} object {ref.oid}: {_short(exc)}",
+                           "check the remote's URL and credentials (dvc remote list; "
+                           "dvc remote modify)")
+
+    def probe(self) -> None:
+        """Fail early, with one line, when the remote cannot be reached."""
+        try:
+            self.fs.exists(self._odb.path)
+        except Exception as exc:
+            raise RemoteError(f"remote {self.label()} is unreachable: {_short(exc)}",
+                              "check the URL, the network and the credentials "
+                              "(dvc remote list)") from None
+
+
+def _local_copy(src: str, dst: str) -> None:
+    """Copy through a temporary name, so a crash never leaves a partial object in place."""
+    parent = os.path.dirname(dst)
+    os.makedirs(parent, exist_ok=True)
+    tmp = os.path.join(parent, f".{uuid.uuid4().hex}.tmp")
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _same_endpoint(a: Store, b: Store) -> bool:
+    """Two remotes one server-side copy can serve: same protocol, endpoint and credentials."""
+    if a.fs.protocol != b.fs.protocol or a.fs.protocol == "local":
+        return False
+    try:
+        return bool(a.fs.fs_args == b.fs.fs_args)
+    except Exception:
+        return False
+
+
+def copy_object(src: Store, dst: Store, ref: ObjectRef, *, server_side: bool = True,
+                progress: Callable[[int], None] | None = None) -> None:
+    """Copy one object; the caller reads it back. Local: temp + rename; S3 to S3 on one
+    endpoint: a server-side copy (no bytes through this machine); otherwise streamed."""
+    sp, dp = src.path(ref), dst.path(ref)
+    try:
+        if src.fs.protocol == "local" and dst.fs.protocol == "local":
+            _local_copy(sp, dp)
+            if progress is not None:
+                progress(os.path.getsize(dp))
+            return
+        if server_side and _same_endpoint(src, dst):
+            src.fs.copy(sp, dp)
+            if progress is not None:
+                progress(dst.fs.size(dp) or 0)
+            return
+        with src.fs.open(sp, "rb") as fobj:
+            dst.fs.upload_fobj(_Counting(fobj, progress), dp)
+    except FileNotFoundError:
+        raise IntegrityError(f"object {ref.oid} is missing from {src.label()}",
+                             "run `dvc push` from a clone that still has it") from None
+    except Exception as exc:
+        raise RemoteError(f"copy of object {ref.oid} from {src.label()} to {dst.label()} "
+                          f"failed: {_short(exc)}",
+                          "check both remotes, then rerun: finished objects are kept") from None
+
+
+class _Counting:
+    """A file wrapper that reports bytes read (for progress bars)."""
+
+    def __init__(self, fobj: Any, progress: Callable[[int], None] | None) -> None:
+        self._fobj = fobj
+        self._progress = progress
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._fobj.read(n)
+        if self._progress is not None and data:
+            self._progress(len(data))
+        return data
+
+
+class Stores:
+    """The DVC repository's remotes and local cache, opened once through DVC."""
+
+    def __init__(self, root: Path) -> None:
+        try:
+            from dvc.exceptions import DvcException, NotDvcRepoError
+            from dvc.repo import Repo
+        except ImportError:
+            from archivist.errors import MissingDependency
+
+            raise MissingDependency("dvc", "dvc") from None
+        try:
+            self._repo = Repo(os.fspath(root))
+        except NotDvcRepoError:
+            raise ConfigError(f"{root} is not a DVC repository", "run `dvc init`") from None
+        except DvcException as exc:
+            raise ConfigError(f"DVC cannot open {root}: {_short(exc)}") from None
+        self._remotes: dict[str, Store] = {}
+        self.root = root
+
+    def close(self) -> None:
+        self._repo.close()
+
+    def __enter__(self) -> Stores:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def names(self) -> list[str]:
+        return list(self._repo.config.get("remote", {}))
+
+    def default_remote(self) -> str | None:
+        return self._repo.config.get("core", {}).get("remote")
+
+    def remote(self, name: str) -> Store:
+        if name in self._remotes:
+            return self._remotes[name]
+        from dvc.exceptions import DvcException
+
+        if name not in self.names():
+            known = ", ".join(self.names()) or "none"
+            raise RemoteError(f"DVC remote {name!r} is not configured (known: {known})",
+                              f"dvc remote add {name} <url>, or fix remotes: in the policy")
+        try:
+            remote = self._repo.cloud.get_remote(name, "archivist")
+            url = str(self._repo.config["remote"][name].get("url", ""))
+            store = Store(name, url, remote.odb, remote.legacy_odb)
+        except DvcException as exc:
+            raise RemoteError(f"DVC remote {name!r}: {_short(exc)}",
+                              "check it with `dvc remote list`") from None
+        self._remotes[name] = store
+        return store
+
+    def cache(self) -> Store:
+        cache = self._repo.cache
+        return Store("cache", cache.local.path, cache.local, cache.legacy)
+
+
+def parse_manifest(data: bytes, algorithm: str, where: str) -> tuple[tuple[str, ObjectRef], ...]:
+    """A ``.dir`` manifest's entries as (relpath, object)."""
+    try:
+        entries = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise IntegrityError(f"{where}: the .dir manifest is not JSON",
+                             "the object is damaged; restore it from a copy") from None
+    out = []
+    for entry in entries if isinstance(entries, list) else ():
+        if isinstance(entry, dict) and isinstance(entry.get("md5"), str) \
+                and isinstance(entry.get("relpath"), str):
+            out.append((entry["relpath"], ObjectRef(entry["md5"], algorithm)))
+    return tuple(out)
+
+
+def version_objects(digest: str, algorithm: str, sources: Sequence[Store]) -> VersionObjects:
+    """The objects of one version; a folder's manifest is read from the first source that
+    holds a copy whose hash is right."""
+    ref = ObjectRef(digest, algorithm)
+    if not ref.is_dir:
+        return VersionObjects(files=(("", ref),), manifest=None)
+    import hashlib
+
+    for store in sources:
+        data = store.read_bytes(ref)
+        if data is None:
+            continue
+        from dvc_data.hashfile.hash import dos2unix
+
+        check = dos2unix(data) if ref.legacy else data
+        if hashlib.md5(check, usedforsecurity=False).hexdigest() != ref.digest:
+            continue  # a damaged copy: another source may hold a good one
+        return VersionObjects(files=parse_manifest(data, algorithm, f"md5:{digest}"),
+                              manifest=ref)
+    where = ", ".join(s.label() for s in sources)
+    raise IntegrityError(f"the .dir manifest md5:{digest} is not intact in {where}",
+                         "dvc push it from a clone whose cache has it")
+
+
+def stage_dir(root: Path) -> Path:
+    """A private temporary folder inside the repository's DVC tmp (same filesystem)."""
+    base = root / ".dvc" / "tmp"
+    base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="archivist-", dir=base))
+
+
+def unique(refs: Iterable[ObjectRef]) -> list[ObjectRef]:
+    return list(dict.fromkeys(refs))
