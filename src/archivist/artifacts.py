@@ -127,8 +127,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def join_repo_path(base_dir: str, path: Any, where: str, line: int) -> str:
-    """Normalise an output path relative to its file's folder; refuse escapes."""
+def join_repo_path(base_dir: str, path: Any, where: str, line: int, *,
+                   folder: bool = False) -> str:
+    """Normalise an output path relative to its file's folder; refuse escapes.
+
+    With ``folder`` (a ``wdir``), the repository root itself is allowed and returned as "".
+    """
     if not isinstance(path, str) or not path.strip():
         raise ConfigError(f"{where}:{line}: output path must be a non-empty string",
                           "write path: <file or folder>")
@@ -136,6 +140,8 @@ def join_repo_path(base_dir: str, path: Any, where: str, line: int) -> str:
         raise ConfigError(f"{where}:{line}: output path {path!r} is absolute or not posix",
                           "use a path relative to the file, inside the repository")
     joined = posixpath.normpath(posixpath.join(base_dir, path))
+    if folder and joined == ".":
+        return ""
     if joined == ".." or joined.startswith("../") or joined == ".":
         raise ConfigError(f"{where}:{line}: output path {path!r} escapes the repository",
                           "keep DVC outputs inside the repository")
@@ -201,7 +207,7 @@ def parse_dvc_file(text: str | bytes, path: str) -> list[Artifact]:
     base = posixpath.dirname(path)
     wdir = data.get("wdir")
     if isinstance(wdir, str) and wdir:
-        base = join_repo_path(base, wdir, path, data.line_of("wdir")) if wdir != "." else base
+        base = join_repo_path(base, wdir, path, data.line_of("wdir"), folder=True)
     artifacts = []
     for i, entry in enumerate(outs):
         line = outs.line_of(i) if isinstance(outs, LinedList) else 1
@@ -220,7 +226,8 @@ def parse_dvc_file(text: str | bytes, path: str) -> list[Artifact]:
 
 
 def _stage_outputs(stage: Any, stage_name: str, base: str, where: str,
-                   line: int) -> Iterable[tuple[str, int, dict[str, Any]]]:
+                   line: int) -> Iterable[tuple[str, str, int, dict[str, Any]]]:
+    """(repo path, path as written, line, options) of each output of one stage."""
     if not isinstance(stage, dict):
         raise ConfigError(f"{where}:{line}: stage {stage_name!r} must be a mapping")
     if "foreach" in stage or "matrix" in stage:
@@ -229,7 +236,7 @@ def _stage_outputs(stage: Any, stage_name: str, base: str, where: str,
     if isinstance(wdir, str) and wdir not in ("", "."):
         if "${" in wdir:
             return
-        base = join_repo_path(base, wdir, where, stage.line_of("wdir"))
+        base = join_repo_path(base, wdir, where, stage.line_of("wdir"), folder=True)
     for field_name in _OUT_FIELDS:
         items = stage.get(field_name)
         if items is None:
@@ -249,19 +256,20 @@ def _stage_outputs(stage: Any, stage_name: str, base: str, where: str,
                                   "write '- path' or '- path: {options}'")
             if not isinstance(out_path, str) or "${" in out_path or "://" in out_path:
                 continue
-            yield join_repo_path(base, out_path, where, iline), iline, spec
+            yield join_repo_path(base, out_path, where, iline), out_path, iline, spec
 
 
-def _lock_versions(lock_text: str | bytes | None, lock_path: str) -> dict[str, Version]:
+def _lock_versions(lock_text: str | bytes | None,
+                   lock_path: str) -> dict[tuple[str, str], Version]:
+    """{(stage, path as the lock writes it): version}; paths stay relative to the stage's wdir."""
     if lock_text is None:
         return {}
     data = _require_mapping(yamlload.load(lock_text, lock_path), lock_path)
-    base = posixpath.dirname(lock_path)
-    versions: dict[str, Version] = {}
+    versions: dict[tuple[str, str], Version] = {}
     stages = data.get("stages")
     if not isinstance(stages, dict):
         return versions
-    for stage in stages.values():
+    for stage_name, stage in stages.items():
         if not isinstance(stage, dict):
             continue
         for field_name in _OUT_FIELDS:
@@ -269,8 +277,7 @@ def _lock_versions(lock_text: str | bytes | None, lock_path: str) -> dict[str, V
                 if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                     version = _version(entry)
                     if version is not None:
-                        path = posixpath.normpath(posixpath.join(base, entry["path"]))
-                        versions[path] = version
+                        versions[(str(stage_name), posixpath.normpath(entry["path"]))] = version
     return versions
 
 
@@ -293,11 +300,12 @@ def parse_dvc_yaml(text: str | bytes, path: str,
             raise ConfigError(f"{path}:{data.line_of('stages')}: 'stages' must be a mapping")
         for stage_name, stage in stages.items():
             sline = stages.line_of(stage_name)
-            for out_path, oline, spec in _stage_outputs(stage, str(stage_name), base, path,
-                                                        sline):
+            for out_path, raw, oline, spec in _stage_outputs(stage, str(stage_name), base,
+                                                             path, sline):
                 by_path[out_path] = Artifact(
                     path=out_path, declared_in=path, line=oline, tags_in=path, tags_line=oline,
-                    stage=str(stage_name), version=versions.get(out_path),
+                    stage=str(stage_name),
+                    version=versions.get((str(stage_name), posixpath.normpath(raw))),
                     **_tag_fields(spec, path, oline),
                 )
     registry = data.get("artifacts")

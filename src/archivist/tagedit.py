@@ -93,7 +93,7 @@ def _entry(doc: Any, file: str, artifact_path: str, registry_name: str | None) -
         stage_base = base
         wdir = stage.get("wdir")
         if isinstance(wdir, str) and wdir not in ("", "."):
-            stage_base = join_repo_path(base, wdir, file, 0)
+            stage_base = join_repo_path(base, wdir, file, 0, folder=True)
         for field in ("outs", "metrics", "plots"):
             items, index = _find_output(stage.get(field), stage_base, artifact_path, file)
             if items is None:

@@ -141,7 +141,13 @@ def load(text: str | bytes, where: str) -> Any:
         value = yaml.load(text, Loader=_LinedLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
+        # At end of input (an unclosed bracket) the problem mark points past the last line;
+        # the context mark shows where the unfinished construct began.
+        if exc.context_mark is not None and mark is not None and \
+                mark.line >= text.count("\n") and mark.line > exc.context_mark.line:
+            mark = exc.context_mark
+        last_line = max(1, len(text.splitlines()))
+        line = f":{min(mark.line + 1, last_line)}" if mark is not None else ""
         problem = exc.problem or exc.context or "invalid YAML"
         raise YAMLFileError(f"{where}{line}: malformed YAML: {problem}",
                             "fix the syntax at that line") from None

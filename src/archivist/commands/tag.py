@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("nothing to do", "give KEY=VALUE pairs or --unset KEY")
     root = repo_root()
     tree = WorkingTree(root, git=True)
+    # A broken policy is reported before anything is written.
+    policy_bytes = tree.read(POLICY_FILE)
+    policy = parse_policy(policy_bytes) if policy_bytes is not None else None
     try:
         repo_path = to_repo_path(root, args.artifact)
     except ArchivistError:
@@ -98,10 +101,9 @@ def run(args: argparse.Namespace) -> int:
         _write_atomically(target, new_text)
     # Re-read and re-check, so the user learns at once what the policy still wants.
     remaining = []
-    policy_bytes = tree.read(POLICY_FILE)
-    fresh = find_artifact(load_artifacts(WorkingTree(root, git=True)), args.artifact, repo_path)
-    if policy_bytes is not None:
-        remaining = check_artifact(fresh, parse_policy(policy_bytes))
+    if policy is not None:
+        fresh = find_artifact(load_artifacts(tree), args.artifact, repo_path)
+        remaining = check_artifact(fresh, policy)
     if args.json:
         print_json({"artifact": artifact.path, "file": artifact.tags_in, "set": updates,
                     "unset": removed, "not_found": missing,
