@@ -1,0 +1,929 @@
+"""The compliance audit: what happened to every artifact, and what is out of policy.
+
+Three parts, in the order every report shows them:
+
+- figures: artifacts and versions by state, compliance rate, bytes held per remote and per
+  retention class, releases signed and verified, the oldest overdue item;
+- events, oldest first: every archivist commit (archive, restore, dispose, hold, release)
+  and every change of an artifact's version or tags that a person committed;
+- findings, each with a kind, what it is about and a one-line fix.
+
+The decisions (what a tag change is, whether a policy change weakens it, whether an event
+file agrees with its trailers) are pure functions of text and values. ``collect`` is the
+adapter that reads git: one ``git log`` pass over DVC files and the policy, one over the
+ledger (``ledger.read_ledger``), blobs through a single ``git cat-file --batch``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archivist import gitrepo
+from archivist.artifacts import Artifact
+from archivist.errors import ArchivistError, ConfigError
+from archivist.globs import glob_match
+from archivist.inventory import load_artifacts
+from archivist.ledger import EVENTS_DIR, LedgerCommit, read_ledger
+from archivist.metadata import Violation, check_all
+from archivist.policy import POLICY_FILE, Policy, RetentionClass, Rule, parse_policy
+from archivist.trees import CommitTree, Tree
+
+# Finding kinds, in the order reports list them. Their names are part of the JSON output.
+FINDING_KINDS = {
+    "noncompliant": "artifact at the head whose tags break the policy",
+    "hook-bypassed": "commit that broke the policy when it was made",
+    "release": "release tag without a bundle, or whose signature does not verify",
+    "overdue": "version due for archive or disposal and not yet moved",
+    "ledger-edited": "event file changed after it was added",
+    "ledger-deleted": "event file deleted after it was added",
+    "ledger-mismatch": "archivist commit whose trailers and event file disagree",
+    "policy-weakened": "policy change that shortened retention, dropped a tag or a hold",
+    "policy-invalid": "commit that left archivist.yaml unreadable",
+    "object-missing": "object the ledger places in a remote is not there",
+    "object-corrupt": "object in a remote does not match its hash",
+}
+ARCHIVIST_KINDS = ("archive", "restore", "dispose", "hold", "release")
+PEOPLE_KINDS = ("added", "version", "tags", "removed")
+
+
+# ---------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """Who made a commit, and when (author date, as git shows it)."""
+
+    sha: str
+    author: str
+    email: str
+    date: dt.datetime
+    subject: str
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One thing that happened to one artifact version, in one commit."""
+
+    kind: str  # ARCHIVIST_KINDS or PEOPLE_KINDS
+    commit: str
+    author: str
+    email: str
+    date: dt.datetime
+    artifact: str | None
+    version: str | None  # "md5:<hex>"
+    summary: str  # one line a person reads: "owner: a@x -> b@x", "storage -> archive"
+    by_archivist: bool
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["date"] = self.date.isoformat()
+        out["details"] = dict(self.details)
+        return out
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something out of policy, with the one line that fixes it."""
+
+    kind: str  # a key of FINDING_KINDS
+    subject: str  # the artifact path, commit SHA, tag or object it is about
+    problem: str
+    fix: str
+    artifact: str | None = None
+    commit: str | None = None
+    author: str | None = None
+    date: dt.datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["date"] = self.date.isoformat() if self.date else None
+        return out
+
+
+@dataclass
+class Figures:
+    """The numbers at the top of every report; None where the engine behind them is absent."""
+
+    artifacts: int = 0
+    compliant: int = 0
+    governed: int = 0  # artifacts some tag rule covers
+    artifacts_by_state: dict[str, int] | None = None
+    versions_by_state: dict[str, int] | None = None
+    bytes_by_remote: dict[str, int] | None = None
+    bytes_by_class: dict[str, int] | None = None
+    releases: int | None = None
+    releases_signed: int | None = None
+    releases_verified: int | None = None
+    overdue: int | None = None
+    oldest_overdue: dict[str, Any] | None = None
+    commits: int = 0  # first-parent commits read
+    events: int = 0
+    findings: int = 0
+
+    @property
+    def compliance_rate(self) -> float | None:
+        return self.compliant / self.artifacts if self.artifacts else None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["compliance_rate"] = (round(self.compliance_rate, 4)
+                                  if self.compliance_rate is not None else None)
+        return out
+
+
+@dataclass
+class Audit:
+    """Everything a report shows."""
+
+    rev: str
+    head: str
+    branch: str | None  # the policy's governed branch
+    as_of: dt.date
+    since: dt.date | None
+    artifact: str | None
+    figures: Figures
+    events: list[AuditEvent]
+    findings: list[Finding]
+    notes: list[str] = field(default_factory=list)  # what could not be audited, and why
+    deep: bool = False
+    tracked: list[str] = field(default_factory=list)  # artifact paths at the head
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def timelines(self) -> dict[str, list[AuditEvent]]:
+        """Events per artifact (repository-wide events under ""), artifacts sorted."""
+        out: dict[str, list[AuditEvent]] = {}
+        for event in self.events:
+            out.setdefault(event.artifact or "", []).append(event)
+        return dict(sorted(out.items()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rev": self.rev,
+            "head": self.head,
+            "branch": self.branch,
+            "as_of": self.as_of.isoformat(),
+            "since": self.since.isoformat() if self.since else None,
+            "artifact": self.artifact,
+            "deep": self.deep,
+            "ok": self.ok,
+            "figures": self.figures.as_dict(),
+            "notes": list(self.notes),
+            "events": [e.as_dict() for e in self.events],
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+# ---------------------------------------------------------------- pure decisions
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def tag_changes(before: Artifact | None, after: Artifact | None,
+                ) -> list[tuple[str, Any, Any]]:
+    """``(key, old, new)`` for every tag that differs (None where absent), keys sorted."""
+    old = before.tags() if before else {}
+    new = after.tags() if after else {}
+    return [(k, old.get(k), new.get(k)) for k in sorted(old.keys() | new.keys())
+            if old.get(k) != new.get(k)]
+
+
+def describe_tag_changes(changes: Sequence[tuple[str, Any, Any]]) -> str:
+    """``owner: a -> b; +retention=standard; -train.commit`` for one line of a report."""
+    parts = []
+    for key, old, new in changes:
+        if old is None:
+            parts.append(f"+{key}={_show(new)}")
+        elif new is None:
+            parts.append(f"-{key} (was {_show(old)})")
+        else:
+            parts.append(f"{key}: {_show(old)} -> {_show(new)}")
+    return "; ".join(parts)
+
+
+def people_events(info: CommitInfo, changes: Iterable[tuple[Artifact | None, Artifact | None]],
+                  *, by_archivist: bool = False) -> list[AuditEvent]:
+    """The events a person's commit made: artifacts added, new versions, tag changes, removals."""
+    out: list[AuditEvent] = []
+
+    def event(kind: str, path: str, version: str | None, summary: str,
+              details: dict[str, Any]) -> None:
+        out.append(AuditEvent(kind=kind, commit=info.sha, author=info.author, email=info.email,
+                              date=info.date, artifact=path, version=version, summary=summary,
+                              by_archivist=by_archivist, details=details))
+
+    for before, after in changes:
+        if before is None and after is None:
+            continue
+        if after is None:
+            assert before is not None
+            label = before.version.label if before.version else None
+            event("removed", before.path, label, f"no longer tracked (was {label or 'no version'})",
+                  {"declared_in": before.declared_in})
+            continue
+        label = after.version.label if after.version else None
+        changed = tag_changes(before, after)
+        if before is None:
+            tags = after.tags()
+            summary = "tracked" + (f" with {len(tags)} tag(s)" if tags else ", no tags")
+            event("added", after.path, label, summary,
+                  {"declared_in": after.declared_in,
+                   "tags": {k: _show(v) for k, v in tags.items()}})
+            continue
+        old_label = before.version.label if before.version else None
+        if old_label != label:
+            event("version", after.path, label, f"{old_label or 'none'} -> {label or 'none'}",
+                  {"previous": old_label})
+        if changed:
+            event("tags", after.path, label, describe_tag_changes(changed),
+                  {"changes": [{"key": k, "from": None if o is None else _show(o),
+                                "to": None if n is None else _show(n)} for k, o, n in changed]})
+    return out
+
+
+def _window(c: RetentionClass) -> str:
+    archive = "forever" if c.archive_days is None else f"{c.archive_days}d"
+    return f"active {c.active_days}d, archive {archive}"
+
+
+def _shorter(old: RetentionClass, new: RetentionClass) -> list[str]:
+    out = []
+    if new.active_days < old.active_days:
+        out.append(f"active window {old.active_days}d -> {new.active_days}d")
+    if new.archive_days is not None and (old.archive_days is None
+                                         or new.archive_days < old.archive_days):
+        was = "forever" if old.archive_days is None else f"{old.archive_days}d"
+        out.append(f"archive window {was} -> {new.archive_days}d")
+    return out
+
+
+def _covers(new: Rule, old: Rule) -> bool:
+    """True when ``new`` applies to at least every artifact ``old`` applies to."""
+    if new.paths:
+        if not old.paths:
+            return False
+        for pattern in old.paths:
+            if pattern not in new.paths and not any(glob_match(n, pattern) for n in new.paths):
+                return False
+    if new.types:
+        return bool(old.types) and set(old.types) <= set(new.types)
+    return True
+
+
+def policy_weakenings(old: Policy, new: Policy | None, on: dt.date) -> list[str]:
+    """How ``new`` asks less than ``old``: shorter retention, fewer required tags or holds.
+
+    ``on`` is the day of the change: a hold that had already expired may go quietly.
+    """
+    if new is None:
+        return [f"deleted {POLICY_FILE}: every required tag, retention window and hold with it"]
+    out: list[str] = []
+    for rule in old.rules:
+        for c in rule.require:
+            kept = any(_covers(r, rule) and any(k.key == c.key for k in r.require)
+                       for r in new.rules)
+            if not kept:
+                out.append(f"removed required tag {c.key!r} (rule {rule.label})")
+    if old.retention is not None:
+        if new.retention is None:
+            out.append("removed the retention section")
+        else:
+            for name, c in old.retention.classes.items():
+                now_class = new.retention.classes.get(name)
+                if now_class is None:
+                    out.append(f"removed retention class {name!r} ({_window(c)})")
+                    continue
+                out += [f"retention class {name!r}: {s}" for s in _shorter(c, now_class)]
+            for what, o_name, n_name in (
+                ("default class", old.retention.default, new.retention.default),
+                ("release class", old.retention.releases, new.retention.releases),
+            ):
+                o_cls = old.retention.classes.get(o_name or "")
+                n_cls = new.retention.classes.get(n_name or "")
+                if o_name != n_name and o_cls is not None:
+                    if n_cls is None:
+                        out.append(f"{what} {o_name!r} dropped")
+                    elif _shorter(o_cls, n_cls):
+                        out.append(f"{what} {o_name!r} ({_window(o_cls)}) -> {n_name!r} "
+                                   f"({_window(n_cls)})")
+            for hold in old.retention.holds:
+                if hold.until is not None and hold.until < on:
+                    continue  # expired: removing it changes nothing
+                same = [h for h in new.retention.holds
+                        if h.path == hold.path and h.version == hold.version]
+                what = f"hold on {hold.path}" + (f" {hold.version}" if hold.version else "")
+                if not same:
+                    out.append(f"removed {what} ({hold.reason})")
+                elif hold.until is None and all(h.until is not None for h in same):
+                    out.append(f"{what} now ends {min(h.until for h in same if h.until)}"
+                               f" (was indefinite)")
+                elif hold.until is not None and all(h.until is not None and h.until < hold.until
+                                                    for h in same):
+                    latest = max(h.until for h in same if h.until)
+                    out.append(f"{what} now ends {latest} (was {hold.until})")
+    if (old.signing is not None and old.signing.required_for
+            and (new.signing is None or not new.signing.required_for)):
+        out.append(f"signatures no longer required for {old.signing.required_for}")
+    return out
+
+
+def event_file_problems(commit: LedgerCommit, document: Any) -> list[str]:
+    """Where an archivist commit's trailers and its event file disagree."""
+    if not isinstance(document, Mapping):
+        return ["the event file is not a JSON object"]
+    problems = []
+    if document.get("event") != commit.kind:
+        problems.append(f"trailer says {commit.kind!r}, event file says "
+                        f"{document.get('event')!r}")
+    entries = document.get("entries")
+    if not isinstance(entries, list):
+        return [*problems, "the event file has no entries list"]
+    pairs = [(str(e.get("artifact")), str(e.get("version"))) for e in entries
+             if isinstance(e, Mapping)]
+    trailer_pairs = commit.pairs()
+    if pairs != trailer_pairs:
+        only_file = [f"{a} {v}" for a, v in pairs if (a, v) not in trailer_pairs]
+        only_trailers = [f"{a} {v}" for a, v in trailer_pairs if (a, v) not in pairs]
+        detail = []
+        if only_file:
+            detail.append("only in the file: " + ", ".join(only_file))
+        if only_trailers:
+            detail.append("only in the trailers: " + ", ".join(only_trailers))
+        problems.append("artifacts and versions differ"
+                        + (f" ({'; '.join(detail)})" if detail else " (order or count)"))
+    for key, trailer in (("from", "Archivist-From"), ("to", "Archivist-To")):
+        in_file = sorted({str(e[key]) for e in entries if isinstance(e, Mapping) and e.get(key)})
+        in_trailers = sorted(set(commit.values(trailer)))
+        if in_file != in_trailers:
+            problems.append(f"{trailer}: trailers {in_trailers or 'none'}, "
+                            f"event file {in_file or 'none'}")
+    rule = document.get("rule")
+    rules = commit.values("Archivist-Rule")
+    if rule and rules and rules[0] != rule:
+        problems.append(f"Archivist-Rule: trailer {rules[0]!r}, event file {rule!r}")
+    return problems
+
+
+def ledger_events(commit: LedgerCommit, document: Mapping[str, Any] | None) -> list[AuditEvent]:
+    """One event per artifact version an archivist commit acted on (file first, trailers else)."""
+    kind = commit.kind or "unknown"
+    rule = (document or {}).get("rule") or next(iter(commit.values("Archivist-Rule")), None)
+    entries: list[Mapping[str, Any]] = []
+    if document is not None and isinstance(document.get("entries"), list):
+        entries = [e for e in document["entries"] if isinstance(e, Mapping)]
+    if not entries:
+        entries = [{"artifact": a, "version": v} for a, v in commit.pairs()]
+    out = []
+    for entry in entries or [{}]:
+        source, target = entry.get("from"), entry.get("to")
+        if source and target:
+            summary = f"{source} -> {target}"
+        elif source:
+            summary = f"deleted from {source}"
+        elif target:
+            summary = f"to {target}"
+        else:
+            summary = commit.subject
+        if rule:
+            summary += f" ({rule})"
+        details = {k: v for k, v in entry.items() if k not in ("artifact", "version")}
+        if rule:
+            details["rule"] = rule
+        details["subject"] = commit.subject
+        out.append(AuditEvent(
+            kind=kind, commit=commit.sha, author=commit.author, email=commit.email,
+            date=commit.date, artifact=entry.get("artifact"), version=entry.get("version"),
+            summary=summary, by_archivist=True, details=details))
+    return out
+
+
+def ledger_locations(events: Iterable[AuditEvent]) -> dict[tuple[str, str], set[str]]:
+    """Where the ledger says each (artifact, version) is now: replay archive/restore/dispose."""
+    where: dict[tuple[str, str], set[str]] = {}
+    for e in events:
+        if not e.by_archivist or not e.artifact or not e.version:
+            continue
+        if e.kind not in ("archive", "restore", "dispose"):
+            continue
+        places = where.setdefault((e.artifact, e.version), set())
+        source, target = e.details.get("from"), e.details.get("to")
+        if e.kind == "archive" and source:
+            places.discard(str(source))
+        if e.kind == "dispose":
+            if source:
+                places.discard(str(source))
+            else:
+                places.clear()
+        if target and e.kind != "dispose":
+            places.add(str(target))
+    return {k: v for k, v in where.items() if v}
+
+
+def overdue_items(plan: Iterable[Any], as_of: dt.date) -> list[Any]:
+    """Plan items due for archive or disposal before ``as_of`` (oldest first)."""
+    late = [p for p in plan if getattr(p, "action", None) in ("archive", "dispose")
+            and _as_date(getattr(p, "due", None)) is not None
+            and _as_date(p.due) < as_of]  # type: ignore[operator]
+    return sorted(late, key=lambda p: (_as_date(p.due), p.path))
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def plan_figures(plan: Sequence[Any], figures: Figures, as_of: dt.date,
+                 roles: Mapping[str, str | None] | None = None) -> list[Finding]:
+    """Fill the state and bytes figures from a retention plan; return the overdue findings.
+
+    ``roles`` names the DVC remote behind each plan location (``active`` -> ``storage``).
+    """
+    roles = roles or {}
+    versions: dict[str, int] = {}
+    artifacts: dict[str, set[str]] = {}
+    by_remote: dict[str, int] = {}
+    by_class: dict[str, int] = {}
+    for item in plan:
+        state = str(getattr(item, "state", "unknown"))
+        versions[state] = versions.get(state, 0) + 1
+        artifacts.setdefault(state, set()).add(item.path)
+        size = getattr(item, "size", None) or 0
+        location = getattr(item, "location", None)
+        if state == "disposed" or not location:
+            continue
+        remote = str(location)
+        if roles.get(remote):
+            remote = f"{roles[remote]} ({remote})"
+        by_remote[remote] = by_remote.get(remote, 0) + int(size)
+        klass = getattr(item, "retention_class", None) or "none"
+        by_class[str(klass)] = by_class.get(str(klass), 0) + int(size)
+    figures.versions_by_state = dict(sorted(versions.items()))
+    figures.artifacts_by_state = {k: len(v) for k, v in sorted(artifacts.items())}
+    figures.bytes_by_remote = dict(sorted(by_remote.items()))
+    figures.bytes_by_class = dict(sorted(by_class.items()))
+    late = overdue_items(plan, as_of)
+    figures.overdue = len(late)
+    findings = []
+    for item in late:
+        due = _as_date(item.due)
+        assert due is not None
+        days = (as_of - due).days
+        findings.append(Finding(
+            kind="overdue", subject=f"{item.path} {_label(item.version)}", artifact=item.path,
+            problem=f"{item.action} was due {due} ({days} day(s) ago, class "
+                    f"{getattr(item, 'retention_class', None) or '?'}): "
+                    f"{getattr(item, 'reason', '') or 'not yet done'}",
+            fix=f"archivist {item.action} --apply (the scheduled retention job)",
+        ))
+    if late:
+        first = late[0]
+        figures.oldest_overdue = {"artifact": first.path, "version": _label(first.version),
+                                  "action": first.action,
+                                  "due": _as_date(first.due).isoformat()}  # type: ignore[union-attr]
+    return findings
+
+
+def _label(version: Any) -> str:
+    if version is None:
+        return ""
+    label = getattr(version, "label", None)
+    if isinstance(label, str):
+        return label
+    text = str(version)
+    return text if ":" in text else f"md5:{text}"
+
+
+def filter_audit(audit: Audit, since: dt.date | None, artifact: str | None) -> None:
+    """Keep events and findings from ``since`` on and about ``artifact`` (in place).
+
+    Repository-wide findings (a weakened policy, an edited event file, a commit) stay when
+    filtering by artifact: they bear on every artifact.
+    """
+    def keep_event(e: AuditEvent) -> bool:
+        if since is not None and e.date.date() < since:
+            return False
+        return artifact is None or e.artifact == artifact or (
+            e.artifact is not None and e.artifact.startswith(artifact.rstrip("/") + "/"))
+
+    def keep_finding(f: Finding) -> bool:
+        if since is not None and f.date is not None and f.date.date() < since:
+            return False
+        return artifact is None or f.artifact is None or f.artifact == artifact
+
+    audit.events = [e for e in audit.events if keep_event(e)]
+    audit.findings = [f for f in audit.findings if keep_finding(f)]
+    audit.since, audit.artifact = since, artifact
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    order = {k: i for i, k in enumerate(FINDING_KINDS)}
+    return sorted(findings, key=lambda f: (order.get(f.kind, len(order)),
+                                           f.date or dt.datetime.min.replace(tzinfo=dt.UTC),
+                                           f.subject))
+
+
+# ---------------------------------------------------------------- reading git
+
+
+def _split_log(out: bytes) -> Iterator[tuple[list[str], list[tuple[str, str]]]]:
+    """Records of ``git log --format=%x1e<fields %x1f-separated> --name-status -z``."""
+    for chunk in out.split(b"\x1e"):
+        if not chunk.strip():
+            continue
+        text = chunk.decode("utf-8", "surrogateescape")
+        fields = text.split("\x1f")
+        head, rest = fields[:-1], fields[-1]
+        tokens = [t for t in rest.lstrip("\n").split("\0") if t.strip("\n")]
+        changes = []
+        for i in range(0, len(tokens) - 1, 2):
+            changes.append((tokens[i].strip()[:1], tokens[i + 1]))
+        yield head, changes
+
+
+_INFO_FORMAT = "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f"
+
+
+def _info(fields: list[str]) -> CommitInfo:
+    sha, author, email, date, subject = fields[:5]
+    return CommitInfo(sha=sha.strip(), author=author, email=email,
+                      date=dt.datetime.fromisoformat(date), subject=subject)
+
+
+def _who(info: CommitInfo) -> str:
+    return f"{info.author} <{info.email}>"
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """A first-parent commit that changed ``archivist.yaml``, and the policy it left."""
+
+    info: CommitInfo
+    policy: Policy | None  # None: deleted, or unreadable (then ``error`` says why)
+    error: str | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.policy is None and self.error is None
+
+
+def read_policy_changes(root: Path, rev: str, cat: gitrepo.CatFile) -> list[PolicyChange]:
+    """Every version of the policy on the first-parent history of ``rev``, oldest first."""
+    out = gitrepo.git_bytes(["log", "--first-parent", "--reverse", "--no-renames",
+                             "--name-status", "-z", _INFO_FORMAT, rev, "--", POLICY_FILE],
+                            root)
+    changes = []
+    for fields, files in _split_log(out):
+        info = _info(fields)
+        status = next((s for s, p in files if p == POLICY_FILE), "M")
+        if status == "D":
+            changes.append(PolicyChange(info, None))
+            continue
+        data = cat.read(f"{info.sha}:{POLICY_FILE}") or b""
+        try:
+            changes.append(PolicyChange(info, parse_policy(data, POLICY_FILE)))
+        except ConfigError as exc:
+            changes.append(PolicyChange(info, None, exc.message))
+    return changes
+
+
+def policy_findings(changes: Sequence[PolicyChange]) -> list[Finding]:
+    """``policy-weakened`` and ``policy-invalid``: each change against the last good policy."""
+    findings = []
+    previous: Policy | None = None
+    for change in changes:
+        info = change.info
+        if change.error is not None:
+            findings.append(Finding(
+                kind="policy-invalid", subject=info.sha, commit=info.sha, author=_who(info),
+                date=info.date, problem=f"{change.error} ({info.subject})",
+                fix="fix archivist.yaml in a new commit (archivist check validates it)"))
+            continue  # judged against the last policy that could be read
+        if previous is not None:
+            for what in policy_weakenings(previous, change.policy, info.date.date()):
+                findings.append(Finding(
+                    kind="policy-weakened", subject=info.sha, commit=info.sha,
+                    author=_who(info), date=info.date, problem=f"{what} ({info.subject})",
+                    fix=f"if it was not intended: git revert {info.sha[:10]}"))
+        previous = change.policy
+    return findings
+
+
+def _bypass(info: CommitInfo, artifact: str, items: list[Violation]) -> Finding:
+    problems = "; ".join(v.problem for v in items)
+    return Finding(kind="hook-bypassed", subject=info.sha, artifact=artifact, commit=info.sha,
+                   author=_who(info), date=info.date,
+                   problem=f"{artifact}: {problems} (rule {items[0].rule})",
+                   fix=f"{items[-1].fix}, commit; and have the hooks installed "
+                       "(pre-commit install)")
+
+
+def replay_gate(steps: Iterable[Any], policy_changes: Sequence[PolicyChange],
+                order: Mapping[str, int]) -> list[Finding]:
+    """What the hook would have refused, commit by commit, from the history walk.
+
+    ``steps`` are the walk's commits (oldest first, each with the artifacts it changed);
+    each is judged against the policy in force at that commit, its own change included.
+    A policy change is not judged itself: artifacts that do not yet meet a stricter policy
+    are reported at the head (``noncompliant``), not as a bypass by whoever tightened it.
+    """
+    pending = sorted(policy_changes, key=lambda c: order.get(c.info.sha, -1))
+    policy: Policy | None = None
+    findings: list[Finding] = []
+    i = 0
+    for step in steps:
+        position = order.get(step.sha, -1)
+        while i < len(pending) and order.get(pending[i].info.sha, -1) <= position:
+            if pending[i].error is None:  # an unreadable policy leaves the last good one
+                policy = pending[i].policy
+            i += 1
+        if policy is None:
+            continue
+        changed = [after for _, after in step.changes if after is not None]
+        by_artifact: dict[str, list[Violation]] = {}
+        for v in check_all(changed, policy, step.sha):
+            by_artifact.setdefault(v.artifact, []).append(v)
+        if by_artifact:
+            info = CommitInfo(sha=step.sha, author=step.author_name, email=step.author_email,
+                              date=step.author_date, subject=step.subject)
+            findings += [_bypass(info, path, items) for path, items in by_artifact.items()]
+    return findings
+
+
+def _event_documents(commits: Sequence[LedgerCommit], cat: gitrepo.CatFile,
+                     ) -> tuple[dict[str, tuple[str, Any] | None], list[Finding]]:
+    """The event file each ledger commit added (parsed), and the integrity findings."""
+    documents: dict[str, tuple[str, Any] | None] = {}
+    findings: list[Finding] = []
+    for c in commits:
+        who = f"{c.author} <{c.email}>"
+        added = [p for s, p in c.changes if s == "A" and p.startswith(EVENTS_DIR + "/")]
+        for status, path in c.changes:
+            if not path.startswith(EVENTS_DIR + "/") or status == "A":
+                continue
+            deleted = status == "D"
+            findings.append(Finding(
+                kind="ledger-deleted" if deleted else "ledger-edited", subject=path,
+                commit=c.sha, author=who, date=c.date,
+                problem=f"{path} {'deleted' if deleted else 'modified'} in {c.sha[:10]} "
+                        f"({c.subject}); event files are never changed",
+                fix=f"restore it as added: git checkout {c.sha[:10]}^ -- {path}, then commit"))
+        document: tuple[str, Any] | None = None
+        if added:
+            path = added[0]
+            raw = cat.read(f"{c.sha}:{path}")
+            try:
+                document = (path, json.loads(raw or b""))
+            except ValueError:
+                document = (path, None)
+        documents[c.sha] = document
+        if c.kind is None:
+            if added:
+                findings.append(Finding(
+                    kind="ledger-mismatch", subject=c.sha, commit=c.sha, author=who, date=c.date,
+                    problem=f"{c.sha[:10]} adds {', '.join(added)} without Archivist trailers: "
+                            "not an archivist commit",
+                    fix="event files are written only by archivist: revert "
+                        f"{c.sha[:10]} (git revert {c.sha[:10]})"))
+            continue
+        if not added:
+            findings.append(Finding(
+                kind="ledger-mismatch", subject=c.sha, commit=c.sha, author=who, date=c.date,
+                problem=f"{c.sha[:10]} carries Archivist-Event: {c.kind} but adds no event file",
+                fix="find the event file's fate in git log -- " + EVENTS_DIR))
+            continue
+        problems = (["more than one event file added: " + ", ".join(added)]
+                    if len(added) > 1 else [])
+        assert document is not None
+        problems += (["the event file is not valid JSON"] if document[1] is None
+                     else event_file_problems(c, document[1]))
+        if problems:
+            findings.append(Finding(
+                kind="ledger-mismatch", subject=c.sha, commit=c.sha, author=who, date=c.date,
+                problem=f"{c.sha[:10]} ({c.kind}): " + "; ".join(problems),
+                fix=f"compare git show {c.sha[:10]} with {document[0]}; "
+                    "archivist never writes them apart"))
+    return documents, findings
+
+
+def _trailer_only_commits(root: Path, rev: str, known: set[str]) -> list[Finding]:
+    """Commits with Archivist trailers that do not touch the ledger folder at all."""
+    out = gitrepo.git(["log", "--first-parent", "--grep=^Archivist-Event:",
+                       "--format=%H%x1f%an%x1f%ae%x1f%aI%x1f%s", rev, "--"], root)
+    findings = []
+    for line in out.splitlines():
+        parts = line.split("\x1f")
+        if len(parts) < 5 or parts[0] in known:
+            continue
+        info = _info(parts)
+        findings.append(Finding(
+            kind="ledger-mismatch", subject=info.sha, commit=info.sha,
+            author=f"{info.author} <{info.email}>", date=info.date,
+            problem=f"{info.sha[:10]} carries Archivist trailers but no event file "
+                    f"({info.subject})",
+            fix="archivist never commits without its event file: look at "
+                f"git show {info.sha[:10]}"))
+    return findings
+
+
+def head_findings(tree: Tree, policy: Policy, figures: Figures,
+                  tracked: list[str] | None = None) -> list[Finding]:
+    """Artifacts at the head whose tags break the policy; fills the compliance figures."""
+    artifacts = load_artifacts(tree)
+    if tracked is not None:
+        tracked.extend(sorted(a.path for a in artifacts))
+    by_artifact: dict[str, list[Violation]] = {}
+    for v in check_all(artifacts, policy):
+        by_artifact.setdefault(v.artifact, []).append(v)
+    figures.artifacts = len(artifacts)
+    figures.compliant = len(artifacts) - len(by_artifact)
+    figures.governed = sum(1 for a in artifacts if policy.rules_for(a.path, a.type))
+    out = []
+    for path, items in by_artifact.items():
+        out.append(Finding(
+            kind="noncompliant", subject=path, artifact=path,
+            problem=f"{items[0].file}:{items[0].line}: "
+                    + "; ".join(v.problem for v in items) + f" (rule {items[0].rule})",
+            fix=items[-1].fix))
+    return out
+
+
+def _commit_order(root: Path, rev: str) -> dict[str, int]:
+    out = gitrepo.git(["rev-list", "--first-parent", "--reverse", rev], root)
+    return {sha: i for i, sha in enumerate(out.split())}
+
+
+@dataclass
+class Engines:
+    """The parts of archivist the audit reads through; None where one is not installed.
+
+    Injectable, so a report can say plainly which part of the audit it could not do.
+    """
+
+    build_plan: Callable[..., Any] | None = None  # lifecycle.build_plan_details
+    list_release_tags: Callable[..., Sequence[Any]] | None = None
+    verify_tag: Callable[..., Any] | None = None
+
+    @classmethod
+    def installed(cls) -> Engines:
+        engines = cls()
+        try:
+            from archivist import lifecycle
+
+            engines.build_plan = getattr(lifecycle, "build_plan_details", lifecycle.build_plan)
+        except ImportError:
+            pass
+        try:
+            from archivist import signing  # type: ignore[attr-defined]
+
+            engines.list_release_tags = signing.list_release_tags
+            engines.verify_tag = signing.verify_tag
+        except ImportError:
+            pass
+        return engines
+
+
+def _release_findings(root: Path, policy: Policy, engines: Engines,
+                      figures: Figures) -> list[Finding]:
+    assert engines.list_release_tags is not None and engines.verify_tag is not None
+    tags = list(engines.list_release_tags(root))
+    figures.releases = len(tags)
+    signed = verified = 0
+    findings = []
+    for tag in tags:
+        name = str(getattr(tag, "name", tag))
+        outcome = engines.verify_tag(root, name, policy)
+        problems = [str(p) for p in (getattr(outcome, "problems", None) or [])]
+        unsigned = any("bundle" in p.lower() and ("no " in p.lower() or "missing" in p.lower())
+                       for p in problems)
+        signed += not unsigned
+        if outcome.ok:
+            verified += 1
+            continue
+        artifact = getattr(outcome, "artifact", None)
+        findings.append(Finding(
+            kind="release", subject=name, artifact=str(artifact) if artifact else None,
+            problem="; ".join(problems) or "the signature does not verify",
+            fix=(f"sign it: archivist release (no bundle for {name})" if unsigned else
+                 f"archivist verify {name} shows why; if the content is right, sign it again")))
+    figures.releases_signed, figures.releases_verified = signed, verified
+    return findings
+
+
+def _plan(root: Path, policy: Policy, as_of: dt.date, engines: Engines, head: str,
+          figures: Figures, notes: list[str]) -> list[Finding]:
+    if engines.build_plan is None:
+        notes.append("retention engine not installed (archivist.lifecycle): versions by "
+                     "state, bytes held and overdue versions are not reported")
+        return []
+    try:
+        plan = engines.build_plan(root, policy, as_of)
+    except ArchivistError as exc:
+        notes.append(f"retention plan unavailable: {exc}")
+        return []
+    items = list(getattr(plan, "items", plan))
+    plan_head = getattr(plan, "head", None)
+    if plan_head and plan_head != head:
+        notes.append(f"retention figures and overdue versions are for the governed branch "
+                     f"{getattr(plan, 'branch', '')} at {plan_head[:10]}, not {head[:10]}")
+    roles = {"active": policy.remotes.active, "archive": policy.remotes.archive}
+    return plan_figures(items, figures, as_of, roles)
+
+
+def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
+            engines: Engines | None = None, deep: bool = False, sample: int | None = None,
+            check_objects: Callable[..., list[Finding]] | None = None) -> Audit:
+    """Read the whole story of ``rev`` back from git and judge it against ``policy``.
+
+    ``policy`` is the one at ``rev`` (in force now) and judges the head; each past commit
+    is judged against the policy it carried itself.
+    """
+    from archivist import history
+
+    engines = engines if engines is not None else Engines.installed()
+    head = gitrepo.resolve_commit(root, rev)
+    figures = Figures()
+    findings: list[Finding] = []
+    notes: list[str] = []
+    events: list[AuditEvent] = []
+    tracked: list[str] = []
+    cat = gitrepo.CatFile(root)
+    try:
+        order = _commit_order(root, head)
+        figures.commits = len(order)
+        findings += head_findings(CommitTree(root, head, cat=cat), policy, figures, tracked)
+        policy_changes = read_policy_changes(root, head, cat)
+        ledger = read_ledger(root, head)
+        documents, integrity = _event_documents(ledger, cat)
+    finally:
+        cat.close()
+    findings += policy_findings(policy_changes)
+    findings += integrity
+    findings += _trailer_only_commits(root, head, {c.sha for c in ledger})
+    archivist_shas = set()
+    for c in ledger:
+        if c.kind is None:
+            continue
+        archivist_shas.add(c.sha)
+        document = documents.get(c.sha)
+        events += ledger_events(c, document[1] if document and isinstance(document[1], Mapping)
+                                else None)
+
+    warnings: list[str] = []
+    steps = list(history.walk(root, head, warnings=warnings))
+    for step in steps:
+        info = CommitInfo(sha=step.sha, author=step.author_name, email=step.author_email,
+                          date=step.author_date, subject=step.subject)
+        events += people_events(info, step.changes, by_archivist=step.sha in archivist_shas)
+    findings += replay_gate(steps, policy_changes, order)
+    notes += [f"history: {w}" for w in warnings]
+
+    findings += _plan(root, policy, as_of, engines, head, figures, notes)
+    if engines.list_release_tags is not None and engines.verify_tag is not None:
+        findings += _release_findings(root, policy, engines, figures)
+    else:
+        notes.append("signing engine not installed (archivist.signing): release tags and "
+                     "their signatures are not checked")
+
+    events.sort(key=lambda e: order.get(e.commit, len(order)))
+    if deep:
+        if check_objects is None:
+            from archivist.objectcheck import check_objects as check_objects
+        findings += check_objects(root, ledger_locations(events), policy=policy,
+                                  sample=sample, seed=head)
+    if policy.branch and rev == "HEAD":
+        current = gitrepo.current_branch(root)
+        if current != policy.branch:
+            notes.append(f"audited HEAD ({current or 'detached'}), not the governed branch "
+                         f"{policy.branch!r}")
+    return Audit(rev=rev, head=head, branch=policy.branch, as_of=as_of, since=None,
+                 artifact=None, figures=figures, events=events,
+                 findings=sort_findings(findings), notes=notes, deep=deep, tracked=tracked)
+
+
+def finish(audit: Audit) -> Audit:
+    """Count what the (possibly filtered) report holds."""
+    audit.figures.events = len(audit.events)
+    audit.figures.findings = len(audit.findings)
+    return audit

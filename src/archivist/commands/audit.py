@@ -1,0 +1,157 @@
+"""archivist audit: who did what to which artifact, and what is out of policy."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from archivist.commands._common import formatter, repo_root, to_repo_path
+from archivist.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
+
+HELP = """\
+Read the whole story back from git and say what is out of policy.
+
+  archivist audit                                   table on the terminal
+  archivist audit --format markdown >> "$GITHUB_STEP_SUMMARY"
+  archivist audit --output audit.html               one self-contained HTML page
+  archivist audit --json --since 2025-01-01         events and findings for machines
+  archivist audit --artifact models/clf.pkl         one artifact's timeline
+  archivist audit --deep --sample 500               also read objects back from remotes
+
+Every report starts with figures (compliance rate, versions by state, bytes held per
+remote and per retention class, releases signed and verified, the oldest overdue item),
+then lists events oldest first (archive, restore, dispose, hold, release commits and the
+version and tag changes people committed) and findings, each with a one-line fix:
+
+  noncompliant      artifact at the head whose tags break the policy
+  hook-bypassed     commit on the branch that broke the policy when it was made
+  release           release tag without a bundle, or whose signature does not verify
+  overdue           version due for archive or disposal and not yet moved
+  ledger-edited     event file under .archivist/events/ changed after it was added
+  ledger-deleted    event file deleted after it was added
+  ledger-mismatch   archivist commit whose trailers and event file disagree
+  policy-weakened   commit that shortened retention, removed a required tag or a hold
+  policy-invalid    commit that left archivist.yaml unreadable
+  object-missing    (--deep) object the ledger places in a remote is not there
+  object-corrupt    (--deep) object in a remote does not match its hash
+
+Each past commit is judged against the policy it carried; the head against the policy
+at --rev. --since and --artifact narrow events and findings (repository-wide findings
+stay); figures always describe the whole repository.
+
+exit codes: 0 no findings, 1 findings, 2 usage or configuration error
+"""
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (write YYYY-MM-DD)") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("audit", help="report events and findings from the git history",
+                       description=HELP, formatter_class=formatter())
+    p.add_argument("--format", choices=("table", "json", "markdown", "html"),
+                   help="report format (default: table, or what --output's extension says)")
+    p.add_argument("--json", action="store_true", help="same as --format json")
+    p.add_argument("--output", "-o", metavar="FILE",
+                   help="write the report to FILE (atomically) instead of stdout")
+    p.add_argument("--since", type=_date, metavar="DATE",
+                   help="only events and findings from DATE (YYYY-MM-DD) on")
+    p.add_argument("--artifact", metavar="PATH",
+                   help="only this artifact's events and findings (its output path)")
+    p.add_argument("--deep", action="store_true",
+                   help="read every object the ledger places in a remote back and check "
+                        "its hash (needs DVC and the remotes' credentials)")
+    p.add_argument("--sample", type=_positive, metavar="N",
+                   help="with --deep: read back N objects chosen at random (the same N for "
+                        "the same commit)")
+    p.add_argument("--as-of", type=_date, metavar="DATE",
+                   help="the day overdue is judged on (default: today, UTC)")
+    p.add_argument("--rev", default="HEAD", metavar="REV",
+                   help="the commit whose first-parent history is audited (default: HEAD)")
+    p.set_defaults(run=run)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` whole or not at all: a crash never leaves half a report."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"--output {path}: folder {folder} does not exist",
+                         "create it first, or write elsewhere")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    from archivist.audit import collect, filter_audit, finish
+    from archivist.inventory import load_tree_policy
+    from archivist.report import format_for, render
+    from archivist.trees import CommitTree
+
+    if args.sample is not None and not args.deep:
+        raise UsageError("--sample goes with --deep", "add --deep, or drop --sample")
+    if args.json and args.format not in (None, "json"):
+        raise UsageError(f"--json and --format {args.format} contradict each other")
+    fmt = "json" if args.json else args.format
+    if fmt is None:
+        fmt = (format_for(args.output) if args.output else None) or "table"
+    output = Path(args.output) if args.output else None
+    if output is not None and output.is_dir():
+        raise UsageError(f"--output {output} is a folder", "give a file name, e.g. audit.html")
+    root = repo_root()
+    as_of = args.as_of or dt.datetime.now(dt.UTC).date()
+    from archivist import gitrepo
+
+    head = gitrepo.resolve_commit(root, args.rev)
+    tree = CommitTree(root, head)
+    try:
+        policy = load_tree_policy(tree)
+    finally:
+        tree.close()
+    artifact = to_repo_path(root, args.artifact).rstrip("/") if args.artifact else None
+    audit = collect(root, policy, rev=args.rev, as_of=as_of, deep=args.deep,
+                    sample=args.sample)
+    if artifact is not None:
+        known = ({e.artifact for e in audit.events} | {f.artifact for f in audit.findings}
+                 | set(audit.tracked))
+        if artifact not in known and not any(a and a.startswith(artifact + "/")
+                                             for a in known):
+            raise UsageError(f"--artifact {args.artifact}: no artifact at that path in the "
+                             f"history of {args.rev}", "give an output path as `archivist ls` "
+                             "shows it")
+    if artifact is not None or args.since is not None:
+        filter_audit(audit, args.since, artifact)
+    finish(audit)
+    stream = sys.stdout if output is None else None
+    text = render(audit, fmt, stream=stream)
+    if output is not None:
+        write_atomically(output, text)
+        print(f"archivist: wrote {fmt} report to {output} ({len(audit.findings)} finding(s))",
+              file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK if audit.ok else EXIT_VIOLATIONS
