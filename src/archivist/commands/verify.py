@@ -1,0 +1,123 @@
+"""archivist verify: check release signatures against the governed branch's policy."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import asdict
+
+from archivist.commands._common import add_json, formatter, repo_root
+from archivist.errors import EXIT_OK, EXIT_VIOLATIONS, ConfigError, UsageError
+from archivist.output import paint, print_json
+
+HELP = """\
+Verify release tags. For each NAME@VERSION tag, read the Sigstore bundle and the DVC files
+from the tagged commit (not the working tree), get the bytes of that version as DVC stores
+them (local cache, else the active remote, else the archive remote), and check:
+
+  - the signature, and that its key, certificate root or keyless identity is one the
+    policy at the head of the governed branch trusts (never the tagged commit's own
+    policy: a commit cannot vouch for itself);
+  - every file's sha256 against the signed manifest (which file differs, which is extra
+    or missing);
+  - that the tag still points at the commit that added the bundle, and that the bundle
+    names this tag, artifact and version.
+
+  archivist verify                      every release tag (same as --all)
+  archivist verify clf@v1.2.0
+  archivist verify clf                  every release of one artifact
+  archivist verify --all --json
+
+Keyless bundles are checked offline, against signing.trust_config when the policy pins one,
+else against the production Sigstore trusted root shipped with sigstore-python.
+
+exit codes: 0 all verified, 1 any failure, 2 usage or configuration error
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("verify", help="verify release signatures", description=HELP,
+                       formatter_class=formatter())
+    p.add_argument("tags", nargs="*", metavar="NAME@VERSION",
+                   help="release tags, or artifact names for all their releases")
+    p.add_argument("--all", action="store_true", help="verify every release tag")
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def _select(all_tags: list[str], wanted: list[str]) -> list[str]:
+    from archivist.releases import name_to_tag, parse_release_tag
+
+    chosen: list[str] = []
+    for spec in wanted:
+        if parse_release_tag(spec) is not None:
+            chosen.append(spec)
+            continue
+        if "@" in spec:
+            raise UsageError(f"{spec!r} is not NAME@vX.Y.Z", "e.g. clf@v1.2.0")
+        prefix = name_to_tag(spec) + "@"
+        matches = [t for t in all_tags if t.startswith(prefix)]
+        if not matches:
+            raise UsageError(f"no release tags for {spec!r}",
+                             "list them with: git tag --list '*@v*'")
+        chosen.extend(matches)
+    return list(dict.fromkeys(chosen))
+
+
+def run(args: argparse.Namespace) -> int:
+    from archivist import gitrepo
+    from archivist.policy import POLICY_FILE, parse_policy
+    from archivist.signing import governed_rev, list_release_tags, verify_tag
+
+    if args.all and args.tags:
+        raise UsageError("give tags or --all, not both")
+    root = repo_root()
+    head_policy_bytes = gitrepo.CatFile(root)
+    try:
+        # The governed branch is named by the policy; read it from HEAD to find it.
+        text = head_policy_bytes.read(f"HEAD:{POLICY_FILE}")
+        head_policy = parse_policy(text) if text is not None else None
+        rev = governed_rev(root, head_policy)
+        data = head_policy_bytes.read(f"{rev}:{POLICY_FILE}") if rev else None
+    finally:
+        head_policy_bytes.close()
+    if data is None:
+        raise ConfigError(f"no {POLICY_FILE} on the governed branch",
+                          "commit a policy with a signing: section")
+    policy = parse_policy(data, f"{POLICY_FILE} at {rev[:10] if rev else 'HEAD'}")
+    if policy.signing is None:
+        raise ConfigError(f"{policy.source}: no signing: section",
+                          "add signing: with public_keys, certificate_roots or identities")
+    all_tags = list_release_tags(root)
+    tags = _select(all_tags, args.tags) if args.tags else all_tags
+    outcomes = []
+    for tag in tags:
+        outcome = verify_tag(root, tag, policy)
+        outcomes.append(outcome)
+        if not args.json:
+            _render(outcome)
+    failed = [o for o in outcomes if not o.ok]
+    if args.json:
+        print_json({"ok": not failed, "verified": len(outcomes) - len(failed),
+                    "failed": len(failed), "policy_commit": rev,
+                    "releases": [asdict(o) for o in outcomes]})
+    elif not outcomes:
+        print("no release tags (NAME@vX.Y.Z) to verify")
+    else:
+        line = (f"archivist: {len(outcomes) - len(failed)} of {len(outcomes)} release(s) "
+                f"verified against the policy at {rev[:10] if rev else 'HEAD'}")
+        print(line, file=sys.stdout if failed else sys.stderr)
+    return EXIT_VIOLATIONS if failed else EXIT_OK
+
+
+def _render(outcome: object) -> None:
+    from archivist.signing import VerifyOutcome
+
+    assert isinstance(outcome, VerifyOutcome)
+    if outcome.ok:
+        print(f"{paint('ok', 'green')}  {outcome.tag}  {outcome.artifact} "
+              f"{(outcome.version or '')[:16]}…  signed by {outcome.signer}")
+        return
+    print(f"{paint('FAIL', 'red')}  {outcome.tag}")
+    for problem in outcome.problems:
+        print(f"  {problem}")

@@ -1,0 +1,218 @@
+"""Releases as values: tag names, the tag message, bundle paths, SemVer, manifest diffs.
+
+Pure: nothing here runs git or touches a signature library. Tag names follow GTO
+(``NAME@vX.Y.Z`` for a version, ``NAME#STAGE#N`` for a stage assignment), so ``gto show``
+lists archivist releases; ``dir:name`` registry names become ``dir=name`` in tags, as GTO
+writes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from archivist.artifacts import Artifact
+from archivist.errors import ConfigError, UsageError
+
+SIGNATURES_DIR = ".archivist/signatures"
+BUNDLE_SUFFIX = ".sig"
+# The predicate key archivist adds beside model-signing's "serialization" and "resources";
+# v1.0 verifiers ignore keys they do not know, so the bundle stays standard.
+PREDICATE_KEY = "archivist"
+SINGLE_FILE_ITEM = "."  # how model-signing names the one item of a single-file model
+
+# GTO's grammar (gto.constants), repeated so that the hook path never imports gto.
+_NAME = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
+_DIRNAME = r"[a-zA-Z0-9-_./]+"
+_SEMVER = (r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+           r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+           r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+           r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?")
+VERSION_RE = re.compile(rf"^v{_SEMVER}$")
+NAME_RE = re.compile(rf"^(?:{_DIRNAME}:)?{_NAME}$")
+_TAG_NAME = rf"(?:{_DIRNAME}=)?{_NAME}"
+RELEASE_TAG_RE = re.compile(rf"^(?P<name>{_TAG_NAME})@(?P<version>v{_SEMVER})$")
+STAGE_TAG_RE = re.compile(rf"^(?P<name>{_TAG_NAME})#(?P<stage>{_NAME})(?:#(?P<n>\d+))?$")
+STAGE_RE = re.compile(rf"^{_NAME}$")
+
+TRAILER_ARTIFACT = "Archivist-Artifact"
+TRAILER_VERSION = "Archivist-Version"
+TRAILER_DIGEST = "Archivist-Digest"
+TRAILER_BUNDLE = "Archivist-Bundle"
+TRAILER_SIGNER = "Archivist-Signer"
+TRAILER_METHOD = "Archivist-Method"
+TRAILER_TAG = "Archivist-Tag"
+
+
+def check_version(version: str) -> str:
+    """``version`` when it is SemVer with a leading ``v`` (``v1.2.0``), else UsageError."""
+    if not VERSION_RE.match(version):
+        hint = f"write v{version}" if VERSION_RE.match(f"v{version}") else \
+            "write SemVer with a leading v, e.g. v1.2.0"
+        raise UsageError(f"version {version!r} is not SemVer with a leading 'v'", hint)
+    return version
+
+
+def check_stage(stage: str) -> str:
+    if not STAGE_RE.match(stage):
+        raise UsageError(f"stage {stage!r} is not a valid GTO stage name",
+                         "use letters, digits, '-', '_' and '/', e.g. prod")
+    return stage
+
+
+def name_to_tag(name: str) -> str:
+    """GTO writes the ``dir:`` of a nested registry name as ``dir=`` in tags."""
+    return name.replace(":", "=")
+
+
+def tag_to_name(tag_name: str) -> str:
+    return tag_name.replace("=", ":")
+
+
+def release_name(artifact: Artifact) -> str:
+    """The name a release of ``artifact`` is tagged with: its registry name, else its path.
+
+    A path is usable only when GTO accepts it as a name (no dots: ``models/clf.pkl`` is
+    not); otherwise the user is shown the ``dvc.yaml`` entry that names it.
+    """
+    if artifact.name:
+        if not NAME_RE.match(artifact.name):
+            raise ConfigError(f"artifact name {artifact.name!r} is not valid for GTO tags",
+                              "use letters, digits, '-', '_' and '/' in dvc.yaml artifacts:")
+        return artifact.name
+    if NAME_RE.match(artifact.path):
+        return artifact.path
+    stem = posixpath.basename(artifact.path).split(".")[0] or "model"
+    suggestion = re.sub(r"[^a-zA-Z0-9-_]", "-", stem).strip("-_") or "model"
+    raise ConfigError(
+        f"{artifact.path} has no name a release tag can carry (GTO names allow no dots)",
+        f"name it in dvc.yaml: artifacts: {{{suggestion}: {{path: {artifact.path}}}}}")
+
+
+def tag_name(name: str, version: str) -> str:
+    """``NAME@vX.Y.Z``: GTO's version-registration tag."""
+    return f"{name_to_tag(name)}@{check_version(version)}"
+
+
+def stage_tag_name(name: str, stage: str, counter: int) -> str:
+    """``NAME#STAGE#N``: GTO's stage-assignment tag (N counts the artifact's stage tags)."""
+    return f"{name_to_tag(name)}#{check_stage(stage)}#{counter}"
+
+
+def next_stage_counter(existing_tags: Iterable[str], name: str) -> int:
+    """The N for a new stage tag: one more than any ``NAME#...#N`` already there (as GTO)."""
+    highest = 0
+    want = name_to_tag(name)
+    for tag in existing_tags:
+        match = STAGE_TAG_RE.match(tag)
+        if match and match["name"] == want and match["n"]:
+            highest = max(highest, int(match["n"]))
+    return highest + 1
+
+
+def parse_release_tag(tag: str) -> tuple[str, str] | None:
+    """(artifact name, version) of a ``NAME@vX.Y.Z`` tag, None for any other tag."""
+    match = RELEASE_TAG_RE.match(tag)
+    if not match:
+        return None
+    return tag_to_name(match["name"]), match["version"]
+
+
+def bundle_path(name: str, version: str) -> str:
+    """Where a release's Sigstore bundle is committed: outside every artifact folder."""
+    return f"{SIGNATURES_DIR}/{name_to_tag(name)}/{check_version(version)}{BUNDLE_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    """What a release tag's message records."""
+
+    name: str
+    version: str  # v1.2.0
+    artifact: str  # output path
+    label: str  # md5:<hex> (the DVC version)
+    digest: str  # sha256:<hex>, the in-toto subject digest over the per-file digests
+    bundle: str  # repo-relative bundle path
+    signer: str
+    method: str
+
+    @property
+    def tag(self) -> str:
+        return tag_name(self.name, self.version)
+
+
+def tag_message(record: ReleaseRecord) -> str:
+    """The annotated tag's message: GTO's subject line, then archivist's fields as trailers."""
+    return (
+        f"Registering artifact {record.name} version {record.version}\n\n"
+        f"{TRAILER_ARTIFACT}: {record.artifact}\n"
+        f"{TRAILER_VERSION}: {record.label}\n"
+        f"{TRAILER_DIGEST}: {record.digest}\n"
+        f"{TRAILER_BUNDLE}: {record.bundle}\n"
+        f"{TRAILER_METHOD}: {record.method}\n"
+        f"{TRAILER_SIGNER}: {record.signer}\n"
+    )
+
+
+def stage_message(name: str, version: str, stage: str) -> str:
+    return f"Assigning stage {stage} to artifact {name} version {version}\n"
+
+
+def parse_trailers(text: str) -> dict[str, str]:
+    """``Key: value`` lines of a message (the first occurrence of each key wins)."""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.startswith("Archivist-") and " " not in key:
+            found.setdefault(key, value.strip())
+    return found
+
+
+def parse_tag_message(tag: str, text: str) -> ReleaseRecord | None:
+    """The record in a release tag's message, None when archivist did not write it."""
+    parsed = parse_release_tag(tag)
+    fields = parse_trailers(text)
+    needed = (TRAILER_ARTIFACT, TRAILER_VERSION, TRAILER_DIGEST, TRAILER_BUNDLE)
+    if parsed is None or any(k not in fields for k in needed):
+        return None
+    return ReleaseRecord(name=parsed[0], version=parsed[1], artifact=fields[TRAILER_ARTIFACT],
+                         label=fields[TRAILER_VERSION], digest=fields[TRAILER_DIGEST],
+                         bundle=fields[TRAILER_BUNDLE], signer=fields.get(TRAILER_SIGNER, ""),
+                         method=fields.get(TRAILER_METHOD, ""))
+
+
+def subject_digest(items: Mapping[str, str]) -> str:
+    """model-signing's subject digest: sha256 over the per-item digests in name order."""
+    hasher = hashlib.sha256()
+    for name in sorted(items):
+        hasher.update(bytes.fromhex(items[name]))
+    return f"sha256:{hasher.hexdigest()}"
+
+
+def display_item(artifact: str, item: str) -> str:
+    """A manifest item as a repo path (``.`` is the single file itself)."""
+    return artifact if item == SINGLE_FILE_ITEM else f"{artifact}/{item}"
+
+
+def manifest_problems(artifact: str, signed: Mapping[str, str],
+                      actual: Mapping[str, str]) -> list[str]:
+    """One line per file whose bytes differ from what the signature vouches for."""
+    problems = []
+    for item in sorted(set(signed) | set(actual)):
+        path = display_item(artifact, item)
+        if item not in actual:
+            problems.append(f"{path}: signed, but missing from the content")
+        elif item not in signed:
+            problems.append(f"{path}: extra file, not in the signed release")
+        elif signed[item] != actual[item]:
+            problems.append(f"{path}: sha256 {actual[item][:16]}… differs from the signed "
+                            f"{signed[item][:16]}…")
+    return problems
+
+
+def key_fingerprint(pem_spki: bytes) -> str:
+    """How a public key is named: sha256 of its PEM SubjectPublicKeyInfo (model-signing's hint)."""
+    return f"sha256:{hashlib.sha256(pem_spki).hexdigest()}"

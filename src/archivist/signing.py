@@ -1,0 +1,883 @@
+"""Signing and verifying releases: OpenSSF model signing over the bytes DVC stores.
+
+A release signature is a Sigstore bundle holding a DSSE envelope over an in-toto statement
+of per-file sha256 digests (model-signing's format, ``files`` serialization), signed with a
+private key, a certificate chain, or keylessly through Sigstore. archivist hashes the bytes
+itself, straight from the DVC cache (no checkout, links never followed into a copy), builds
+the same manifest model-signing would, and lets model-signing and sigstore-python sign and
+check the envelope. Verification always uses that one explicit hashing configuration: never
+model-signing's guess from the bundle.
+
+model_signing, sigstore and OpenSSL are imported inside the functions that need them, so
+``archivist check`` never loads them.
+
+Public API for other commands: ``list_release_tags``, ``verify_tag``, ``verify_files``.
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archivist import dvcobjects, gitrepo, releases
+from archivist.artifacts import Version
+from archivist.dvcobjects import ContentFile
+from archivist.errors import ArchivistError, ConfigError, GitError, MissingDependency
+from archivist.policy import Identity, Policy
+
+CHUNK = 4 * 1024 * 1024
+HASH_TYPE = "sha256"
+# The one hashing configuration archivist signs with and verifies against.
+SERIALIZATION: dict[str, Any] = {"method": "files", "hash_type": HASH_TYPE,
+                                 "allow_symlinks": False}
+IDENTITY_TOKEN_ENV = "SIGSTORE_IDENTITY_TOKEN"
+KEY_PASSWORD_ENV = "ARCHIVIST_KEY_PASSWORD"
+_OIDC_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1"
+_OIDC_ISSUER_V2 = "1.3.6.1.4.1.57264.1.8"
+_SIGSTORE_OTHERNAME = "1.3.6.1.4.1.57264.1.7"
+
+
+# ------------------------------------------------------------------------------- hashing
+
+
+@dataclass(frozen=True)
+class FileDigests:
+    sha256: str
+    md5: str | None = None
+
+
+Progress = Callable[[int], None]
+
+
+def _hash_one(path: Path, want_md5: bool, progress: Progress | None = None) -> FileDigests:
+    sha = hashlib.sha256()
+    md5 = hashlib.md5(usedforsecurity=False) if want_md5 else None
+    with open(path, "rb") as handle:
+        if md5 is None:
+            while chunk := handle.read(CHUNK):
+                sha.update(chunk)  # hashlib drops the GIL on large buffers: threads scale
+                if progress:
+                    progress(len(chunk))
+            return FileDigests(sha.hexdigest())
+        # Two digests of one file: md5 on a helper thread while sha256 runs here.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as helper:
+            while chunk := handle.read(CHUNK):
+                pending = helper.submit(md5.update, chunk)
+                sha.update(chunk)
+                pending.result()
+                if progress:
+                    progress(len(chunk))
+    return FileDigests(sha.hexdigest(), md5.hexdigest())
+
+
+def dos2unix_md5(path: Path) -> str:
+    """DVC 2's md5 of a text file: computed with CRLF turned into LF."""
+    md5 = hashlib.md5(usedforsecurity=False)
+    carry = b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            chunk = carry + chunk
+            carry = b"\r" if chunk.endswith(b"\r") else b""
+            if carry:
+                chunk = chunk[:-1]
+            md5.update(chunk.replace(b"\r\n", b"\n"))
+    md5.update(carry)
+    return md5.hexdigest()
+
+
+def hash_files(files: Sequence[ContentFile], *, md5: bool = False,
+               workers: int | None = None, progress: Progress | None = None,
+               ) -> dict[str, FileDigests]:
+    """``item -> digests`` for every file, hashed in parallel threads (one read per file).
+
+    ``progress`` is called with each chunk's size (from worker threads).
+    """
+    if len(files) == 1:
+        return {files[0].item: _hash_one(files[0].path, md5, progress)}
+    workers = workers or min(32, (os.cpu_count() or 1) + 2)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {f.item: pool.submit(_hash_one, f.path, md5, progress) for f in files}
+        return {item: fut.result() for item, fut in futures.items()}
+
+
+def files_at(path: Path) -> list[ContentFile]:
+    """A file or folder on disk as manifest items (``.`` for a file; relpaths for a folder)."""
+    if path.is_file():
+        return [ContentFile(releases.SINGLE_FILE_ITEM, path, "")]
+    if not path.is_dir():
+        raise ConfigError(f"{path}: no such file or folder")
+    return [ContentFile(p.relative_to(path).as_posix(), p, "")
+            for p in sorted(path.rglob("*")) if p.is_file()]
+
+
+# ------------------------------------------------------------------------------- trust
+
+
+@dataclass(frozen=True)
+class Trust:
+    """What the policy trusts, with the bytes of its key and certificate files."""
+
+    public_keys: tuple[tuple[str, bytes], ...] = ()
+    roots: tuple[tuple[str, bytes], ...] = ()
+    identities: tuple[Identity, ...] = ()
+    trust_config: tuple[str, bytes] | None = None
+
+
+def governed_rev(root: Path, policy: Policy | None) -> str | None:
+    """The commit at the head of the policy's governed branch (local, else origin's)."""
+    refs = []
+    if policy is not None and policy.branch:
+        refs += [f"refs/heads/{policy.branch}", f"refs/remotes/origin/{policy.branch}"]
+    refs.append("HEAD")
+    for ref in refs:
+        try:
+            return gitrepo.resolve_commit(root, ref)
+        except GitError:
+            continue
+    return None
+
+
+def _read_trust_file(root: Path, rev: str | None, path: str, what: str) -> bytes:
+    if os.path.isabs(path):
+        try:
+            return Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{what} {path}: cannot read: {exc.strerror}") from None
+    if rev is None:
+        data = (root / path).read_bytes() if (root / path).is_file() else None
+    else:
+        with gitrepo.CatFile(root) as cat:
+            data = cat.read(f"{rev}:{path}")
+    if data is None:
+        where = f"commit {rev[:10]} of the governed branch" if rev else "the working tree"
+        raise ConfigError(f"{what} {path} is not in {where}",
+                          "commit it on the governed branch, beside archivist.yaml")
+    return data
+
+
+def load_trust(root: Path, policy: Policy, rev: str | None = None) -> Trust:
+    """The policy's keys, roots and trust configuration, read from the governed branch.
+
+    Files are read from the same commit as the policy (never the working tree of a branch
+    under review), so a change cannot vouch for itself.
+    """
+    signing = policy.signing
+    if signing is None:
+        raise ConfigError(f"{policy.source}: no signing: section",
+                          "add signing: with public_keys, certificate_roots or identities")
+    rev = rev or governed_rev(root, policy)
+    keys = tuple((p, _read_trust_file(root, rev, p, "signing.public_keys"))
+                 for p in signing.public_keys)
+    roots = tuple((p, _read_trust_file(root, rev, p, "signing.certificate_roots"))
+                  for p in signing.certificate_roots)
+    trust_config = None
+    if signing.trust_config:
+        trust_config = (signing.trust_config, _read_trust_file(
+            root, rev, signing.trust_config, "signing.trust_config"))
+    return Trust(public_keys=keys, roots=roots, identities=signing.identities,
+                 trust_config=trust_config)
+
+
+# ------------------------------------------------------------------------------- signing
+
+
+@contextmanager
+def _scratch() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="archivist-sign-") as tmp:
+        os.chmod(tmp, 0o700)
+        yield Path(tmp)
+
+
+def _require_signing_libs() -> None:
+    try:
+        import model_signing  # noqa: F401
+    except ImportError:
+        raise MissingDependency("model-signing", "signing") from None
+
+
+def _manifest(model_name: str, digests: Mapping[str, str]) -> Any:
+    from model_signing import manifest
+    from model_signing._hashing import hashing
+
+    items = [manifest.FileManifestItem(path=Path(item) if item != "." else Path("."),
+                                       digest=hashing.Digest(HASH_TYPE, bytes.fromhex(hexd)))
+             for item, hexd in digests.items()]
+    serialization = manifest.SerializationType.from_args(SERIALIZATION)
+    return manifest.Manifest(model_name, items, serialization)
+
+
+def _payload(model_name: str, digests: Mapping[str, str], extra: Mapping[str, Any]) -> Any:
+    """model-signing's in-toto payload, with archivist's fields added to the predicate."""
+    from google.protobuf import json_format
+    from in_toto_attestation.v1 import statement
+    from model_signing._signing import signing as ms_signing
+
+    payload = ms_signing.Payload(_manifest(model_name, digests))
+    pb = payload.statement.pb
+    predicate = json_format.MessageToDict(pb.predicate)
+    predicate[releases.PREDICATE_KEY] = dict(extra)
+    payload.statement = statement.Statement(
+        subjects=list(pb.subject), predicate_type=pb.predicate_type, predicate=predicate)
+    return payload
+
+
+@dataclass(frozen=True)
+class SigningRequest:
+    """How to sign: the method and its material (paths on the signer's machine)."""
+
+    method: str  # key | certificate | sigstore
+    key: Path | None = None
+    cert_chain: tuple[Path, ...] = ()  # signing certificate first, then intermediates
+    trust_config: bytes | None = None  # ClientTrustConfig JSON (sigstore); None: production
+    interactive: bool = False
+
+
+def _identity_token(interactive: bool) -> str | None:
+    """An OIDC token from the environment or the CI's ambient credentials, else None."""
+    token = os.environ.get(IDENTITY_TOKEN_ENV, "").strip()
+    if token:
+        return token
+    from sigstore.oidc import IdentityError, detect_credential
+
+    try:
+        ambient = detect_credential()
+    except IdentityError as exc:
+        raise ConfigError(f"ambient OIDC credentials failed: {exc}",
+                          "in GitHub Actions grant `permissions: id-token: write`") from None
+    if ambient:
+        return ambient
+    if not interactive:
+        raise ConfigError("keyless signing needs an OIDC identity, and none was found",
+                          f"run in CI with OIDC enabled, set {IDENTITY_TOKEN_ENV}, or run "
+                          "on a terminal to log in")
+    return None  # model-signing runs the browser login
+
+
+def sign_bundle(request: SigningRequest, model_name: str, digests: Mapping[str, str],
+                extra: Mapping[str, Any]) -> bytes:
+    """A Sigstore bundle (JSON bytes) over ``digests``; ConfigError when signing fails."""
+    _require_signing_libs()
+    payload = _payload(model_name, digests, extra)
+    try:
+        with _scratch() as tmp:
+            signer = _signer(request, tmp)
+            signature = signer.sign(payload)
+            out = tmp / "bundle.sig"
+            signature.write(out)
+            return out.read_bytes()
+    except ArchivistError:
+        raise
+    except Exception as exc:  # the libraries raise many types; the user needs one line
+        raise ConfigError(f"signing with method {request.method!r} failed: "
+                          f"{type(exc).__name__}: {_one_line(exc)}") from None
+
+
+def _signer(request: SigningRequest, tmp: Path) -> Any:
+    if request.method in ("key", "certificate"):
+        if request.key is None:
+            raise ConfigError(f"method {request.method!r} needs --key PEM")
+        if not request.key.is_file():
+            raise ConfigError(f"--key {request.key}: no such file")
+        password = os.environ.get(KEY_PASSWORD_ENV)
+        if request.method == "key":
+            from model_signing._signing import sign_ec_key
+
+            return _with_key_errors(lambda: sign_ec_key.Signer(
+                request.key, password.encode() if password else None), request.key)
+        if not request.cert_chain:
+            raise ConfigError("method 'certificate' needs --cert-chain LEAF.pem [CA.pem ...]")
+        for cert in request.cert_chain:
+            if not cert.is_file():
+                raise ConfigError(f"--cert-chain {cert}: no such file")
+        _check_leaf_now(request.cert_chain[0])
+        from model_signing._signing import sign_certificate
+
+        # model-signing's Signer takes no password for this method: decrypt to scratch.
+        key = request.key
+        if password:
+            key = _decrypted_key(request.key, password, tmp)
+        return _with_key_errors(lambda: sign_certificate.Signer(
+            key, request.cert_chain[0], list(request.cert_chain[1:])), request.key)
+    if request.method == "sigstore":
+        from model_signing._signing import sign_sigstore
+
+        trust_path = None
+        if request.trust_config is not None:
+            trust_path = tmp / "trust_config.json"
+            trust_path.write_bytes(request.trust_config)
+        token = _identity_token(request.interactive)
+        return sign_sigstore.Signer(identity_token=token, use_ambient_credentials=False,
+                                    trust_config=trust_path)
+    raise ConfigError(f"unknown signing method {request.method!r}",
+                      "use sigstore, key or certificate")
+
+
+def _with_key_errors(build: Any, key: Path) -> Any:
+    try:
+        return build()
+    except TypeError as exc:
+        if "encrypted" in str(exc).lower() or "password" in str(exc).lower():
+            raise ConfigError(f"{key} is encrypted", f"set {KEY_PASSWORD_ENV}") from None
+        raise
+    except ValueError as exc:
+        raise ConfigError(f"{key}: cannot use this key: {_one_line(exc)}",
+                          "give an EC private key (P-256, P-384 or P-521) in PEM") from None
+
+
+def _decrypted_key(key: Path, password: str, tmp: Path) -> Path:
+    from cryptography.hazmat.primitives import serialization
+
+    private = serialization.load_pem_private_key(key.read_bytes(), password.encode())
+    out = tmp / "key.pem"
+    out.write_bytes(private.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    os.chmod(out, 0o600)
+    return out
+
+
+def _check_leaf_now(cert_path: Path) -> None:
+    from cryptography import x509
+
+    try:
+        leaf = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except ValueError:
+        raise ConfigError(f"{cert_path}: not a PEM certificate") from None
+    now = dt.datetime.now(dt.UTC)
+    if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
+        raise ConfigError(f"{cert_path}: the signing certificate is valid from "
+                          f"{leaf.not_valid_before_utc:%Y-%m-%d} to "
+                          f"{leaf.not_valid_after_utc:%Y-%m-%d}, not now",
+                          "renew the certificate")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] or type(exc).__name__
+
+
+# ------------------------------------------------------------------------------- checking
+
+
+@dataclass(frozen=True)
+class BundleCheck:
+    """What a bundle vouches for, once its signature and signer are checked."""
+
+    method: str  # key | certificate | sigstore | unknown
+    signer: str = ""
+    items: Mapping[str, str] = field(default_factory=dict)  # signed sha256 per item
+    digest: str = ""  # the in-toto subject digest, sha256:<hex>
+    extra: Mapping[str, Any] = field(default_factory=dict)  # archivist's predicate fields
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def bundle_method(data: Mapping[str, Any]) -> str:
+    material = data.get("verificationMaterial") or {}
+    if "publicKey" in material:
+        return "key"
+    if "x509CertificateChain" in material:
+        return "certificate"
+    if "certificate" in material:
+        return "sigstore"
+    return "unknown"
+
+
+def check_bundle(bundle: bytes, trust: Trust, *, signed_at: dt.datetime | None = None,
+                 ) -> BundleCheck:
+    """Check a bundle's signature and signer against ``trust``; never raises for bad input."""
+    try:
+        data = json.loads(bundle)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        return BundleCheck("unknown", problems=(f"the bundle is not JSON: {exc}",))
+    method = bundle_method(data)
+    _require_signing_libs()
+    try:
+        if method == "key":
+            payload_type, payload, signer = _verify_key(bundle, data, trust)
+        elif method == "certificate":
+            payload_type, payload, signer = _verify_certificate(bundle, data, trust, signed_at)
+        elif method == "sigstore":
+            payload_type, payload, signer = _verify_keyless(bundle, trust)
+        else:
+            return BundleCheck(method, problems=(
+                "the bundle holds no public key hint, certificate chain or Sigstore "
+                "certificate: not a model-signing bundle",))
+    except _Refused as exc:
+        return BundleCheck(method, signer=exc.signer, problems=(str(exc),))
+    return _read_payload(method, signer, payload_type, payload)
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, signer: str = "") -> None:
+        super().__init__(message)
+        self.signer = signer
+
+
+def _read_payload(method: str, signer: str, payload_type: str, payload: bytes) -> BundleCheck:
+    from model_signing._signing import signing as ms_signing
+
+    if payload_type != ms_signing._IN_TOTO_JSON_PAYLOAD_TYPE:
+        return BundleCheck(method, signer, problems=(
+            f"the signed payload is {payload_type!r}, not an in-toto statement",))
+    try:
+        statement = json.loads(payload)
+        if statement.get("_type") != ms_signing._IN_TOTO_STATEMENT_TYPE:
+            raise ValueError(f"statement type {statement.get('_type')!r}")
+        signed_manifest = ms_signing.dsse_payload_to_manifest(statement)
+    except (ValueError, KeyError, TypeError) as exc:
+        return BundleCheck(method, signer, problems=(
+            f"the signed statement is not a model-signing manifest: {_one_line(exc)}",))
+    serialization = dict(signed_manifest.serialization_type)
+    if serialization.get("method") != "files" or serialization.get("hash_type") != HASH_TYPE:
+        # Verifying with a guessed configuration is how sharded signatures break: refuse.
+        return BundleCheck(method, signer, problems=(
+            f"the bundle was made with hashing {serialization}, not the files/sha256 "
+            "configuration archivist signs and verifies with",))
+    items = {rd.identifier: rd.digest.digest_hex
+             for rd in signed_manifest.resource_descriptors()}
+    subject = statement["subject"][0]["digest"]["sha256"]
+    extra = statement.get("predicate", {}).get(releases.PREDICATE_KEY) or {}
+    return BundleCheck(method, signer, items=items, digest=f"sha256:{subject}",
+                       extra=extra if isinstance(extra, dict) else {})
+
+
+def _pb_signature(bundle: bytes, tmp: Path) -> Any:
+    from model_signing._signing import sign_sigstore_pb
+
+    path = tmp / "bundle.sig"
+    path.write_bytes(bundle)
+    try:
+        return sign_sigstore_pb.Signature.read(path)
+    except Exception as exc:
+        raise _Refused(f"the bundle cannot be read: {_one_line(exc)}") from None
+
+
+def _verify_key(bundle: bytes, data: Mapping[str, Any], trust: Trust,
+                ) -> tuple[str, bytes, str]:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from model_signing._signing import sign_ec_key
+
+    hint = (data["verificationMaterial"].get("publicKey") or {}).get("hint") or ""
+    named = f"key sha256:{hint}" if hint else "an unnamed key"
+    if not trust.public_keys:
+        raise _Refused(f"the bundle is signed by {named}, but the policy lists no "
+                       "signing.public_keys", named)
+    candidates = []
+    for path, pem in trust.public_keys:
+        try:
+            public = serialization.load_pem_public_key(pem)
+        except ValueError:
+            raise ConfigError(f"signing.public_keys {path}: not a PEM public key") from None
+        spki = public.public_bytes(serialization.Encoding.PEM,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+        if not hint or hashlib.sha256(spki).hexdigest() == hint:
+            candidates.append((path, spki))
+    if not candidates:
+        listed = ", ".join(p for p, _ in trust.public_keys)
+        raise _Refused(f"the bundle is signed by {named}, which is not among "
+                       f"signing.public_keys ({listed})", named)
+    with _scratch() as tmp:
+        signature = _pb_signature(bundle, tmp)
+        failures = []
+        for path, spki in candidates:
+            key_file = tmp / "key.pub"
+            key_file.write_bytes(spki)
+            signer = f"key {releases.key_fingerprint(spki)} ({path})"
+            try:
+                payload_type, payload = sign_ec_key.Verifier(key_file)._verify_signed_content(
+                    signature)
+                return payload_type, payload, signer
+            except InvalidSignature:
+                failures.append(f"the signature does not verify with {path}")
+            except (ValueError, KeyError) as exc:
+                failures.append(f"{path}: {_one_line(exc)}")
+    raise _Refused("; ".join(failures) + " (was the bundle edited?)", named)
+
+
+def _der_utf8(value: bytes) -> str:
+    """The text of a DER UTF8String (Fulcio's v2 extensions), or the raw bytes (v1)."""
+    if len(value) >= 2 and value[0] == 0x0C:
+        length, offset = value[1], 2
+        if length & 0x80:
+            count = length & 0x7F
+            length = int.from_bytes(value[2:2 + count], "big")
+            offset = 2 + count
+        return value[offset:offset + length].decode("utf-8", "replace")
+    return value.decode("utf-8", "replace")
+
+
+def certificate_identity(cert: Any) -> tuple[list[str], list[str], list[str]]:
+    """(identities, OIDC issuers, CA names) of a certificate.
+
+    Identities are its SAN emails, URIs and Sigstore other-names, then its subject's email
+    and common name; the OIDC issuer comes from Fulcio's extensions; CA names are the
+    issuer's distinguished name and common name (what an enterprise PKI identifies by).
+    """
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    identities: list[str] = []
+    issuers: list[str] = []
+    ca_names: list[str] = []
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        identities += san.get_values_for_type(x509.RFC822Name)
+        identities += san.get_values_for_type(x509.UniformResourceIdentifier)
+        identities += [_der_utf8(o.value) for o in san.get_values_for_type(x509.OtherName)
+                       if o.type_id.dotted_string == _SIGSTORE_OTHERNAME]
+    except x509.ExtensionNotFound:
+        pass
+    for attribute in (NameOID.EMAIL_ADDRESS, NameOID.COMMON_NAME):
+        identities += [str(a.value) for a in cert.subject.get_attributes_for_oid(attribute)]
+    for oid in (_OIDC_ISSUER_V2, _OIDC_ISSUER_V1):
+        try:
+            ext = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(oid))
+            issuers.append(_der_utf8(ext.value.value))
+        except x509.ExtensionNotFound:
+            continue
+    ca_names.append(cert.issuer.rfc4514_string())
+    ca_names += [str(a.value) for a in cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    return identities, issuers, ca_names
+
+
+def match_identity(identities: Sequence[str], issuers: Sequence[str],
+                   allowed: Sequence[Identity]) -> Identity | None:
+    """The first policy identity whose issuer and (whole-string) pattern the signer meets."""
+    for rule in allowed:
+        if rule.issuer in issuers and any(rule.identity.fullmatch(i) for i in identities):
+            return rule
+    return None
+
+
+def _describe(identities: Sequence[str], issuers: Sequence[str]) -> str:
+    who = identities[0] if identities else "an unnamed signer"
+    return f"{who} (issuer {issuers[0]})" if issuers else who
+
+
+def _verify_certificate(bundle: bytes, data: Mapping[str, Any], trust: Trust,
+                        signed_at: dt.datetime | None) -> tuple[str, bytes, str]:
+    from cryptography import x509
+    from model_signing._signing import sign_certificate
+
+    chain = data["verificationMaterial"]["x509CertificateChain"].get("certificates") or []
+    try:
+        leaf = x509.load_der_x509_certificate(base64.b64decode(chain[0]["rawBytes"]))
+    except (IndexError, KeyError, ValueError):
+        raise _Refused("the bundle's certificate chain is empty or unreadable") from None
+    identities, oidc, ca_names = certificate_identity(leaf)
+    issuers = oidc + ca_names
+    signer = _describe(identities, issuers)
+    if not trust.roots:
+        raise _Refused(f"the bundle is signed by certificate {signer}, but the policy lists "
+                       "no signing.certificate_roots", signer)
+    # model-signing checks the chain at the leaf's own start date, never its end date or
+    # whom it names; archivist checks both against the release time and the policy.
+    when = signed_at or dt.datetime.now(dt.UTC)
+    if not leaf.not_valid_before_utc <= when <= leaf.not_valid_after_utc:
+        raise _Refused(
+            f"certificate {signer} was not valid at signing time {when:%Y-%m-%d %H:%M} UTC "
+            f"(valid {leaf.not_valid_before_utc:%Y-%m-%d} to "
+            f"{leaf.not_valid_after_utc:%Y-%m-%d})", signer)
+    if trust.identities and match_identity(identities, issuers, trust.identities) is None:
+        raise _Refused(f"certificate {signer} matches no signing.identities entry", signer)
+    with _scratch() as tmp:
+        root_files = []
+        for i, (_, pem) in enumerate(trust.roots):
+            path = tmp / f"root{i}.pem"
+            path.write_bytes(pem)
+            root_files.append(path)
+        signature = _pb_signature(bundle, tmp)
+        try:
+            verifier = sign_certificate.Verifier(root_files)
+        except ValueError as exc:
+            raise ConfigError(f"signing.certificate_roots: {_one_line(exc)}") from None
+        roots = ", ".join(p for p, _ in trust.roots)
+        try:
+            payload_type, payload = verifier._verify_signed_content(signature)
+        except Exception as exc:
+            kind = type(exc).__name__
+            if kind == "X509StoreContextError":
+                raise _Refused(f"certificate {signer} does not chain to "
+                               f"signing.certificate_roots ({roots}): {_one_line(exc)}",
+                               signer) from None
+            if kind == "InvalidSignature":
+                raise _Refused(f"the signature does not verify with certificate {signer} "
+                               "(was the bundle edited?)", signer) from None
+            raise _Refused(f"certificate bundle refused: {_one_line(exc)}", signer) from None
+    return payload_type, payload, f"certificate {signer}"
+
+
+def production_trusted_root() -> Any:
+    """The production trusted root sigstore-python ships, used offline (no TUF refresh)."""
+    from sigstore._internal.tuf import DEFAULT_TUF_URL
+    from sigstore._utils import read_embedded
+    from sigstore.models import TrustedRoot
+    from sigstore_models.trustroot import v1 as trustroot_v1
+
+    return TrustedRoot(trustroot_v1.TrustedRoot.from_json(
+        read_embedded("trusted_root.json", DEFAULT_TUF_URL)))
+
+
+def trusted_root(trust: Trust) -> Any:
+    """The trusted root to verify keyless bundles with: the policy's pinned one, else prod."""
+    if trust.trust_config is None:
+        return production_trusted_root()
+    from sigstore.models import ClientTrustConfig, TrustedRoot
+    from sigstore_models.trustroot import v1 as trustroot_v1
+
+    name, raw = trust.trust_config
+    try:
+        doc = json.loads(raw)
+        if "trustedRoot" in doc:
+            return ClientTrustConfig.from_json(raw.decode("utf-8")).trusted_root
+        return TrustedRoot(trustroot_v1.TrustedRoot.from_json(raw))
+    except Exception as exc:
+        raise ConfigError(f"signing.trust_config {name}: not a Sigstore trust configuration "
+                          f"or trusted root: {_one_line(exc)}") from None
+
+
+def _verify_keyless(bundle: bytes, trust: Trust) -> tuple[str, bytes, str]:
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.errors import VerificationError
+    from sigstore.models import Bundle
+    from sigstore.verify import Verifier
+
+    try:
+        parsed = Bundle.from_json(bundle)
+    except Exception as exc:
+        raise _Refused(f"the Sigstore bundle is malformed: {_one_line(exc)}") from None
+    # Keyless: only Fulcio's OIDC issuer extension counts, never the CA's name.
+    identities, oidc_issuers, _ = certificate_identity(parsed.signing_certificate)
+    signer = _describe(identities, oidc_issuers)
+    if not trust.identities:
+        raise _Refused(f"the bundle is signed keylessly by {signer}, but the policy lists "
+                       "no signing.identities", signer)
+
+    class _PolicyIdentities:
+        """sigstore's VerificationPolicy: the certificate must meet a policy identity."""
+
+        def verify(self, cert: Any) -> None:
+            names, oidc, _ = certificate_identity(cert)
+            if match_identity(names, oidc, trust.identities) is None:
+                raise VerificationError(f"signer {_describe(names, oidc)} matches no "
+                                        "signing.identities entry (identity and issuer)")
+
+    try:
+        payload_type, payload = Verifier(trusted_root=trusted_root(trust)).verify_dsse(
+            parsed, _PolicyIdentities())
+    except ArchivistError:
+        raise
+    except SigstoreError as exc:
+        raise _Refused(f"keyless signature by {signer} refused: {_one_line(exc)}",
+                       signer) from None
+    except Exception as exc:
+        raise _Refused(f"keyless signature by {signer} refused: {type(exc).__name__}: "
+                       f"{_one_line(exc)}", signer) from None
+    return payload_type, payload, f"sigstore {signer}"
+
+
+# ------------------------------------------------------------------------------- public API
+
+
+def verify_files(root: Path, policy: Policy, bundle: bytes, files: Path) -> list[str]:
+    """Problems with ``bundle`` over the file or folder ``files``; empty when it verifies.
+
+    The bundle must be signed by a key, certificate root or identity the policy (read from
+    the governed branch) trusts, and every file's sha256 must match the signed manifest.
+    """
+    check = check_bundle(bundle, load_trust(root, policy))
+    if not check.ok:
+        return list(check.problems)
+    actual = {item: d.sha256 for item, d in hash_files(files_at(files)).items()}
+    return releases.manifest_problems(str(files), check.items, actual)
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    """The verdict on one release tag."""
+
+    ok: bool
+    tag: str
+    artifact: str | None  # output path
+    version: str | None  # md5:<hex>
+    digest: str | None  # sha256:<hex> subject digest
+    signer: str | None
+    problems: list[str]
+    method: str | None = None
+    commit: str | None = None
+    source: str | None = None  # where the bytes were read: "cache", "remote storage"...
+
+
+def list_release_tags(root: Path) -> list[str]:
+    """Every ``NAME@vX.Y.Z`` tag in the repository, sorted."""
+    out = gitrepo.git(["for-each-ref", "--format=%(refname)", "refs/tags/"], root)
+    tags = [line.removeprefix("refs/tags/") for line in out.splitlines()]
+    return sorted(t for t in tags if releases.parse_release_tag(t) is not None)
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    name: str
+    annotated: bool
+    commit: str
+    message: str
+
+
+def read_tag(root: Path, tag: str) -> TagInfo | None:
+    out = gitrepo.git(["for-each-ref", "--format=%(objecttype)%00%(*objectname)%00"
+                       "%(objectname)%00%(contents)", f"refs/tags/{tag}"], root)
+    if not out.strip():
+        return None
+    kind, peeled, target, message = ([*out.split("\x00", 3), "", "", ""])[:4]
+    annotated = kind == "tag"
+    return TagInfo(tag, annotated, peeled if annotated else target, message)
+
+
+def _commit_time(root: Path, commit: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(
+        gitrepo.git(["log", "-1", "--format=%cI", commit, "--"], root).strip())
+
+
+def _adding_commit(root: Path, commit: str, path: str) -> str | None:
+    out = gitrepo.git(["log", "-1", "--format=%H", "--diff-filter=A", commit, "--", path],
+                      root).strip()
+    return out or None
+
+
+def remote_order(policy: Policy) -> list[str | None]:
+    """Remotes to read a version from: the active one (DVC's default when unset), archive."""
+    order: list[str | None] = [policy.remotes.active]
+    if policy.remotes.archive and policy.remotes.archive != policy.remotes.active:
+        order.append(policy.remotes.archive)
+    return order
+
+
+def version_content(root: Path, version: Version, policy: Policy,
+                    ) -> tuple[list[ContentFile], str]:
+    """The version's files (cache first, then the active, then the archive remote)."""
+    missing = dvcobjects.missing_objects(root, version)
+    if not missing:
+        return dvcobjects.cached_files(root, version), "cache"
+    tried = []
+    for remote in remote_order(policy):
+        tried.append(remote or "the default remote")
+        for _ in range(2):  # a folder's .dir first, then the files it lists
+            try:
+                dvcobjects.fetch(root, version, missing, remote)
+            except ConfigError:
+                break
+            missing = dvcobjects.missing_objects(root, version)
+            if not missing:
+                return dvcobjects.cached_files(root, version), f"remote {remote or 'default'}"
+    raise ConfigError(f"{version.label}: {len(missing)} object(s) are in neither the DVC "
+                      f"cache nor {' nor '.join(tried)}", "check the remotes (dvc status -c)")
+
+
+def verify_tag(root: Path, tag: str, policy: Policy) -> VerifyOutcome:
+    """Verify one release tag against ``policy`` (the governed branch's, never the tag's).
+
+    Reads the tag's message, the bundle and the DVC files from the tagged commit, the
+    version's bytes from the cache or the remotes, and checks signature, signer and every
+    file's digest. Per-tag failures are problems in the outcome; a policy that cannot be
+    used raises ConfigError.
+    """
+    from archivist.inventory import load_artifacts
+    from archivist.trees import CommitTree
+
+    problems: list[str] = []
+
+    def outcome(**kw: Any) -> VerifyOutcome:
+        base: dict[str, Any] = {"ok": False, "tag": tag, "artifact": None, "version": None,
+                                "digest": None, "signer": None, "problems": problems}
+        base.update(kw)
+        base["ok"] = not base["problems"]
+        return VerifyOutcome(**base)
+
+    if releases.parse_release_tag(tag) is None:
+        problems.append(f"{tag}: not a release tag (NAME@vX.Y.Z)")
+        return outcome()
+    info = read_tag(root, tag)
+    if info is None:
+        problems.append(f"{tag}: no such tag")
+        return outcome()
+    record = releases.parse_tag_message(tag, info.message) if info.annotated else None
+    if record is None:
+        problems.append(f"{tag}: not an archivist release (no annotated tag message with "
+                        "the artifact, version, digest and bundle)")
+        return outcome(commit=info.commit)
+    fields: dict[str, Any] = {"artifact": record.artifact, "version": record.label,
+                              "digest": record.digest, "commit": info.commit,
+                              "method": record.method or None}
+    expected_bundle = releases.bundle_path(record.name, record.version)
+    if record.bundle != expected_bundle:
+        problems.append(f"{tag}: the tag names bundle {record.bundle}, expected "
+                        f"{expected_bundle}")
+        return outcome(**fields)
+    cat = gitrepo.CatFile(root)
+    try:
+        tree = CommitTree(root, info.commit, cat=cat)
+        bundle = tree.read(record.bundle)
+        artifacts = [a for a in load_artifacts(tree) if a.path == record.artifact]
+    except ArchivistError as exc:
+        problems.append(f"{tag}: cannot read commit {info.commit[:10]}: {exc}")
+        return outcome(**fields)
+    finally:
+        cat.close()
+    if bundle is None:
+        problems.append(f"{tag}: commit {info.commit[:10]} has no bundle {record.bundle}")
+        return outcome(**fields)
+    adder = _adding_commit(root, info.commit, record.bundle)
+    if adder != info.commit:
+        problems.append(f"{tag}: points to commit {info.commit[:10]}, but the release commit "
+                        f"that added {record.bundle} is {(adder or '?')[:10]} (was the tag "
+                        "moved?)")
+    if not artifacts or artifacts[0].version is None:
+        problems.append(f"{tag}: commit {info.commit[:10]} tracks no version of "
+                        f"{record.artifact}")
+        return outcome(**fields)
+    version = artifacts[0].version
+    if version.label != record.label:
+        problems.append(f"{tag}: commit {info.commit[:10]} records {record.artifact} as "
+                        f"{version.label}, but the release recorded {record.label}")
+    check = check_bundle(bundle, load_trust(root, policy),
+                         signed_at=_commit_time(root, info.commit))
+    fields.update(signer=check.signer or record.signer or None, method=check.method)
+    if not check.ok:
+        problems.extend(f"{tag}: {p}" for p in check.problems)
+        return outcome(**fields)
+    if check.digest != record.digest:
+        problems.append(f"{tag}: the tag records digest {record.digest}, the bundle "
+                        f"signs {check.digest}")
+    claimed = check.extra
+    for key, want in (("tag", tag), ("artifact", record.artifact), ("version", version.label)):
+        if claimed.get(key) != want:
+            problems.append(f"{tag}: the signed statement names {key} "
+                            f"{claimed.get(key)!r}, not {want!r} (bundle copied from "
+                            "another release?)")
+    try:
+        files, source = version_content(root, version, policy)
+    except ArchivistError as exc:
+        problems.append(f"{tag}: {exc}")
+        return outcome(**fields)
+    fields["source"] = source
+    actual = {item: d.sha256 for item, d in hash_files(files).items()}
+    problems.extend(f"{tag}: {p}" for p in
+                    releases.manifest_problems(record.artifact, check.items, actual))
+    return outcome(**fields)
