@@ -192,16 +192,16 @@ class Store:
 
     def delete(self, ref: ObjectRef) -> bool:
         """Remove the object; False when it was not there."""
-        path = self.path(ref)
+        # Neither DVC's local filesystem nor S3 reports a missing object on delete: ask.
+        if not self.exists(ref):
+            return False
         try:
-            self.fs.rm_file(path)
-            return True
+            self.fs.rm_file(self.path(ref))
         except FileNotFoundError:
             return False
         except Exception as exc:
-            if not self.exists(ref):
-                return False
             raise self._error("cannot delete", ref, exc) from None
+        return True
 
     def download(self, ref: ObjectRef, dest: Path) -> None:
         try:

@@ -1,0 +1,136 @@
+"""What the retention commands (plan, archive, restore, dispose) share: dates, the policy,
+progress bars and how a plan prints."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from archivist.errors import UsageError
+from archivist.output import is_interactive, table
+from archivist.policy import Policy, load_policy
+from archivist.retention import PlanItem
+
+DEFAULT_JOBS = 4
+
+
+def parse_date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a date", "write YYYY-MM-DD") from None
+
+
+def add_as_of(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as-of", metavar="DATE",
+                        help="decide as on this day (YYYY-MM-DD; default: today, UTC)")
+
+
+def as_of(args: argparse.Namespace) -> dt.date:
+    if args.as_of:
+        return parse_date(args.as_of, "--as-of")
+    return dt.datetime.now(dt.UTC).date()
+
+
+def retention_policy(root: Path) -> Policy:
+    from archivist.errors import ConfigError
+
+    policy = load_policy(root)
+    if policy.retention is None:
+        raise ConfigError(f"{policy.source}: no 'retention:' section",
+                          "add retention: {default: standard, classes: {standard: "
+                          "{active: 180d, archive: 3y}}}; see docs/retention.md")
+    return policy
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "?"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def short_version(version: str) -> str:
+    digest = version.removeprefix("md5:")
+    suffix = ".dir" if digest.endswith(".dir") else ""
+    return f"md5:{digest.removesuffix('.dir')[:12]}{suffix}"
+
+
+def item_json(item: PlanItem) -> dict[str, Any]:
+    return asdict(item)
+
+
+def plan_table(items: Sequence[PlanItem], *, reasons: bool = True) -> None:
+    rows = []
+    for i in items:
+        row = [i.path, short_version(i.version), i.state, i.action,
+               i.due.isoformat() if i.due else "-", i.retention_class or "-",
+               human_bytes(i.size) if i.size is not None else "-"]
+        if reasons:
+            row.append(i.reason)
+        rows.append(row)
+    headers = ["ARTIFACT", "VERSION", "STATE", "ACTION", "DUE", "CLASS", "SIZE"]
+    table(rows, headers + (["REASON"] if reasons else []))
+
+
+def warn(lines: Sequence[str]) -> None:
+    for line in lines:
+        print(f"archivist: warning: {line}", file=sys.stderr)
+
+
+class BarProgress:
+    """Two tqdm bars (bytes and objects) on a terminal; nothing anywhere else."""
+
+    def __init__(self) -> None:
+        self._bytes: Any = None
+        self._objects: Any = None
+
+    def start(self, label: str, objects: int, nbytes: int | None) -> None:
+        from tqdm import tqdm
+
+        self._bytes = tqdm(total=nbytes, unit="B", unit_scale=True, unit_divisor=1024,
+                           desc=label, file=sys.stderr, leave=False, position=0)
+        self._objects = tqdm(total=objects, unit="obj", desc="objects", file=sys.stderr,
+                             leave=False, position=1)
+
+    def advance(self, nbytes: int) -> None:
+        if self._bytes is not None:
+            self._bytes.update(nbytes)
+
+    def object_done(self) -> None:
+        if self._objects is not None:
+            self._objects.update(1)
+
+    def close(self) -> None:
+        for bar in (self._objects, self._bytes):
+            if bar is not None:
+                bar.close()
+        self._bytes = self._objects = None
+
+
+def progress() -> Any:
+    """A progress reporter: bars on a terminal, silence in CI and pipes."""
+    if is_interactive(sys.stderr):
+        return BarProgress()
+    from archivist.actions import Progress
+
+    return Progress()
+
+
+def jobs(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n

@@ -1,0 +1,81 @@
+"""archivist archive: move versions past their active window to the archive remote."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from archivist.commands import _retention as r
+from archivist.commands._common import add_json, formatter, repo_root
+from archivist.output import print_json
+
+HELP = """\
+Move the versions whose active window is over from the active DVC remote to the archive
+remote (remotes: in archivist.yaml). Without --apply, prints what it would do and changes
+nothing.
+
+  archivist archive                       what is due (dry run)
+  archivist archive --apply               copy, verify, delete, commit
+  archivist archive --apply --jobs 8      more parallel transfers
+  archivist archive --as-of 2027-01-01    what will be due on that day
+
+With --apply, each due version's objects (a folder's .dir manifest and every file it
+lists) are copied to the archive remote, read back there and hashed; only then are they
+deleted from the active remote, sparing every object that a version which stays active
+still uses. Then one commit records it (trailers Archivist-Event: archive, -Artifact,
+-Version, -From, -To, and a file under .archivist/events/). Nothing due: no commit.
+Interrupted at any point, a rerun finishes the job.
+
+exit codes: 0 ok, 1 a copy does not match its hash (nothing deleted),
+            2 usage or configuration error (dirty tree, wrong branch, unknown remote)
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("archive", help="move expired versions to the archive remote",
+                       description=HELP, formatter_class=formatter())
+    p.add_argument("--apply", action="store_true", help="do it (default: dry run)")
+    p.add_argument("--jobs", "-j", type=r.jobs, default=r.DEFAULT_JOBS, metavar="N",
+                   help=f"parallel transfers (default {r.DEFAULT_JOBS})")
+    r.add_as_of(p)
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def outcome_json(outcome: Any) -> dict[str, Any]:
+    return {
+        "event": outcome.kind, "applied": outcome.applied, "commit": outcome.commit,
+        "versions": [r.item_json(i) for i in outcome.items], "bytes": outcome.nbytes,
+        "copied": outcome.copied, "verified": outcome.verified, "deleted": outcome.deleted,
+        "kept_shared": outcome.kept_shared, "warnings": outcome.warnings,
+        **({"until": outcome.until} if outcome.until else {}),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from archivist.actions import archive
+
+    root = repo_root()
+    policy = r.retention_policy(root)
+    outcome = archive(root, policy, r.as_of(args), apply=args.apply, jobs=args.jobs,
+                      progress=r.progress() if args.apply and not args.json else None)
+    if args.json:
+        print_json(outcome_json(outcome))
+        return 0
+    r.warn(outcome.warnings)
+    if not outcome.items:
+        print("archive: nothing is due")
+        return 0
+    r.plan_table(outcome.items, reasons=True)
+    size = r.human_bytes(outcome.nbytes)
+    if not outcome.applied:
+        print(f"would archive {len(outcome.items)} version(s), {size} "
+              f"(dry run: rerun with --apply)")
+        return 0
+    deleted = sum(outcome.deleted.values())
+    print(f"archived {len(outcome.items)} version(s), {size}: {outcome.copied} object(s) "
+          f"copied, {outcome.verified} verified, {deleted} deleted from the active remote"
+          + (f", {outcome.kept_shared} kept (shared with versions that stay active)"
+             if outcome.kept_shared else "")
+          + f"; commit {outcome.commit[:10] if outcome.commit else '-'}")
+    return 0

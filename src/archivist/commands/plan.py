@@ -1,0 +1,62 @@
+"""archivist plan: every version of every artifact, its retention state and what is due."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from archivist.commands import _retention as r
+from archivist.commands._common import add_json, formatter, repo_root
+from archivist.output import print_json
+
+HELP = """\
+Show every version of every DVC-tracked artifact on the governed branch (first-parent
+history of `branch:` in archivist.yaml, default the current branch) with its state
+(current, active, archived, restored, held, disposed), the action retention calls for
+(keep, archive, dispose), why, and when it falls due.
+
+  archivist plan                          what is due today
+  archivist plan --as-of 2027-01-01       what will be due on that day
+  archivist plan --due                    only versions with something to do
+  archivist plan --json | jq '.items[] | select(.action == "archive")'
+
+A version's clock starts at the commit that replaced or deleted it; the current version
+never expires. Reads git only: no remote is contacted, nothing changes.
+
+exit codes: 0 ok, 2 usage or configuration error
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plan", help="show retention state and what is due",
+                       description=HELP, formatter_class=formatter())
+    r.add_as_of(p)
+    p.add_argument("--due", action="store_true", help="only versions to archive or dispose")
+    p.add_argument("--no-reasons", action="store_true", help="leave out the REASON column")
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from archivist.lifecycle import build_plan_details
+    from archivist.retention import summarize
+
+    root = repo_root()
+    policy = r.retention_policy(root)
+    plan = build_plan_details(root, policy, r.as_of(args))
+    items = [i for i in plan.items if i.action != "keep"] if args.due else plan.items
+    counts = summarize(plan.items)
+    if args.json:
+        print_json({"as_of": plan.as_of, "branch": plan.branch, "head": plan.head,
+                    "summary": counts, "items": [r.item_json(i) for i in items],
+                    "warnings": plan.warnings})
+        return 0
+    r.warn(plan.warnings)
+    if items:
+        r.plan_table(items, reasons=not args.no_reasons)
+    due_bytes = sum(i.size or 0 for i in plan.items if i.action != "keep")
+    print(f"{len(plan.items)} version(s) on {plan.branch} as of {plan.as_of}: "
+          f"{counts['archive']} to archive, {counts['dispose']} to dispose, "
+          f"{counts['keep']} kept ({r.human_bytes(due_bytes)} due)",
+          file=sys.stdout if items else sys.stderr)
+    return 0

@@ -1,0 +1,100 @@
+"""archivist restore: bring an archived version back into the active remote."""
+
+from __future__ import annotations
+
+import argparse
+
+from archivist.commands import _retention as r
+from archivist.commands._common import add_json, formatter, repo_root, to_repo_path
+from archivist.commands.archive import outcome_json
+from archivist.errors import ConfigError, UsageError
+from archivist.output import print_json
+
+HELP = """\
+Copy one version of an artifact back from the archive remote into the active remote, so
+that `dvc pull` finds it again. Every object is hashed on the way: a mismatch restores
+nothing, makes no commit, and exits 1 naming the object.
+
+  archivist restore models/clf.pkl --rev v1.2            the version at a git revision
+  archivist restore models/clf.pkl --rev 3f2a1c9~1       the one a commit replaced
+  archivist restore models/clf.pkl --version md5:1f38... a version from `archivist plan`
+  archivist restore clf --rev v1.2 --until 2026-12-31    keep it active until then
+
+The version stays active until --until (default: its class's active window from today),
+then falls due for archiving again. One commit records it (Archivist-Event: restore,
+Archivist-Until: DATE).
+
+exit codes: 0 ok, 1 damaged or missing object (nothing restored),
+            2 usage or configuration error
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("restore", help="bring an archived version back",
+                       description=HELP, formatter_class=formatter())
+    p.add_argument("artifact", metavar="ARTIFACT",
+                   help="output path, its .dvc file, or a dvc.yaml artifact name")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--rev", metavar="REV", help="the version at this git revision "
+                       "(default HEAD)")
+    which.add_argument("--version", dest="version", metavar="md5:HASH",
+                       help="the version by its hash, as `archivist plan` shows it")
+    p.add_argument("--until", metavar="DATE", help="keep it active until this day")
+    r.add_as_of(p)
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def _resolve(args: argparse.Namespace, root, plan_versions) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    from archivist import gitrepo
+    from archivist.inventory import find_artifact, load_artifacts
+    from archivist.trees import CommitTree
+
+    commit = gitrepo.resolve_commit(root, args.rev or "HEAD")
+    try:
+        repo_path: str | None = to_repo_path(root, args.artifact)
+    except UsageError:
+        repo_path = None
+    tree = CommitTree(root, commit)
+    try:
+        artifact = find_artifact(load_artifacts(tree), args.artifact, repo_path)
+    finally:
+        tree.close()
+    if args.version:
+        wanted = args.version if args.version.startswith("md5:") else f"md5:{args.version}"
+        found = [v for p, v in plan_versions if p == artifact.path and v.startswith(wanted)]
+        if len(found) != 1:
+            raise UsageError(f"{artifact.path} has {'no' if not found else 'several'} "
+                             f"version(s) matching {args.version}",
+                             "see `archivist plan` for its versions")
+        return artifact.path, found[0]
+    if artifact.version is None:
+        raise ConfigError(f"{artifact.path} has no recorded version at {args.rev or 'HEAD'}",
+                          "run `dvc repro` / `dvc add` and commit first")
+    return artifact.path, artifact.version.label
+
+
+def run(args: argparse.Namespace) -> int:
+    from archivist.actions import restore
+    from archivist.lifecycle import build_plan
+
+    root = repo_root()
+    policy = r.retention_policy(root)
+    as_of = r.as_of(args)
+    until = r.parse_date(args.until, "--until") if args.until else None
+    versions = [(i.path, i.version) for i in build_plan(root, policy, as_of)] \
+        if args.version else []
+    path, version = _resolve(args, root, versions)
+    outcome = restore(root, policy, path, version, as_of=as_of, until=until,
+                      progress=r.progress() if not args.json else None)
+    if args.json:
+        print_json(outcome_json(outcome))
+        return 0
+    r.warn(outcome.warnings)
+    if not outcome.applied:
+        return 0
+    print(f"restored {path} {version} to the active remote ({outcome.copied} object(s) "
+          f"copied, {outcome.verified} verified, {r.human_bytes(outcome.nbytes)}); "
+          f"active until {outcome.until}; commit "
+          f"{outcome.commit[:10] if outcome.commit else '-'}")
+    return 0
