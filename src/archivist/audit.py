@@ -246,7 +246,8 @@ def people_events(info: CommitInfo, changes: Iterable[tuple[Artifact | None, Art
             continue
         old_label = before.version.label if before.version else None
         if old_label != label:
-            event("version", after.path, label, f"{old_label or 'none'} -> {label or 'none'}",
+            event("version", after.path, label,
+                  f"{(old_label or 'none')[:16]} -> {(label or 'none')[:16]}",
                   {"previous": old_label})
         if changed:
             event("tags", after.path, label, describe_tag_changes(changed),
