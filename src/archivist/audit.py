@@ -913,11 +913,8 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
             from archivist.objectcheck import check_objects as check_objects
         findings += check_objects(root, ledger_locations(events), policy=policy,
                                   sample=sample, seed=head)
-    if policy.branch and rev == "HEAD":
-        current = gitrepo.current_branch(root)
-        if current != policy.branch:
-            notes.append(f"audited HEAD ({current or 'detached'}), not the governed branch "
-                         f"{policy.branch!r}")
+    if policy.branch and rev not in (policy.branch, f"refs/heads/{policy.branch}"):
+        notes.append(f"audited {rev}, not the governed branch {policy.branch!r} itself")
     return Audit(rev=rev, head=head, branch=policy.branch, as_of=as_of, since=None,
                  artifact=None, figures=figures, events=events,
                  findings=sort_findings(findings), notes=notes, deep=deep, tracked=tracked)

@@ -82,9 +82,8 @@ def figure_rows(f: Figures) -> list[tuple[str, str]]:
 
 def _title(audit: Audit) -> str:
     scope = f" of {audit.artifact}" if audit.artifact else ""
-    branch = f"{audit.branch} " if audit.branch and audit.rev in ("HEAD", audit.branch) else ""
     since = f", since {audit.since}" if audit.since else ""
-    return (f"archivist audit{scope}: {branch}{audit.rev} at {audit.head[:10]}, as of "
+    return (f"archivist audit{scope}: {audit.rev} at {audit.head[:10]}, as of "
             f"{audit.as_of}{since}")
 
 
@@ -248,7 +247,8 @@ h3 { font-size: 15px; margin: 0; font-family: ui-monospace, Menlo, Consolas, mon
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left;
   vertical-align: top; padding: 6px 8px; border-bottom: 1px solid var(--line); }
 th { font-size: 12px; color: var(--muted); text-transform: uppercase; }
-td.fix code { white-space: pre-wrap; word-break: break-all; }
+td.fix { min-width: 240px; } td.fix code { white-space: pre-wrap; overflow-wrap: anywhere; }
+td.date { white-space: nowrap; }
 .kind { display: inline-block; padding: 1px 7px; border-radius: 10px; font-size: 12px;
   font-weight: 600; background: #eef4ff; color: var(--accent); white-space: nowrap; }
 .finding .kind { background: var(--bad-bg); color: var(--bad); }
@@ -322,7 +322,8 @@ def render_html(audit: Audit) -> str:
                 f'title="{_e(FINDING_KINDS.get(f.kind, ""))}">{_e(f.kind)}</span></td>'
                 f'<td class="mono" title="{_e(f.subject)}">{_e(_about(f))}</td>'
                 f"<td>{_e(f.problem)}</td>"
-                f"<td>{_e(f.author or '')}</td><td>{_e(f.date.date() if f.date else '')}</td>"
+                f"<td>{_e(f.author or '')}</td>"
+                f"<td class=\"date\">{_e(f.date.date() if f.date else '')}</td>"
                 f'<td class="fix"><code>{_e(f.fix)}</code></td></tr>')
         parts.append("</tbody></table>")
     else:

@@ -84,8 +84,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the same commit)")
     p.add_argument("--as-of", type=_date, metavar="DATE",
                    help="the day overdue is judged on (default: today, UTC)")
-    p.add_argument("--rev", default="HEAD", metavar="REV",
-                   help="the commit whose first-parent history is audited (default: HEAD)")
+    p.add_argument("--rev", metavar="REV",
+                   help="the commit whose first-parent history is audited (default: the "
+                        "policy's branch, else HEAD; in CI on a merge request: HEAD)")
     p.set_defaults(run=run)
 
 
@@ -109,6 +110,7 @@ def write_atomically(path: Path, text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from archivist.audit import collect, filter_audit, finish
     from archivist.inventory import load_tree_policy
+    from archivist.policy import Policy
     from archivist.report import format_for, render
     from archivist.trees import CommitTree
 
@@ -124,16 +126,23 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--output {output} is a folder", "give a file name, e.g. audit.html")
     root = repo_root()
     as_of = args.as_of or dt.datetime.now(dt.UTC).date()
-    from archivist import gitrepo
+    from archivist import gitrepo, history
 
-    head = gitrepo.resolve_commit(root, args.rev)
-    tree = CommitTree(root, head)
-    try:
-        policy = load_tree_policy(tree)
-    finally:
-        tree.close()
+    def policy_at(rev: str) -> Policy:
+        tree = CommitTree(root, gitrepo.resolve_commit(root, rev))
+        try:
+            return load_tree_policy(tree)
+        finally:
+            tree.close()
+
+    rev = args.rev
+    policy = policy_at(rev or "HEAD")
+    if rev is None:
+        rev = history.governed_branch(root, policy.branch).removeprefix("refs/heads/")
+        if gitrepo.resolve_commit(root, rev) != gitrepo.resolve_commit(root, "HEAD"):
+            policy = policy_at(rev)
     artifact = to_repo_path(root, args.artifact).rstrip("/") if args.artifact else None
-    audit = collect(root, policy, rev=args.rev, as_of=as_of, deep=args.deep,
+    audit = collect(root, policy, rev=rev, as_of=as_of, deep=args.deep,
                     sample=args.sample)
     if artifact is not None:
         known = ({e.artifact for e in audit.events} | {f.artifact for f in audit.findings}
@@ -141,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         if artifact not in known and not any(a and a.startswith(artifact + "/")
                                              for a in known):
             raise UsageError(f"--artifact {args.artifact}: no artifact at that path in the "
-                             f"history of {args.rev}", "give an output path as `archivist ls` "
+                             f"history of {rev}", "give an output path as `archivist ls` "
                              "shows it")
     if artifact is not None or args.since is not None:
         filter_audit(audit, args.since, artifact)
