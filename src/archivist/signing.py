@@ -790,13 +790,15 @@ def version_content(root: Path, version: Version, policy: Policy,
                       f"cache nor {' nor '.join(tried)}", "check the remotes (dvc status -c)")
 
 
-def verify_tag(root: Path, tag: str, policy: Policy) -> VerifyOutcome:
+def verify_tag(root: Path, tag: str, policy: Policy, *,
+               policy_rev: str | None = None) -> VerifyOutcome:
     """Verify one release tag against ``policy`` (the governed branch's, never the tag's).
 
     Reads the tag's message, the bundle and the DVC files from the tagged commit, the
     version's bytes from the cache or the remotes, and checks signature, signer and every
-    file's digest. Per-tag failures are problems in the outcome; a policy that cannot be
-    used raises ConfigError.
+    file's digest. Key and certificate files named by the policy are read from
+    ``policy_rev`` (default: the governed branch's head). Per-tag failures are problems in
+    the outcome; a policy that cannot be used raises ConfigError.
     """
     from archivist.inventory import load_artifacts
     from archivist.trees import CommitTree
@@ -856,7 +858,7 @@ def verify_tag(root: Path, tag: str, policy: Policy) -> VerifyOutcome:
     if version.label != record.label:
         problems.append(f"{tag}: commit {info.commit[:10]} records {record.artifact} as "
                         f"{version.label}, but the release recorded {record.label}")
-    check = check_bundle(bundle, load_trust(root, policy),
+    check = check_bundle(bundle, load_trust(root, policy, policy_rev),
                          signed_at=_commit_time(root, info.commit))
     fields.update(signer=check.signer or record.signer or None, method=check.method)
     if not check.ok:

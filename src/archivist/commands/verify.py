@@ -27,6 +27,11 @@ them (local cache, else the active remote, else the archive remote), and check:
   archivist verify clf@v1.2.0
   archivist verify clf                  every release of one artifact
   archivist verify --all --json
+  archivist verify --policy-ref origin/main     in CI on a merge request
+
+The policy comes from the governed branch (archivist.yaml's `branch:`, looked up as a local
+branch, then origin/BRANCH). In CI on a merge request, pass --policy-ref origin/main so a
+policy edited in the request cannot choose its own branch.
 
 Keyless bundles are checked offline, against signing.trust_config when the policy pins one,
 else against the production Sigstore trusted root shipped with sigstore-python.
@@ -41,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("tags", nargs="*", metavar="NAME@VERSION",
                    help="release tags, or artifact names for all their releases")
     p.add_argument("--all", action="store_true", help="verify every release tag")
+    p.add_argument("--policy-ref", metavar="REV",
+                   help="read the policy (and its keys) from REV instead of the governed branch")
     add_json(p)
     p.set_defaults(run=run)
 
@@ -75,9 +82,12 @@ def run(args: argparse.Namespace) -> int:
     head_policy_bytes = gitrepo.CatFile(root)
     try:
         # The governed branch is named by the policy; read it from HEAD to find it.
-        text = head_policy_bytes.read(f"HEAD:{POLICY_FILE}")
-        head_policy = parse_policy(text) if text is not None else None
-        rev = governed_rev(root, head_policy)
+        if args.policy_ref:
+            rev: str | None = gitrepo.resolve_commit(root, args.policy_ref)
+        else:
+            text = head_policy_bytes.read(f"HEAD:{POLICY_FILE}")
+            head_policy = parse_policy(text) if text is not None else None
+            rev = governed_rev(root, head_policy)
         data = head_policy_bytes.read(f"{rev}:{POLICY_FILE}") if rev else None
     finally:
         head_policy_bytes.close()
@@ -92,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     tags = _select(all_tags, args.tags) if args.tags else all_tags
     outcomes = []
     for tag in tags:
-        outcome = verify_tag(root, tag, policy)
+        outcome = verify_tag(root, tag, policy, policy_rev=rev)
         outcomes.append(outcome)
         if not args.json:
             _render(outcome)
