@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -252,12 +252,16 @@ class Timelines:
         return [s for s in self.spans if s.until is None]
 
 
-def read_timelines(root: Path, rev: str) -> Timelines:
-    """Fold ``walk`` into spans: when each (artifact, version) was current, and until when."""
+def read_timelines(root: Path, rev: str,
+                   steps: Iterable[CommitArtifacts] | None = None) -> Timelines:
+    """Fold ``walk`` into spans: when each (artifact, version) was current, and until when.
+
+    ``steps``: the walk of ``rev`` when the caller has it already (the audit does).
+    """
     head = gitrepo.resolve_commit(root, rev)
     out = Timelines(head=head)
     open_spans: dict[str, Span] = {}
-    for commit in walk(root, head, warnings=out.warnings):
+    for commit in steps if steps is not None else walk(root, head, warnings=out.warnings):
         for before, after in commit.changes:
             path = (after or before).path  # type: ignore[union-attr]
             span = open_spans.get(path)

@@ -116,10 +116,15 @@ def release_pins(root: Path) -> dict[tuple[str, str], str]:
     return pins
 
 
-def build_plan_details(root: Path, policy: Policy, as_of: dt.date) -> Plan:
-    """The plan with its head, branch and any history warnings."""
+def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
+                       timelines: history.Timelines | None = None) -> Plan:
+    """The plan with its head, branch and any history warnings.
+
+    ``timelines``: already read by the caller (the audit), instead of walking again.
+    """
     branch = history.governed_branch(root, policy.branch)
-    timelines = history.read_timelines(root, branch)
+    if timelines is None:
+        timelines = history.read_timelines(root, branch)
     facts = ledger_facts(root, timelines.head)
     items = decide(version_records(timelines.spans), policy, facts, as_of,
                    release_pins(root))
