@@ -300,13 +300,11 @@ def _signer(request: SigningRequest, tmp: Path) -> Any:
             if not cert.is_file():
                 raise ConfigError(f"--cert-chain {cert}: no such file")
         _check_leaf_now(request.cert_chain[0])
-        from model_signing._signing import sign_certificate
-
         # model-signing's Signer takes no password for this method: decrypt to scratch.
         key = request.key
         if password:
             key = _decrypted_key(request.key, password, tmp)
-        return _with_key_errors(lambda: sign_certificate.Signer(
+        return _with_key_errors(lambda: _certificate_signer(
             key, request.cert_chain[0], list(request.cert_chain[1:])), request.key)
     if request.method == "sigstore":
         from model_signing._signing import sign_sigstore
@@ -320,6 +318,26 @@ def _signer(request: SigningRequest, tmp: Path) -> Any:
                                     trust_config=trust_path)
     raise ConfigError(f"unknown signing method {request.method!r}",
                       "use sigstore, key or certificate")
+
+
+def _certificate_signer(key: Path, leaf: Path, chain: Sequence[Path]) -> Any:
+    """model-signing's certificate signer, also for a leaf issued straight by the root.
+
+    model-signing 1.1.1 parses the chain with ``load_pem_x509_certificates(b"")`` when no
+    intermediate is given, which fails; an empty chain is legitimate.
+    """
+    from cryptography import x509
+    from model_signing._signing import sign_certificate, sign_ec_key
+
+    if chain:
+        return sign_certificate.Signer(key, leaf, chain)
+    signer = sign_certificate.Signer.__new__(sign_certificate.Signer)
+    sign_ec_key.Signer.__init__(signer, key)
+    signer._signing_certificate = x509.load_pem_x509_certificate(leaf.read_bytes())
+    if signer._private_key.public_key() != signer._signing_certificate.public_key():
+        raise ValueError(f"{leaf} does not certify the public key of {key}")
+    signer._trust_chain = []
+    return signer
 
 
 def _with_key_errors(build: Any, key: Path) -> Any:
