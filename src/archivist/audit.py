@@ -81,10 +81,10 @@ class AuditEvent:
     details: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["date"] = self.date.isoformat()
-        out["details"] = dict(self.details)
-        return out
+        return {"kind": self.kind, "commit": self.commit, "author": self.author,
+                "email": self.email, "date": self.date.isoformat(), "artifact": self.artifact,
+                "version": self.version, "summary": self.summary,
+                "by_archivist": self.by_archivist, "details": dict(self.details)}
 
 
 @dataclass(frozen=True)
@@ -101,9 +101,9 @@ class Finding:
     date: dt.datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["date"] = self.date.isoformat() if self.date else None
-        return out
+        return {"kind": self.kind, "subject": self.subject, "problem": self.problem,
+                "fix": self.fix, "artifact": self.artifact, "commit": self.commit,
+                "author": self.author, "date": self.date.isoformat() if self.date else None}
 
 
 @dataclass
@@ -782,7 +782,8 @@ class Engines:
     Injectable, so a report can say plainly which part of the audit it could not do.
     """
 
-    build_plan: Callable[..., Any] | None = None  # lifecycle.build_plan_details
+    # lifecycle.build_plan_details(root, policy, as_of, timelines=...)
+    build_plan: Callable[..., Any] | None = None
     list_release_tags: Callable[..., Sequence[Any]] | None = None
     verify_tag: Callable[..., Any] | None = None
 
@@ -792,7 +793,7 @@ class Engines:
         try:
             from archivist import lifecycle
 
-            engines.build_plan = getattr(lifecycle, "build_plan_details", lifecycle.build_plan)
+            engines.build_plan = lifecycle.build_plan_details
         except ImportError:
             pass
         try:
@@ -833,13 +834,17 @@ def _release_findings(root: Path, policy: Policy, engines: Engines,
 
 
 def _plan(root: Path, policy: Policy, as_of: dt.date, engines: Engines, head: str,
-          figures: Figures, notes: list[str]) -> list[Finding]:
+          steps: list[Any], figures: Figures, notes: list[str]) -> list[Finding]:
     if engines.build_plan is None:
         notes.append("retention engine not installed (archivist.lifecycle): versions by "
                      "state, bytes held and overdue versions are not reported")
         return []
     try:
-        plan = engines.build_plan(root, policy, as_of)
+        from archivist import history
+
+        # the walk the audit made already: the plan folds it instead of walking again
+        timelines = history.read_timelines(root, head, steps=steps)
+        plan = engines.build_plan(root, policy, as_of, timelines=timelines)
     except ArchivistError as exc:
         notes.append(f"retention plan unavailable: {exc}")
         return []
@@ -900,7 +905,7 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     findings += replay_gate(steps, policy_changes, order)
     notes += [f"history: {w}" for w in warnings]
 
-    findings += _plan(root, policy, as_of, engines, head, figures, notes)
+    findings += _plan(root, policy, as_of, engines, head, steps, figures, notes)
     if engines.list_release_tags is not None and engines.verify_tag is not None:
         findings += _release_findings(root, policy, engines, figures)
     else:

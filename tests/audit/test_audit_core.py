@@ -1,0 +1,141 @@
+"""The pure decisions behind the audit, on plain values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from archivist.artifacts import Artifact, Version
+from archivist.audit import (
+    AuditEvent,
+    CommitInfo,
+    describe_tag_changes,
+    event_file_problems,
+    ledger_locations,
+    people_events,
+    policy_weakenings,
+    tag_changes,
+)
+from archivist.ledger import LedgerCommit
+from archivist.policy import parse_policy
+
+BASE = """\
+version: 1
+tags:
+  - match: {paths: ["models/**"]}
+    require: {owner: {}, retention: {enum: [standard, regulated]}}
+retention:
+  default: standard
+  classes:
+    standard: {active: 180d, archive: 3y}
+    regulated: {active: 1y, archive: forever}
+  releases: regulated
+  holds:
+    - {path: models/a.pkl, reason: "LH-1", until: 2030-01-01}
+    - {path: models/b.pkl, reason: "LH-2", until: 2020-01-01}
+"""
+ON = dt.date(2024, 1, 1)
+
+
+def weakened(new_text: str | None) -> list[str]:
+    new = parse_policy(new_text) if new_text is not None else None
+    return policy_weakenings(parse_policy(BASE), new, ON)
+
+
+def test_same_or_stricter_policy_is_not_weaker() -> None:
+    assert weakened(BASE) == []
+    stricter = BASE.replace("active: 180d", "active: 1y").replace(
+        "require: {owner: {}", "require: {owner: {}, data.source: {}")
+    assert weakened(stricter) == []
+    # a rule that now covers more paths still requires the tag
+    assert weakened(BASE.replace('paths: ["models/**"]', 'paths: ["**"]')) == []
+
+
+def test_each_weakening_is_named() -> None:
+    assert weakened(BASE.replace("active: 180d", "active: 30d")) == [
+        "retention class 'standard': active window 180d -> 30d"]
+    assert weakened(BASE.replace("archive: forever", "archive: 5y")) == [
+        "retention class 'regulated': archive window forever -> 1825d"]
+    assert weakened(BASE.replace(", retention: {enum: [standard, regulated]}", "")) == [
+        "removed required tag 'retention' (rule models/**)"]
+    assert weakened(BASE.replace('    - {path: models/a.pkl, reason: "LH-1", until: '
+                                 "2030-01-01}\n", "")) == [
+        "removed hold on models/a.pkl (LH-1)"]
+    assert weakened(BASE.replace("until: 2030-01-01", "until: 2025-01-01")) == [
+        "hold on models/a.pkl now ends 2025-01-01 (was 2030-01-01)"]
+    assert weakened(BASE.replace("releases: regulated", "releases: standard")) == [
+        "release class 'regulated' (active 365d, archive forever) -> 'standard' "
+        "(active 180d, archive 1095d)"]
+    assert weakened(None) == [
+        "deleted archivist.yaml: every required tag, retention window and hold with it"]
+
+
+def test_an_expired_hold_may_go_quietly() -> None:
+    assert weakened(BASE.replace('    - {path: models/b.pkl, reason: "LH-2", until: '
+                                 "2020-01-01}\n", "")) == []
+
+
+def _artifact(meta: dict, digest: str = "a" * 32) -> Artifact:
+    return Artifact(path="models/m.pkl", declared_in="models/m.pkl.dvc", line=2,
+                    tags_in="models/m.pkl.dvc", tags_line=2, meta=meta,
+                    version=Version("md5", digest))
+
+
+def test_tag_changes_from_what_to_what() -> None:
+    before = _artifact({"owner": "a@x.io", "data": {"source": "s3://a"}, "old": "1"})
+    after = _artifact({"owner": "b@x.io", "data": {"source": "s3://a"}, "new": ["x", "y"]})
+    changes = tag_changes(before, after)
+    assert changes == [("new", None, ["x", "y"]), ("old", "1", None),
+                       ("owner", "a@x.io", "b@x.io")]
+    assert describe_tag_changes(changes) == "+new=x,y; -old (was 1); owner: a@x.io -> b@x.io"
+
+
+def test_people_events_split_version_and_tag_changes() -> None:
+    info = CommitInfo("c" * 40, "Ana", "ana@x.io", dt.datetime(2024, 1, 1, tzinfo=dt.UTC), "s")
+    before = _artifact({"owner": "a@x.io"})
+    after = _artifact({"owner": "b@x.io"}, digest="b" * 32)
+    kinds = [e.kind for e in people_events(info, [(before, after), (None, before),
+                                                  (after, None)])]
+    assert kinds == ["version", "tags", "added", "removed"]
+
+
+def _commit(trailers: list[tuple[str, str]]) -> LedgerCommit:
+    return LedgerCommit(sha="d" * 40, author="bot", email="bot@x.io",
+                        date=dt.datetime(2024, 1, 1, tzinfo=dt.UTC), subject="archive: 1",
+                        trailers=tuple(trailers), changes=())
+
+
+TRAILERS = [("Archivist-Event", "archive"), ("Archivist-Artifact", "models/m.pkl"),
+            ("Archivist-Version", "md5:1"), ("Archivist-From", "storage"),
+            ("Archivist-To", "archive")]
+DOCUMENT = {"event": "archive", "entries": [{"artifact": "models/m.pkl", "version": "md5:1",
+                                             "from": "storage", "to": "archive"}]}
+
+
+def test_event_file_agreeing_with_its_trailers() -> None:
+    assert event_file_problems(_commit(TRAILERS), DOCUMENT) == []
+
+
+def test_event_file_disagreeing_with_its_trailers() -> None:
+    assert event_file_problems(_commit(TRAILERS), dict(DOCUMENT, event="dispose")) == [
+        "trailer says 'archive', event file says 'dispose'"]
+    moved = {"event": "archive", "entries": [dict(DOCUMENT["entries"][0], to="elsewhere")]}
+    assert event_file_problems(_commit(TRAILERS), moved) == [
+        "Archivist-To: trailers ['archive'], event file ['elsewhere']"]
+    assert event_file_problems(_commit(TRAILERS), []) == ["the event file is not a JSON object"]
+
+
+def _event(kind: str, source: str | None, target: str | None) -> AuditEvent:
+    details = {k: v for k, v in (("from", source), ("to", target)) if v}
+    return AuditEvent(kind=kind, commit="e" * 40, author="bot", email="", date=dt.datetime(
+        2024, 1, 1, tzinfo=dt.UTC), artifact="m", version="md5:1", summary="",
+        by_archivist=True, details=details)
+
+
+def test_ledger_locations_replay_the_moves() -> None:
+    assert ledger_locations([_event("archive", "storage", "archive")]) == {
+        ("m", "md5:1"): {"archive"}}
+    assert ledger_locations([_event("archive", "storage", "archive"),
+                             _event("restore", "archive", "storage")]) == {
+        ("m", "md5:1"): {"archive", "storage"}}
+    assert ledger_locations([_event("archive", "storage", "archive"),
+                             _event("dispose", "archive", None)]) == {}
