@@ -48,7 +48,28 @@ def _command_modules() -> list[str]:
     return sorted(found, key=lambda n: (order.get(n, len(order)), n))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _named_command(argv: Sequence[str], modules: Sequence[str]) -> str | None:
+    """The command module ``argv`` names, when that is plain without argparse.
+
+    Only that module is then imported: every command's imports would otherwise be paid by
+    each run of the others, and the pre-commit hook runs ``check`` on every commit. Any
+    doubt (help, an abbreviated option, an unknown name) returns None: the full parser.
+    """
+    args = iter(argv)
+    for arg in args:
+        if arg == "-C":
+            next(args, None)
+        elif arg == "--debug" or (arg.startswith("-C") and len(arg) > 2):
+            continue
+        elif arg.startswith("-") or "_" in arg:
+            return None
+        else:
+            name = arg.replace("-", "_")
+            return name if name in modules else None
+    return None
+
+
+def _build_parser(modules: Sequence[str]) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="archivist",
         description="Git-native governance for ML artifacts tracked with DVC: metadata "
@@ -62,14 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="print a traceback for internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in _command_modules():
+    for name in modules:
         module = importlib.import_module(f"archivist.commands.{name}")
         module.register(sub)
     return parser
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command (for help, docs and completion)."""
+    return _build_parser(_command_modules())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    modules = _command_modules()
+    named = _named_command(argv, modules)
+    parser = _build_parser([named] if named else modules)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

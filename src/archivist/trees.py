@@ -8,7 +8,9 @@ bytes.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -16,7 +18,20 @@ from archivist import gitrepo
 from archivist.errors import ConfigError
 
 _SYMLINK_MODE = "120000"
+_MISSING_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # as pathlib
 _SKIP_DIRS = {".git", ".dvc", ".venv", "node_modules", "__pycache__"}
+
+
+def _is_symlink(path: str) -> bool:
+    """``Path.is_symlink`` without the Path: False when missing, other errors raised."""
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError as exc:
+        if exc.errno not in _MISSING_ERRNOS:
+            raise
+        return False
+    except ValueError:  # a NUL byte in the name
+        return False
 
 
 class Tree(ABC):
@@ -41,6 +56,7 @@ class WorkingTree(Tree):
 
     def __init__(self, root: Path, *, git: bool | None = None) -> None:
         self.root = root.resolve()
+        self._root_text = str(self.root)
         self.label = "working tree"
         self._git = (root / ".git").exists() if git is None else git
 
@@ -56,14 +72,17 @@ class WorkingTree(Tree):
         return found
 
     def read(self, path: str) -> bytes | None:
-        full = self.root / path
-        if full.is_symlink():
-            target = full.resolve()
+        # os calls on str paths, not pathlib: `check --all` reads every .dvc file, and
+        # pathlib's object building was a tenth of its time at 10,000 files.
+        full = os.path.join(self._root_text, path)
+        if _is_symlink(full):
+            target = Path(full).resolve()
             if not target.is_relative_to(self.root):
                 raise ConfigError(f"{path}: is a symlink to {target}, outside the repository",
                                   "replace the link with the file itself")
         try:
-            return full.read_bytes()
+            with open(full, "rb") as handle:
+                return handle.read()
         except FileNotFoundError:
             return None
         except IsADirectoryError:

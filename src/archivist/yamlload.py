@@ -133,10 +133,138 @@ def decode(data: bytes, where: str) -> str:
         ) from None
 
 
+# ---------------------------------------------------------------- the fast path
+# PyYAML's constructor spends most of a load in its generic Python machinery (generators,
+# per-node resolver walks). Nearly every document archivist reads (each .dvc file DVC
+# writes, dvc.yaml, the policy) is plain mappings, sequences and untagged scalars: those are
+# built straight from libyaml's events, three times faster. Anything else (an anchor, alias,
+# explicit tag or merge key, several documents, an unusual scalar type, a syntax error)
+# returns _SLOW and goes through the full loader, so values, lines and error messages are
+# the same either way.
+
+try:
+    from yaml.cyaml import CParser as _CParser
+except ImportError:  # pragma: no cover - only on source builds without libyaml
+    _CParser = None
+
+_SLOW: Any = object()  # "use the full loader"
+_NO_KEY: Any = object()  # an open mapping waits for its next key
+_MAX_FAST_DEPTH = 100
+_RESOLVERS: dict[Any, list[tuple[str, Any]]] = _LinedLoader.yaml_implicit_resolvers
+_SCALARS = yaml.constructor.SafeConstructor()
+_FAST_TAGS = frozenset("tag:yaml.org,2002:" + t
+                       for t in ("null", "bool", "int", "float", "timestamp"))
+if None in _RESOLVERS:  # pragma: no cover - a wildcard resolver registered by some plugin
+    _CParser = None
+
+
+_plain_cache: dict[str, Any] = {}  # keys and common values recur in every .dvc file
+
+
+def _plain_scalar(value: str) -> Any:
+    """An unquoted scalar as SafeLoader resolves it, or _SLOW for the rarer types."""
+    try:
+        return _plain_cache[value]
+    except KeyError:
+        pass
+    result = value
+    for tag, regexp in _RESOLVERS.get(value[:1], ()):
+        if regexp.match(value):
+            result = _SCALARS.yaml_constructors[tag](_SCALARS, yaml.ScalarNode(tag, value)) \
+                if tag in _FAST_TAGS else _SLOW
+            break
+    if len(value) <= 64:  # names and enum-like values, not descriptions
+        if len(_plain_cache) > 4096:
+            _plain_cache.clear()
+        _plain_cache[value] = result
+    return result
+
+
+_SCALAR, _MAP_START, _SEQ_START = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+_MAP_END, _SEQ_END, _DOC_END = yaml.MappingEndEvent, yaml.SequenceEndEvent, yaml.DocumentEndEvent
+
+
+def _build(next_event: Any) -> Any:
+    """The document from libyaml's events, as ``_LinedLoader`` would construct it."""
+    next_event()  # StreamStartEvent
+    event = next_event()
+    if type(event) is yaml.StreamEndEvent:
+        return None
+    if type(event) is not yaml.DocumentStartEvent:
+        return _SLOW
+    # Names bound locally: this loop runs once per YAML node of every file read.
+    scalar, map_start, seq_start, map_end, seq_end = (
+        _SCALAR, _MAP_START, _SEQ_START, _MAP_END, _SEQ_END)
+    plain, slow, no_key, lined_list = _plain_scalar, _SLOW, _NO_KEY, LinedList
+    stack: list[Any] = []  # open containers, innermost last
+    pending: list[Any] = []  # per open container: (key, line) awaiting a value, or _NO_KEY
+    parent: Any = None
+    root: Any = slow
+    nodes = 0
+    while True:
+        event = next_event()
+        kind = type(event)
+        if kind is scalar:
+            if event.anchor is not None or event.tag is not None:
+                return slow
+            value = plain(event.value) if event.implicit[0] else event.value
+            if value is slow:
+                return slow
+            line = event.start_mark.line + 1
+        elif kind is map_start or kind is seq_start:
+            if event.anchor is not None or event.tag is not None or \
+                    len(stack) >= _MAX_FAST_DEPTH:
+                return slow
+            parent = LinedDict() if kind is map_start else lined_list()
+            parent.line = event.start_mark.line + 1
+            stack.append(parent)
+            pending.append(no_key)
+            continue
+        elif kind is map_end or kind is seq_end:
+            value = stack.pop()
+            pending.pop()
+            line = value.line
+            parent = stack[-1] if stack else None
+        elif kind is _DOC_END:
+            return root if type(next_event()) is yaml.StreamEndEvent else slow
+        else:  # an alias
+            return slow
+        nodes += 1
+        if parent is None:
+            root = value
+        elif type(parent) is lined_list:
+            parent.append(value)
+            parent.lines.append(line)
+        else:
+            key = pending[-1]
+            if key is no_key:
+                if isinstance(value, dict | list):
+                    return slow  # a complex key
+                pending[-1] = (value, line)
+            else:
+                parent[key[0]] = value
+                parent.lines[key[0]] = key[1]
+                pending[-1] = no_key
+        if nodes > MAX_EXPANDED_NODES:
+            return slow  # the full loader says why
+
+
+def _fast_load(text: str) -> Any:
+    if _CParser is None:
+        return _SLOW
+    try:
+        return _build(_CParser(text).get_event)
+    except Exception:  # a syntax error: the full loader reports it, with its line
+        return _SLOW
+
+
 def load(text: str | bytes, where: str) -> Any:
     """Parse one YAML document; raise ``YAMLFileError`` naming ``where`` and the line."""
     if isinstance(text, bytes):
         text = decode(text, where)
+    value = _fast_load(text)
+    if value is not _SLOW:
+        return value
     try:
         value = yaml.load(text, Loader=_LinedLoader)
     except yaml.MarkedYAMLError as exc:
