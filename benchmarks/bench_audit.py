@@ -7,6 +7,8 @@ and the policy changes a few times. Then runs, in the same process tree and the 
 
 - the floor: `git log --first-parent` of the range with names, statuses and trailers,
   read from a Python subprocess (what any audit must at least read);
+- `history.walk` alone: the walk every audit (and `archivist plan`) makes, parsing each
+  version of each DVC file once;
 - `archivist audit --format json` over the same history (all events, all findings,
   figures from the retention plan), as a user runs it.
 
@@ -169,10 +171,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     floor, _ = _time(["git", "log", "--first-parent", "--no-renames", "--name-status", "-z",
                       "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f%(trailers:only,unfold)",
                       "main"], root, args.repeat)
+    walk, _ = _time([sys.executable, "-c", "import sys; from pathlib import Path; "
+                     "from archivist import history; "
+                     "print(sum(1 for _ in history.walk(Path('.'), 'main')))"],
+                    root, args.repeat)
     audit, out = _time([str(BIN / "archivist"), "audit", "--format", "json", "--as-of",
                         "2021-06-01"], root, args.repeat, ok=(0, 1))
     report = json.loads(out)
     print(f"  git log --first-parent (names, trailers)  {floor:7.3f} s")
+    print(f"  history.walk alone (parse every version) {walk:7.3f} s   "
+          f"{walk / floor:5.1f}x git log")
     print(f"  archivist audit --format json             {audit:7.3f} s   "
           f"{audit / floor:5.1f}x git log   "
           f"({len(report['events']):,} events, {len(report['findings']):,} findings)")
