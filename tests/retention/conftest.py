@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN, Repo
+from conftest import Repo
 from retention import seaweed
 
 POLICY = """\
@@ -136,7 +137,7 @@ class Sample(Repo):
     remotes: dict[str, RemoteView]
 
     def version(self, rel: str, content: bytes | dict[str, bytes], when: str,
-                message: str | None = None, push: bool = True) -> str:
+                message: str | None = None, push: bool = False) -> str:
         """Write a file (bytes) or folder (dict), `dvc add` it, commit on ``when``, push."""
         path = self.root / rel
         if isinstance(content, dict):
@@ -157,6 +158,10 @@ class Sample(Repo):
             self.dvc("push", "-q", "-r", "storage")
         return self.head()
 
+    def push_all(self) -> None:
+        """Push every version of the history to the active remote, as a team would have."""
+        self.dvc("push", "-q", "-r", "storage", "--all-commits")
+
     def digest(self, rel: str, rev: str = "HEAD") -> str:
         text = self.git("show", f"{rev}:{rel}.dvc").stdout
         for line in text.splitlines():
@@ -169,8 +174,6 @@ class Sample(Repo):
         return int(self.git("rev-list", "--count", "HEAD").stdout)
 
     def drop_cache(self) -> None:
-        import shutil
-
         shutil.rmtree(self.root / ".dvc" / "cache", ignore_errors=True)
 
 
@@ -185,21 +188,62 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[seaweed.Seaw
         server.stop()
 
 
-def _make_sample(dvc_repo: Repo, tmp_path: Path, kind: str,
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """git init + dvc init, made once per session and copied for each test."""
+    root = tmp_path_factory.mktemp("template") / "repo"
+    root.mkdir()
+    repo = Repo(root)
+    repo.git("init", "-q", "-b", "main")
+    repo.git("config", "user.name", "Test Author")
+    repo.git("config", "user.email", "author@example.com")
+    repo.git("config", "commit.gpgsign", "false")
+    repo.write("README.md", "sample\n")
+    repo.dvc("init", "-q")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-verify", "-m", "dvc init", env=dated("2019-01-01"))
+    return root
+
+
+def _remote_config(sections: dict[str, dict[str, str]], default: str | None) -> str:
+    lines = []
+    if default:
+        lines += ["[core]", f"    remote = {default}", "    autostage = true"]
+    for name, options in sections.items():
+        lines.append(f"['remote \"{name}\"']")
+        lines += [f"    {k} = {v}" for k, v in options.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _make_sample(template: Path, tmp_path: Path, kind: str,
                  request: pytest.FixtureRequest) -> Sample:
-    sample = Sample(dvc_repo.root)
+    root = tmp_path / "repo"
+    shutil.copytree(template, root, symlinks=True)
+    sample = Sample(root)
     sample.kind = kind
     if kind == "local":
-        sample.remotes = {name: LocalView(tmp_path / "remotes" / name)
-                          for name in ("storage", "archive")}
+        views: dict[str, RemoteView] = {}
+        public = {}
+        for name in ("storage", "archive"):
+            folder = tmp_path / "remotes" / name
+            folder.mkdir(parents=True)
+            public[name] = {"url": str(folder)}
+            views[name] = LocalView(folder)
+        secret: dict[str, dict[str, str]] = {}
     else:
         server: seaweed.SeaweedS3 = request.getfixturevalue("s3_server")
         prefix = f"t-{uuid.uuid4().hex[:12]}"
-        sample.remotes = {}
-        for name in ("storage", "archive"):
-            server.configure_remote(sample.root, name, name, str(BIN / "dvc"), prefix)
-            sample.remotes[name] = S3View(server, name, prefix)
-        sample.dvc("remote", "default", "storage")
+        public = {name: {"url": f"s3://{name}/{prefix}", "endpointurl": server.endpoint}
+                  for name in ("storage", "archive")}
+        # credentials live in config.local, as DVC recommends: never committed
+        secret = {name: {"access_key_id": server.access_key,
+                         "secret_access_key": server.secret_key}
+                  for name in ("storage", "archive")}
+        views = {name: S3View(server, name, prefix) for name in ("storage", "archive")}
+    sample.remotes = views
+    sample.write(".dvc/config", _remote_config(public, "storage"))
+    if secret:
+        sample.write(".dvc/config.local", _remote_config(secret, None))
     sample.write("archivist.yaml", POLICY)
     sample.git("add", "--", "archivist.yaml", ".dvc/config")
     sample.git("commit", "-q", "--no-verify", "-m", "retention policy", env=dated("2019-01-01"))
@@ -207,12 +251,13 @@ def _make_sample(dvc_repo: Repo, tmp_path: Path, kind: str,
 
 
 @pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-def sample(request: pytest.FixtureRequest, dvc_repo: Repo, tmp_path: Path) -> Sample:
+def sample(request: pytest.FixtureRequest, template_repo: Path, tmp_path: Path) -> Sample:
     """A sample repository whose remotes are local folders, then S3 buckets."""
-    return _make_sample(dvc_repo, tmp_path, request.param, request)
+    return _make_sample(template_repo, tmp_path, request.param, request)
 
 
 @pytest.fixture
-def local_sample(request: pytest.FixtureRequest, dvc_repo: Repo, tmp_path: Path) -> Sample:
+def local_sample(request: pytest.FixtureRequest, template_repo: Path, tmp_path: Path,
+                 ) -> Sample:
     """Local remotes only: for checks where the remote kind makes no difference."""
-    return _make_sample(dvc_repo, tmp_path, "local", request)
+    return _make_sample(template_repo, tmp_path, "local", request)
