@@ -13,5 +13,5 @@ def run(demo: Demo) -> None:
         raise SystemExit(f"demo: archivist audit exited {proc.returncode}\n{proc.stderr}")
     report = demo.work / "audit.html"
     demo.sh("archivist", "audit", "--output", str(report), expect=proc.returncode)
-    demo.sh("git", "log", "--format=%h %an %s%n%(trailers:key=Archivist-Event)", "-5")
+    demo.sh("git", "log", "-6", "--format=%h %an: %s %(trailers:key=Archivist-Event,valueonly)")
     print(f"The HTML report (one self-contained file, opens offline): {report}", flush=True)
