@@ -378,10 +378,16 @@ def verify_release_signature(root: Path, artifact: str, version: str,
     """Check a released version's signature against the restored bytes before they go back.
 
     ``files`` maps each path inside the artifact ("" for a single file) to a local copy
-    whose hash was already checked. Release signatures are not consulted yet: this is
-    where that check belongs, and it raises ``IntegrityError`` when it fails.
+    whose hash was already checked. Raises ``IntegrityError`` when a release tag records
+    this version and its signature does not vouch for these bytes.
     """
-    return None
+    from archivist.signing import verify_release_files
+
+    problems = verify_release_files(root, artifact, version, files)
+    if problems:
+        raise IntegrityError(f"{artifact} {version[:16]}: the restored bytes fail the "
+                             f"release signature: {problems[0]}",
+                             "nothing was restored; run `archivist verify` on the tag")
 
 
 def restore(root: Path, policy: Policy, path: str, version: str, *, as_of: dt.date,

@@ -901,3 +901,62 @@ def verify_tag(root: Path, tag: str, policy: Policy, *,
     problems.extend(f"{tag}: {p}" for p in
                     releases.manifest_problems(record.artifact, check.items, actual))
     return outcome(**fields)
+
+
+def governed_policy(root: Path) -> tuple[Policy | None, str | None]:
+    """The policy at the head of the governed branch (and that commit), None when absent."""
+    from archivist.policy import POLICY_FILE, parse_policy
+
+    with gitrepo.CatFile(root) as cat:
+        text = cat.read(f"HEAD:{POLICY_FILE}")
+        head_policy = parse_policy(text) if text is not None else None
+        rev = governed_rev(root, head_policy)
+        data = cat.read(f"{rev}:{POLICY_FILE}") if rev else None
+    if data is None:
+        return None, rev
+    return parse_policy(data, f"{POLICY_FILE} at {rev[:10] if rev else 'HEAD'}"), rev
+
+
+def verify_release_files(root: Path, artifact: str, version: str, files: Mapping[str, Path],
+                         policy: Policy | None = None) -> list[str]:
+    """Problems with restored bytes of a released version; empty when none or all verify.
+
+    ``files`` maps each path inside the artifact (``""`` for a single file) to a local
+    copy. Every release tag that records this artifact and version is checked: its bundle
+    (from the tagged commit) against the governed branch's policy, and each file's sha256.
+    Versions never released return no problems (and import no signing library).
+    """
+    label = version if version.startswith("md5:") else f"md5:{version}"
+    matches = []
+    for tag in list_release_tags(root):
+        info = read_tag(root, tag)
+        record = releases.parse_tag_message(tag, info.message) if info and info.annotated \
+            else None
+        if record is not None and info is not None and record.artifact == artifact \
+                and record.label == label:
+            matches.append((tag, info, record))
+    if not matches:
+        return []
+    rev = None
+    if policy is None:
+        policy, rev = governed_policy(root)
+    if policy is None or policy.signing is None:
+        return [f"{artifact} {label} is released ({matches[0][0]}), but the governed "
+                "branch's policy has no signing: section to verify it with"]
+    contents = [ContentFile(item or releases.SINGLE_FILE_ITEM, path, "")
+                for item, path in files.items()]
+    actual = {item: d.sha256 for item, d in hash_files(contents).items()}
+    trust = load_trust(root, policy, rev)
+    problems: list[str] = []
+    for tag, info, record in matches:
+        with gitrepo.CatFile(root) as cat:
+            bundle = cat.read(f"{info.commit}:{record.bundle}")
+        if bundle is None:
+            problems.append(f"{tag}: commit {info.commit[:10]} has no bundle {record.bundle}")
+            continue
+        check = check_bundle(bundle, trust, signed_at=_commit_time(root, info.commit))
+        problems += [f"{tag}: {p}" for p in check.problems]
+        if check.ok:
+            problems += [f"{tag}: {p}" for p in
+                         releases.manifest_problems(artifact, check.items, actual)]
+    return problems

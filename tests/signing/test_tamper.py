@@ -125,3 +125,19 @@ def test_certificate_not_under_the_policys_roots(sample, tmp_path) -> None:
     assert proc.returncode == 1
     assert "does not chain to signing.certificate_roots (keys/ca.pem)" in proc.stdout
     assert sample.head() == head
+
+
+def test_restored_bytes_are_checked_against_the_release(sample, keys, tmp_path) -> None:
+    """What restore calls before it trusts bytes brought back from the archive."""
+    from archivist.signing import verify_release_files
+
+    _released(sample, keys)
+    md5 = dvc_md5(sample.root, "models/clf.pkl.dvc")
+    good = cache_object(sample.root, md5)
+    assert verify_release_files(sample.root, "models/clf.pkl", f"md5:{md5}", {"": good}) == []
+    bad = tmp_path / "restored.bin"
+    bad.write_bytes(good.read_bytes()[:-1] + b"\0")
+    problems = verify_release_files(sample.root, "models/clf.pkl", md5, {"": bad})
+    assert problems and problems[0].startswith("clf@v1.0.0: models/clf.pkl: sha256")
+    # A version that was never released has nothing to check.
+    assert verify_release_files(sample.root, "models/clf.pkl", "0" * 32, {"": bad}) == []
