@@ -15,7 +15,7 @@ import datetime as dt
 import posixpath
 import subprocess
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from archivist import gitrepo
@@ -64,18 +64,24 @@ def _unit_of(path: str) -> str | None:
     return None
 
 
+_POSITION = ("line", "tags_line")
+
+
 def _same(a: Artifact | None, b: Artifact | None) -> bool:
     """Equal as a user sees them: moving an entry to another line is no change."""
     if a is None or b is None:
         return a is b
-    return replace(a, line=0, tags_line=0) == replace(b, line=0, tags_line=0)
+    if a == b:
+        return True
+    da, db = vars(a), vars(b)
+    return all(da[k] == db[k] for k in da if k not in _POSITION)
 
 
 class _State:
     """The declaring files at the commit being walked, parsed, and the joined artifacts."""
 
-    def __init__(self, cat: gitrepo.CatFile, warnings: list[str] | None) -> None:
-        self.cat = cat
+    def __init__(self, blobs: dict[str, bytes], warnings: list[str] | None) -> None:
+        self.contents = blobs
         self.warnings = warnings
         self.blobs: dict[str, str] = {}  # declaring file -> blob sha
         self.parsed: dict[str, list[Artifact]] = {}  # unit -> its artifacts
@@ -84,7 +90,7 @@ class _State:
 
     def _read(self, path: str) -> bytes | None:
         sha = self.blobs.get(path)
-        return None if sha is None else self.cat.read(sha)
+        return None if sha is None else self.contents.get(sha)
 
     def _parse(self, unit: str, commit: str) -> list[Artifact]:
         try:
@@ -182,6 +188,65 @@ def _stream(root: Path, rev: str) -> Iterator[bytes]:
                        "check the branch or revision name")
 
 
+def _records(root: Path, sha: str) -> list[tuple[list[str], list[tuple[str, str]]]]:
+    """Each commit's header fields and its (path, new blob) pairs, oldest first."""
+    out = []
+    for record in _stream(root, sha):
+        head, _, raw = record.rpartition(b"\x1f")
+        fields = head.decode("utf-8", "replace").split("\x1f")
+        if len(fields) < 6:
+            continue
+        tokens = raw.split(b"\0")
+        files: list[tuple[str, str]] = []
+        i = 0
+        while i + 1 < len(tokens):
+            meta = tokens[i].strip()
+            if not meta.startswith(b":"):
+                i += 1
+                continue
+            path = tokens[i + 1].decode("utf-8", "surrogateescape")
+            if _unit_of(path) is not None:
+                files.append((path, meta[1:].split()[3].decode()))
+            i += 2
+        out.append((fields[:6], files))
+    return out
+
+
+def read_blobs(root: Path, shas: list[str]) -> dict[str, bytes]:
+    """Many blobs through one ``git cat-file --batch``, requests and replies pipelined
+    (a writer thread feeds the names while this one reads): no round trip per blob."""
+    import threading
+
+    proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin = proc.stdin
+
+    def feed() -> None:
+        try:
+            stdin.write(b"".join(s.encode() + b"\n" for s in shas))
+        finally:
+            stdin.close()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    blobs: dict[str, bytes] = {}
+    stdout = proc.stdout
+    for sha in shas:
+        header = stdout.readline()
+        parts = header.split()
+        if len(parts) != 3:
+            continue  # "<sha> missing"
+        data = stdout.read(int(parts[2]))
+        stdout.read(1)
+        if parts[1] == b"blob":
+            blobs[sha] = data
+    writer.join()
+    stdout.close()
+    proc.wait()
+    return blobs
+
+
 def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
          ) -> Iterator[CommitArtifacts]:
     """Each first-parent commit up to ``rev`` that changed an artifact, oldest first.
@@ -190,37 +255,19 @@ def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
     each lands in ``warnings`` when a list is given.
     """
     sha = gitrepo.resolve_commit(root, rev)
-    cat = gitrepo.CatFile(root)
-    try:
-        state = _State(cat, warnings)
-        for record in _stream(root, sha):
-            head, _, raw = record.rpartition(b"\x1f")
-            fields = head.decode("utf-8", "replace").split("\x1f")
-            if len(fields) < 6:
-                continue
-            commit, name, email, adate, cdate, subject = fields[:6]
-            tokens = raw.split(b"\0")
-            files: list[tuple[str, str]] = []
-            i = 0
-            while i + 1 < len(tokens):
-                meta = tokens[i].strip()
-                if not meta.startswith(b":"):
-                    i += 1
-                    continue
-                parts = meta[1:].split()
-                path = tokens[i + 1].decode("utf-8", "surrogateescape")
-                files.append((path, parts[3].decode()))
-                i += 2
-            changes = state.apply(commit, files)
-            if changes:
-                yield CommitArtifacts(
-                    sha=commit, author_name=name, author_email=email,
-                    author_date=dt.datetime.fromisoformat(adate),
-                    committer_date=dt.datetime.fromisoformat(cdate),
-                    subject=subject, changes=changes,
-                )
-    finally:
-        cat.close()
+    records = _records(root, sha)
+    wanted = list(dict.fromkeys(b for _, files in records for _, b in files if b != _NULL_SHA))
+    state = _State(read_blobs(root, wanted), warnings)
+    for fields, files in records:
+        commit, name, email, adate, cdate, subject = fields
+        changes = state.apply(commit, files)
+        if changes:
+            yield CommitArtifacts(
+                sha=commit, author_name=name, author_email=email,
+                author_date=dt.datetime.fromisoformat(adate),
+                committer_date=dt.datetime.fromisoformat(cdate),
+                subject=subject, changes=changes,
+            )
 
 
 # ---------------------------------------------------------------- version timelines
