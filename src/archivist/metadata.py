@@ -94,7 +94,11 @@ def problem_with(value: Any, c: Constraint) -> str | None:
         values = value if isinstance(value, list) else [value]
         for item in values:
             if c.pattern.search(_text(item)) is None:
-                return f"tag {c.key!r} = {_text(item)!r} does not match {c.pattern.pattern!r}"
+                problem = f"tag {c.key!r} = {_text(item)!r} does not match {c.pattern.pattern!r}"
+                if isinstance(item, int | float) and not isinstance(item, bool):
+                    # `commit: 0012345` is a number to YAML, which drops the leading zeros.
+                    problem += " (YAML read it as a number: quote the value)"
+                return problem
     if c.min_length is not None or c.max_length is not None:
         length = len(value) if isinstance(value, list | str) else len(_text(value))
         if c.min_length is not None and length < c.min_length:

@@ -83,13 +83,18 @@ def _files_mode(args: argparse.Namespace) -> GateResult:
     root = repo_root()
     tree: Tree = IndexTree(root) if args.staged else WorkingTree(root, git=True)
     try:
-        paths = tree.paths()
         if args.staged and not args.files:
             files: list[str] | None = gitrepo.staged_files(root)
         elif args.files and not args.all:
             files = [to_repo_path(root, f) for f in args.files]
         else:
             files = None
+        if files is not None and not args.staged:
+            # Given files, only the dvc.yaml registries matter besides them: the tracked
+            # list is enough, and skips git's walk of every ignored DVC output.
+            paths = list(dict.fromkeys([*gitrepo.ls_files(root, untracked=False), *files]))
+        else:
+            paths = tree.paths()
         policy = load_tree_policy(tree)
         result = check_tree(tree, policy, files, all_paths=paths)
         if args.staged:
