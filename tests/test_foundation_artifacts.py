@@ -162,3 +162,10 @@ def test_templated_stages_are_skipped_not_misread() -> None:
     text = ("stages:\n  build:\n    foreach: [a, b]\n    do:\n      cmd: x\n"
             "      outs: ['${item}.bin']\n  fit:\n    cmd: y\n    outs: ['${vars.out}']\n")
     assert parse_dvc_yaml(text, "dvc.yaml") == []
+
+
+def test_unquoted_all_digit_md5_keeps_its_digest() -> None:
+    digits = "12345678901234567890123456789012"
+    (artifact,) = parse_dvc_file(f"outs:\n- md5: {digits}\n  hash: md5\n  path: a.bin\n",
+                                 "a.bin.dvc")
+    assert artifact.version is not None and artifact.version.digest == digits

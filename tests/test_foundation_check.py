@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Repo
+from realrepo import Repo
 
 POLICY = """\
 version: 1

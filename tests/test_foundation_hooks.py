@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, PROJECT, Repo, run
+from realrepo import BIN, PROJECT, Repo, run
 
 POLICY = """\
 version: 1

@@ -7,7 +7,7 @@ import difflib
 import pytest
 
 from archivist.tagedit import edit_tags, guess_indent
-from conftest import Repo
+from realrepo import Repo
 
 COMMENTED_DVC = """\
 # Fraud classifier, retrained weekly.   See docs/models.md

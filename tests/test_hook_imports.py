@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import Repo, run
+from realrepo import Repo, run
 
 # Top-level packages the hook path must not import.
 FORBIDDEN = ("dvc", "dvc_data", "dvc_objects", "scmrepo", "gto", "sigstore", "model_signing",

@@ -150,6 +150,10 @@ def join_repo_path(base_dir: str, path: Any, where: str, line: int, *,
 
 def _version(entry: Mapping[str, Any]) -> Version | None:
     digest = entry.get("md5")
+    if isinstance(digest, int) and not isinstance(digest, bool) and len(str(digest)) == 32:
+        # An all-digit md5 written unquoted reads as a YAML integer; without a leading zero
+        # its decimal text is the digest itself.
+        digest = str(digest)
     if not isinstance(digest, str) or not digest:
         return None
     # DVC 3 writes "hash: md5"; DVC 2 files lack it and hash text with dos2unix.

@@ -76,7 +76,7 @@ def parse_dir_manifest(data: bytes, where: str) -> list[tuple[str, str]]:
     """``(relpath, md5)`` for each file a ``.dir`` object lists."""
     try:
         entries = json.loads(data)
-    except ValueError:
+    except (ValueError, UnicodeDecodeError):
         raise IntegrityError(f"{where}: the .dir manifest is not JSON",
                              "the cache object is damaged: dvc fetch it again") from None
     if not isinstance(entries, list):

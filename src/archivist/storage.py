@@ -20,7 +20,6 @@ dvc is imported inside functions only: ``archivist check`` never pays for it.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from archivist.dvcobjects import parse_dir_manifest
 from archivist.errors import ConfigError, IntegrityError
 
 CHUNK = 4 << 20
@@ -369,17 +369,8 @@ class Stores:
 
 def parse_manifest(data: bytes, algorithm: str, where: str) -> tuple[tuple[str, ObjectRef], ...]:
     """A ``.dir`` manifest's entries as (relpath, object)."""
-    try:
-        entries = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise IntegrityError(f"{where}: the .dir manifest is not JSON",
-                             "the object is damaged; restore it from a copy") from None
-    out = []
-    for entry in entries if isinstance(entries, list) else ():
-        if isinstance(entry, dict) and isinstance(entry.get("md5"), str) \
-                and isinstance(entry.get("relpath"), str):
-            out.append((entry["relpath"], ObjectRef(entry["md5"], algorithm)))
-    return tuple(out)
+    return tuple((relpath, ObjectRef(md5, algorithm))
+                 for relpath, md5 in parse_dir_manifest(data, where))
 
 
 def version_objects(digest: str, algorithm: str, sources: Sequence[Store]) -> VersionObjects:

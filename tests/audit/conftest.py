@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Repo, archivist
+from realrepo import Repo, archivist
 
 AS_OF = "2024-06-01"
 

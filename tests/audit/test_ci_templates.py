@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import PROJECT, archivist
+from realrepo import PROJECT, archivist
 
 TEMPLATES = PROJECT / "templates" / "ci"
 FILES = sorted([*TEMPLATES.glob("github/*.yml"), *TEMPLATES.glob("gitlab/*.gitlab-ci.yml")])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Repo
+from realrepo import Repo
 from retention import seaweed
 
 POLICY = """\

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import sys
 from dataclasses import dataclass
@@ -14,14 +13,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from realrepo import archivist, run
+
 BIN = Path(sys.executable).parent
-_spec = importlib.util.spec_from_file_location(
-    "archivist_tests_root", Path(__file__).resolve().parent.parent / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-_root = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_root)
-run = _root.run
-archivist = _root.archivist
+__all__ = ["archivist", "run"]
 
 POLICY_KEY = """\
 version: 1
