@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -16,6 +17,19 @@ def _sample_model(path: Path, seed: int) -> None:
 
 
 def run(demo: Demo) -> None:
+    # The sample's story starts seven years ago, so that the retention step's retrains
+    # (dated years apart, up to last year) follow it in time.
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=7 * 365)
+    stamp = start.replace(microsecond=0).isoformat()
+    os.environ.update({"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp})
+    try:
+        _run(demo)
+    finally:
+        os.environ.pop("GIT_AUTHOR_DATE", None)
+        os.environ.pop("GIT_COMMITTER_DATE", None)
+
+
+def _run(demo: Demo) -> None:
     demo.say("A sample repository: git, dvc init, two local DVC remotes")
     root = demo.root
     root.mkdir(parents=True)
