@@ -19,6 +19,8 @@ from archivist.errors import ConfigError
 
 _SYMLINK_MODE = "120000"
 _MISSING_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # as pathlib
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # without it (Windows), every read is careful
+_FAST_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _SKIP_DIRS = {".git", ".dvc", ".venv", "node_modules", "__pycache__"}
 
 
@@ -50,6 +52,14 @@ class Tree(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
 
+    def blob_id(self, path: str) -> str | None:
+        """The git blob id of a regular file, when known without reading it."""
+        return None
+
+    def cache_root(self) -> Path | None:
+        """The repository whose parse cache may serve this tree (None: do not cache)."""
+        return None
+
 
 class WorkingTree(Tree):
     """Files on disk below ``root`` (git's view of them when ``root`` is a checkout)."""
@@ -71,10 +81,34 @@ class WorkingTree(Tree):
                 found.append(name if rel == "." else f"{rel}/{name}".replace(os.sep, "/"))
         return found
 
+    def cache_root(self) -> Path | None:
+        return self.root if self._git else None
+
     def read(self, path: str) -> bytes | None:
         # os calls on str paths, not pathlib: `check --all` reads every .dvc file, and
-        # pathlib's object building was a tenth of its time at 10,000 files.
+        # pathlib's object building was a tenth of its time at 10,000 files. The common
+        # case (a regular file) is one open that refuses links, two reads and a close, a
+        # third of lstat + open(); links and every error take the careful path below.
         full = os.path.join(self._root_text, path)
+        if not _NOFOLLOW:
+            return self._read_carefully(path, full)
+        try:
+            fd = os.open(full, _FAST_FLAGS)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return self._read_carefully(path, full)
+        try:
+            chunks = []
+            while chunk := os.read(fd, 1 << 16):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        except OSError:
+            return self._read_carefully(path, full)
+        finally:
+            os.close(fd)
+
+    def _read_carefully(self, path: str, full: str) -> bytes | None:
         if _is_symlink(full):
             target = Path(full).resolve()
             if not target.is_relative_to(self.root):
@@ -100,6 +134,28 @@ class _GitObjects(Tree):
         self._owns_cat = cat is None
         self._cat = cat or gitrepo.CatFile(root)
         self._modes: dict[str, str] = {}
+        self._ids: dict[str, str] = {}
+
+    def _add(self, out: bytes, id_field: int) -> None:
+        """Entries of ``ls-tree -r -z`` (mode type id) or ``ls-files -z --stage`` (mode id
+        stage), each then a tab and the path."""
+        for record in out.split(b"\0"):
+            if record:
+                meta, _, raw_name = record.partition(b"\t")
+                name = raw_name.decode("utf-8", "surrogateescape")
+                fields = meta.split()
+                self._modes[name] = fields[0].decode()
+                if len(fields) > id_field:
+                    self._ids[name] = fields[id_field].decode()
+
+    def blob_id(self, path: str) -> str | None:
+        mode = self._modes.get(path)
+        if mode is None or not mode.startswith("100"):  # links and submodules: read()
+            return None
+        return self._ids.get(path)
+
+    def cache_root(self) -> Path | None:
+        return self.root
 
     def _spec(self, path: str) -> str:
         raise NotImplementedError
@@ -127,11 +183,7 @@ class IndexTree(_GitObjects):
     def __init__(self, root: Path, cat: gitrepo.CatFile | None = None) -> None:
         super().__init__(root, cat)
         self.label = "index"
-        out = gitrepo.git_bytes(["ls-files", "-z", "--stage"], root)
-        for record in out.split(b"\0"):
-            if record:
-                meta, _, name = record.partition(b"\t")
-                self._modes[name.decode("utf-8", "surrogateescape")] = meta.split()[0].decode()
+        self._add(gitrepo.git_bytes(["ls-files", "-z", "--stage"], root), 1)
 
     def _spec(self, path: str) -> str:
         return f":{path}"
@@ -144,11 +196,7 @@ class CommitTree(_GitObjects):
         super().__init__(root, cat)
         self.commit = commit
         self.label = f"commit {commit[:10]}"
-        out = gitrepo.git_bytes(["ls-tree", "-r", "-z", "--full-tree", commit], root)
-        for record in out.split(b"\0"):
-            if record:
-                meta, _, name = record.partition(b"\t")
-                self._modes[name.decode("utf-8", "surrogateescape")] = meta.split()[0].decode()
+        self._add(gitrepo.git_bytes(["ls-tree", "-r", "-z", "--full-tree", commit], root), 2)
 
     def _spec(self, path: str) -> str:
         return f"{self.commit}:{path}"

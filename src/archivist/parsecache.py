@@ -1,0 +1,209 @@
+"""Parsed DVC files remembered across runs, keyed by git blob id.
+
+A blob id names immutable content, so the artifacts parsed from (path, blob[, lock blob])
+are always the same: a cached parse is never stale. The cache lives in
+``<git common dir>/archivist/`` (one pickle per namespace), carries a schema number and a
+fingerprint of the ``Artifact`` fields, is written atomically (temp file + rename), and is
+never a reason to fail: an unreadable, foreign or unwritable cache is ignored and the
+files are parsed again. Set ``ARCHIVIST_PARSE_CACHE=0`` to turn it off.
+
+Pickle is safe here because the file sits inside ``.git``: whoever can write there can
+already run code through git hooks.
+"""
+
+from __future__ import annotations
+
+# pickle, tempfile, subprocess and hashlib are imported where used: `archivist check`
+# imports this module on every commit, and uses it only for large checks.
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from archivist.artifacts import Artifact, Version
+
+SCHEMA = 1  # bump whenever parsing gives different artifacts for the same text
+ENV_SWITCH = "ARCHIVIST_PARSE_CACHE"
+# Field names of what is stored: a changed dataclass makes old entries unreadable as such.
+_FINGERPRINT = (SCHEMA, tuple(f.name for f in dataclasses.fields(Artifact)),
+                tuple(f.name for f in dataclasses.fields(Version)))
+
+Key = tuple[str, str, str | None]  # (declaring file, its blob id, its dvc.lock's blob id)
+Value = tuple[Artifact, ...] | str  # the artifacts, or the error message of a failed parse
+
+MISSING: Any = object()
+
+
+def blob_id(data: bytes) -> str:
+    """git's id of a blob with this content (what ``git hash-object`` prints)."""
+    global _sha1
+    if _sha1 is None:
+        # CPython's built-in _sha1 imports in 1 ms, hashlib (OpenSSL) in 4: the hook pays
+        try:
+            from _sha1 import sha1 as _sha1
+        except ImportError:  # pragma: no cover - a build without it
+            from hashlib import sha1 as _sha1
+    return _sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+_sha1: Any = None
+
+
+def _enabled() -> bool:
+    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "no", "false", "off")
+
+
+def cache_dir(root: Path) -> Path | None:
+    """``<git common dir>/archivist``, or None outside a repository."""
+    import subprocess
+
+    git_dir = root / ".git"
+    # the common dir is shared by worktrees; GIT_DIR (hooks) can point anywhere
+    if "GIT_DIR" not in os.environ and "GIT_COMMON_DIR" not in os.environ and \
+            git_dir.is_dir() and not (git_dir / "commondir").exists():
+        return git_dir / "archivist"
+    try:
+        out = subprocess.run(["git", "rev-parse", "--path-format=absolute",
+                              "--git-common-dir"], cwd=root, capture_output=True,
+                             check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    text = out.decode("utf-8", "surrogateescape").strip()
+    return Path(text) / "archivist" if text else None
+
+
+class ParseCache:
+    """One namespace of cached parses; ``get``/``put`` in memory, ``save`` once at the end."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._entries: dict[Key, Value] = {}
+        self._used: set[Key] = set()
+        self._added = 0
+        self._loaded = path is None
+
+    @classmethod
+    def open(cls, root: Path, namespace: str) -> ParseCache:
+        """The cache of ``namespace`` for the repository at ``root`` (a no-op when off)."""
+        folder = cache_dir(root) if _enabled() else None
+        return cls(folder / f"{namespace}.pickle" if folder is not None else None)
+
+    def _load(self) -> None:
+        import pickle
+
+        self._loaded = True
+        assert self.path is not None
+        try:
+            with open(self.path, "rb") as handle:
+                stored = pickle.load(handle)
+        except Exception:  # missing, truncated, foreign: "no cache", never a failure
+            return
+        if isinstance(stored, dict) and stored.get("fingerprint") == _FINGERPRINT \
+                and isinstance(stored.get("entries"), dict):
+            self._entries = stored["entries"]
+
+    def get(self, key: Key) -> Any:
+        """The cached value, or ``MISSING``."""
+        if not self._loaded:
+            self._load()
+        value = self._entries.get(key, MISSING)
+        if value is not MISSING:
+            self._used.add(key)
+        return value
+
+    def put(self, key: Key, value: Value) -> None:
+        if self.path is None:
+            return
+        self._entries[key] = value
+        self._used.add(key)
+        self._added += 1
+
+    def save(self) -> None:
+        """Write the cache if this run added to it; silently skip when that fails."""
+        if self.path is None or not self._added:
+            return
+        import contextlib
+        import pickle
+        import tempfile
+
+        entries = self._entries
+        if len(entries) > 2 * len(self._used):
+            # mostly entries this run did not need (rewritten history, old trees): drop them
+            entries = {k: entries[k] for k in self._used}
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".pickle")
+        except OSError:
+            return  # a read-only .git: run without a cache
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump({"fingerprint": _FINGERPRINT, "entries": entries}, handle,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temp, self.path)
+        except Exception:  # a full disk or a pickling surprise: run without a cache
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        self._added = 0
+
+
+
+
+class Snapshot:
+    """One pickled object in the cache folder, behind a small header that is read first
+    (deciding from the header whether the body is of use costs no full load)."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        folder = cache_dir(root) if _enabled() else None
+        self.path = folder / f"{name}.pickle" if folder is not None else None
+        self._offset = 0
+
+    def header(self) -> Any:
+        """The header, or None when there is no readable snapshot of this schema."""
+        import pickle
+
+        if self.path is None:
+            return None
+        try:
+            with open(self.path, "rb") as handle:
+                stored = pickle.load(handle)
+                self._offset = handle.tell()
+        except Exception:  # missing or damaged: no snapshot
+            return None
+        if not isinstance(stored, tuple) or len(stored) != 2 or stored[0] != _FINGERPRINT:
+            return None
+        return stored[1]
+
+    def body(self) -> Any:
+        """The body after a successful ``header()``, or None when it cannot be read."""
+        import pickle
+
+        if self.path is None or not self._offset:
+            return None
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self._offset)
+                return pickle.load(handle)
+        except Exception:
+            return None
+
+    def save(self, header: Any, body: Any) -> None:
+        """Replace the snapshot atomically; silently skip when that fails."""
+        if self.path is None:
+            return
+        import contextlib
+        import pickle
+        import tempfile
+
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".pickle")
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump((_FINGERPRINT, header), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(body, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temp, self.path)
+        except Exception:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
