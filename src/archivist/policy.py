@@ -8,7 +8,6 @@ git or DVC.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -183,6 +182,8 @@ class _Reader:
     def known_keys(self, data: LinedDict, allowed: Sequence[str], what: str) -> None:
         for key in data:
             if key not in allowed:
+                import difflib  # only for a misspelt key: the hook path never pays for it
+
                 near = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
                 hint = f"did you mean {near[0]!r}?" if near else "known keys: " + ", ".join(
                     allowed)
@@ -270,6 +271,8 @@ def _constraint(r: _Reader, key: str, value: Any, line: int) -> Constraint:
     if "type" in spec:
         type_ = spec["type"]
         if type_ not in VALUE_TYPES:
+            import difflib
+
             near = difflib.get_close_matches(str(type_), VALUE_TYPES, n=1)
             raise r.fail(spec.line_of("type"), f"unknown type {type_!r} for {key!r}",
                          f"did you mean {near[0]!r}?" if near else "use one of "

@@ -12,7 +12,6 @@ from archivist.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 from archivist.gate import GateResult, check_range, check_tree, stray_files
 from archivist.inventory import load_tree_policy
 from archivist.metadata import Violation
-from archivist.output import paint, print_json
 from archivist.trees import IndexTree, Tree, WorkingTree
 
 HELP = """\
@@ -49,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def render(result: GateResult, *, stream: Any = None) -> None:
     """One line per problem; after each artifact's lines, the one command that fixes them."""
+    from archivist.output import paint  # with json: only a check that finds something
+
     stream = stream or sys.stdout
     groups: dict[tuple[str | None, str], list[Violation]] = {}
     for v in result.violations:
@@ -114,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = _files_mode(args)
     if args.json:
+        from archivist.output import print_json
+
         print_json(as_json(result))
     else:
         render(result)
