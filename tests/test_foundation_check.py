@@ -93,7 +93,7 @@ def test_no_policy_says_init(dvc_repo: Repo) -> None:
 
 
 def test_outside_a_repository(tmp_path: Path) -> None:
-    from conftest import archivist
+    from realrepo import archivist
 
     proc = archivist("check", "--all", cwd=tmp_path)
     assert proc.returncode == 2

@@ -237,27 +237,51 @@ def _stays_active(item: PlanItem) -> bool:
     return item.location == "active" and item.action == "keep"
 
 
-def archive(root: Path, policy: Policy, as_of: dt.date, *, apply: bool, jobs: int = 4,
-            progress: Progress | None = None, now: dt.datetime | None = None) -> Outcome:
-    """Move the versions due on ``as_of`` from the active remote to the archive remote."""
-    progress = progress or Progress()
+@dataclass
+class _Remotes:
+    active_name: str
+    archive_name: str
+    active: Store
+    archive: Store
+    cache: Store
+
+
+def _open_remotes(stores: Stores, policy: Policy) -> _Remotes:
+    """Both remotes the policy names, each probed, and the local cache."""
+    active_name, archive_name = remote_names(policy, stores)
+    remotes = _Remotes(active_name, archive_name, stores.remote(active_name),
+                       stores.remote(archive_name), stores.cache())
+    remotes.active.probe()
+    remotes.archive.probe()
+    return remotes
+
+
+@contextlib.contextmanager
+def _planned(root: Path, policy: Policy, as_of: dt.date, kind: str,
+             apply: bool) -> Iterator[tuple[Any, list[PlanItem], Outcome]]:
+    """Refuse early, lock, plan: the versions the plan says to ``kind`` and their outcome."""
     if apply:
         ledger.ensure_can_commit(root, policy.branch)
     with repo_lock(root) if apply else contextlib.nullcontext():
         plan = build_plan_details(root, policy, as_of)
-        due = [i for i in plan.items if i.action == "archive"]
-        outcome = Outcome("archive", due, warnings=plan.warnings,
-                          nbytes=sum(i.size or 0 for i in due))
+        due = [i for i in plan.items if i.action == kind]
+        yield plan, due, Outcome(kind, due, warnings=plan.warnings,
+                                 nbytes=sum(i.size or 0 for i in due))
+
+
+def archive(root: Path, policy: Policy, as_of: dt.date, *, apply: bool, jobs: int = 4,
+            progress: Progress | None = None, now: dt.datetime | None = None) -> Outcome:
+    """Move the versions due on ``as_of`` from the active remote to the archive remote."""
+    progress = progress or Progress()
+    with _planned(root, policy, as_of, "archive", apply) as (plan, due, outcome):
         if not apply or not due:
             if due:
                 remote_names(policy)
             return outcome
         with Stores(root) as stores:
-            active_name, archive_name = remote_names(policy, stores)
-            active, target = stores.remote(active_name), stores.remote(archive_name)
-            cache = stores.cache()
-            active.probe()
-            target.probe()
+            remotes = _open_remotes(stores, policy)
+            active_name, archive_name = remotes.active_name, remotes.archive_name
+            active, target, cache = remotes.active, remotes.archive, remotes.cache
             sources = [cache, active, target]
             keep = [i for i in plan.items if _stays_active(i)]
             kept_objs = _objects_of(keep, sources)
@@ -309,23 +333,15 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
     """Delete the versions whose archive window is over, from both remotes, and commit the
     tombstone: what, which hashes, when, by which rule, and who ran it."""
     progress = progress or Progress()
-    if apply:
-        ledger.ensure_can_commit(root, policy.branch)
-    with repo_lock(root) if apply else contextlib.nullcontext():
-        plan = build_plan_details(root, policy, as_of)
-        due = [i for i in plan.items if i.action == "dispose"]
-        outcome = Outcome("dispose", due, warnings=plan.warnings,
-                          nbytes=sum(i.size or 0 for i in due))
+    with _planned(root, policy, as_of, "dispose", apply) as (plan, due, outcome):
         if not apply or not due:
             if due:
                 remote_names(policy)
             return outcome
         with Stores(root) as stores:
-            active_name, archive_name = remote_names(policy, stores)
-            active, target = stores.remote(active_name), stores.remote(archive_name)
-            cache = stores.cache()
-            active.probe()
-            target.probe()
+            remotes = _open_remotes(stores, policy)
+            active_name, archive_name = remotes.active_name, remotes.archive_name
+            active, target, cache = remotes.active, remotes.archive, remotes.cache
             sources = [cache, target, active]
             staying = [i for i in plan.items if i.action != "dispose" and i.state != "disposed"]
             keep_active = _protected(_objects_of(
@@ -421,11 +437,9 @@ def restore(root: Path, policy: Policy, path: str, version: str, *, as_of: dt.da
                               f"{as_of + dt.timedelta(days=30)}")
         outcome = Outcome("restore", [item], until=until, nbytes=item.size or 0)
         with Stores(root) as stores:
-            active_name, archive_name = remote_names(policy, stores)
-            active, source = stores.remote(active_name), stores.remote(archive_name)
-            active.probe()
-            source.probe()
-            cache = stores.cache()
+            remotes = _open_remotes(stores, policy)
+            active_name, archive_name = remotes.active_name, remotes.archive_name
+            active, source, cache = remotes.active, remotes.archive, remotes.cache
             objs = version_objects(item.digest, item.algorithm, [source, cache])
             refs = objs.in_copy_order()
             staging = stage_dir(root)

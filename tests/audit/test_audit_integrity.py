@@ -159,7 +159,7 @@ def test_bad_input_gets_one_line_and_exit_2(base: AuditRepo, tmp_path: Path) -> 
 
 
 def test_outside_a_repository_or_without_a_policy(tmp_path: Path, git_repo) -> None:
-    from conftest import archivist
+    from realrepo import archivist
 
     proc = archivist("audit", cwd=tmp_path)
     assert proc.returncode == 2 and "not inside a git repository" in proc.stderr
