@@ -6,7 +6,9 @@ Builds a synthetic git + DVC repository (10,000 ``.dvc`` files in DVC 3's format
 the same run, as median and minimum over ``--runs`` runs after one untimed warm-up:
 
 - ``archivist check FILE`` (what the pre-commit hook runs for one staged file),
-  ``archivist check --staged`` (the plain git hook) and ``archivist check --all``;
+  ``archivist check --staged`` (the plain git hook) and ``archivist check --all``; FILE
+  and ``--all`` also cold, with archivist's parse cache (``.git/archivist/``) removed
+  before each run (the other rows find the cache the warm-up left);
 - ``python -c pass``, the floor any Python command pays;
 - ``dvc status`` and ``gto show``, the peers (``--skip-slow`` leaves them out);
 - the pre-commit framework installing archivist's hook environment from an empty cache,
@@ -23,6 +25,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -218,6 +221,7 @@ repos:
 class Timing:
     label: str
     times: list[float]
+    cpu: list[float] = field(default_factory=list)  # user + system of the process tree
 
     @property
     def median(self) -> float:
@@ -228,24 +232,35 @@ class Timing:
         return min(self.times)
 
 
+def drop_cache(root: Path) -> None:
+    """Remove archivist's parse cache: the next run is a cold one."""
+    shutil.rmtree(root / ".git" / "archivist", ignore_errors=True)
+
+
 def time_command(label: str, cmd: Sequence[str | Path], cwd: Path, runs: int,
                  ok_codes: tuple[int, ...] = (0,), env: dict[str, str] | None = None,
-                 ) -> Timing:
-    """Wall time of ``cmd`` as a user waits for it: process start to exit."""
+                 cold: bool = False) -> Timing:
+    """Wall time of ``cmd`` as a user waits for it: process start to exit (and its CPU)."""
     args = [str(c) for c in cmd]
     times = []
+    cpus = []
     for n in range(runs + 1):
+        if cold:
+            drop_cache(cwd)
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(args, cwd=cwd, env=env or _env(), capture_output=True,
                               check=False)
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode not in ok_codes:
             raise SystemExit(f"bench: {' '.join(args)} exited {proc.returncode}, expected "
                              f"{ok_codes}\n{proc.stdout.decode()}{proc.stderr.decode()}")
         if n:  # the first run warms the OS cache (and dvc's own state database)
             times.append(elapsed)
+            cpus.append(after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime)
     print(f"  {label:<44} median {statistics.median(times):8.3f} s", flush=True)
-    return Timing(label, times)
+    return Timing(label, times, cpus)
 
 
 def verify_findings(sample: Sample) -> None:
@@ -311,9 +326,10 @@ def versions() -> str:
 def report(rows: dict[str, Timing], install: tuple[float, list[str]] | None) -> list[str]:
     """Print the table and the targets; return the targets missed."""
     one, every, floor = rows["one"], rows["all"], rows["floor"]
-    print(f"\n{'command':<46}{'median':>9}{'min':>9}{'x check 1':>11}{'x --all':>9}")
+    print(f"\n{'command':<46}{'median':>9}{'min':>9}{'CPU':>8}{'x check 1':>11}{'x --all':>9}")
     for row in rows.values():
-        print(f"{row.label:<46}{row.median:9.3f}{row.best:9.3f}"
+        cpu = f"{statistics.median(row.cpu):8.3f}" if row.cpu else f"{'-':>8}"
+        print(f"{row.label:<46}{row.median:9.3f}{row.best:9.3f}{cpu}"
               f"{row.median / one.median:10.1f}x{row.median / every.median:8.1f}x")
     print(f"\narchivist check of 1 file, above the python floor: "
           f"{one.median - floor.median:.3f} s")
@@ -325,8 +341,12 @@ def report(rows: dict[str, Timing], install: tuple[float, list[str]] | None) -> 
         print(f"pre-commit install-hooks from an empty cache: {seconds:.1f} s; hook "
               f"environment holds {len(packages)} packages: {', '.join(packages)}")
 
-    targets = [(f"check of 1 file <= 0.10 s ({one.median:.3f})", one.median <= 0.10),
-               (f"check --all <= 1 s ({every.median:.3f})", every.median <= 1.0)]
+    targets = [(f"check of 1 file <= 0.10 s, warm ({one.median:.3f})", one.median <= 0.10),
+               (f"check --all <= 1 s, warm ({every.median:.3f})", every.median <= 1.0)]
+    for key, limit in (("one-cold", 0.10), ("all-cold", 1.0)):
+        if key in rows:
+            targets.append((f"{rows[key].label} <= {limit:g} s ({rows[key].median:.3f})",
+                            rows[key].median <= limit))
     if "dvc" in rows:
         ratio = rows["dvc"].median / every.median
         targets.append((f"check --all >= 30x faster than dvc status ({ratio:.0f}x)",
@@ -378,6 +398,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    [archivist, "check", "--staged"], root, args.runs),
             "all": time_command(f"archivist check --all ({args.files:,} files)",
                                 [archivist, "check", "--all"], root, args.runs, (1,)),
+            "one-cold": time_command("archivist check FILE, cold cache",
+                                     [archivist, "check", sample.staged], root, args.runs,
+                                     cold=True),
+            "all-cold": time_command("archivist check --all, cold cache",
+                                     [archivist, "check", "--all"], root, args.runs, (1,),
+                                     cold=True),
         }
         if not args.skip_slow:
             rows["dvc"] = time_command("dvc status", [BIN / "dvc", "status"], root,

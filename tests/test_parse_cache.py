@@ -227,3 +227,10 @@ def test_working_tree_links_still_checked(history: Repo) -> None:
     assert tree.read("models/missing.dvc") is None
     with pytest.raises(ConfigError, match="outside the repository"):
         tree.read("models/link.dvc")
+
+
+def test_linked_worktree_shares_the_common_cache(history: Repo, tmp_path: Path) -> None:
+    linked = tmp_path / "linked"
+    history.git("worktree", "add", "-q", str(linked), "HEAD")
+    assert parsecache.cache_dir(linked) == history.root / ".git" / "archivist"
+    assert _walk(linked) == _walk(history.root)

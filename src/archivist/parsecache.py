@@ -13,9 +13,11 @@ already run code through git hooks.
 
 from __future__ import annotations
 
-# pickle, tempfile, subprocess and hashlib are imported where used: `archivist check`
+# pickle and subprocess are imported where used: `archivist check`
 # imports this module on every commit, and uses it only for large checks.
+import contextlib
 import dataclasses
+import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -63,13 +65,38 @@ def cache_dir(root: Path) -> Path | None:
             git_dir.is_dir() and not (git_dir / "commondir").exists():
         return git_dir / "archivist"
     try:
-        out = subprocess.run(["git", "rev-parse", "--path-format=absolute",
-                              "--git-common-dir"], cwd=root, capture_output=True,
-                             check=True).stdout
+        out = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=root,
+                             capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    text = out.decode("utf-8", "surrogateescape").strip()
-    return Path(text) / "archivist" if text else None
+    lines = out.decode("utf-8", "surrogateescape").splitlines()
+    # relative to ``root`` when git prints it so (an absolute path replaces ``root``)
+    return root / lines[-1] / "archivist" if lines and lines[-1] else None
+
+
+_counter = itertools.count()
+
+
+def _write(path: Path, *objects: Any) -> None:
+    """Pickle ``objects`` into ``path`` atomically (a new temp file, then a rename); any
+    failure (a read-only .git, a full disk) leaves things as they were, silently."""
+    import pickle
+
+    # O_EXCL on pid + counter rather than tempfile, whose import alone costs 13 ms
+    temp = path.with_name(f".tmp-{os.getpid()}-{next(_counter)}-{path.name}")
+    try:
+        path.parent.mkdir(exist_ok=True)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for obj in objects:
+                pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, path)
+    except Exception:  # a full disk or a pickling surprise: run without a cache
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
 
 
 class ParseCache:
@@ -122,30 +149,12 @@ class ParseCache:
         """Write the cache if this run added to it; silently skip when that fails."""
         if self.path is None or not self._added:
             return
-        import contextlib
-        import pickle
-        import tempfile
-
         entries = self._entries
         if len(entries) > 2 * len(self._used):
             # mostly entries this run did not need (rewritten history, old trees): drop them
             entries = {k: entries[k] for k in self._used}
-        try:
-            self.path.parent.mkdir(exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".pickle")
-        except OSError:
-            return  # a read-only .git: run without a cache
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump({"fingerprint": _FINGERPRINT, "entries": entries}, handle,
-                            protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temp, self.path)
-        except Exception:  # a full disk or a pickling surprise: run without a cache
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
+        _write(self.path, {"fingerprint": _FINGERPRINT, "entries": entries})
         self._added = 0
-
-
 
 
 class Snapshot:
@@ -188,22 +197,5 @@ class Snapshot:
 
     def save(self, header: Any, body: Any) -> None:
         """Replace the snapshot atomically; silently skip when that fails."""
-        if self.path is None:
-            return
-        import contextlib
-        import pickle
-        import tempfile
-
-        try:
-            self.path.parent.mkdir(exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".pickle")
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump((_FINGERPRINT, header), handle, protocol=pickle.HIGHEST_PROTOCOL)
-                pickle.dump(body, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temp, self.path)
-        except Exception:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
+        if self.path is not None:
+            _write(self.path, (_FINGERPRINT, header), body)

@@ -145,7 +145,8 @@ class _GitObjects(Tree):
                 name = raw_name.decode("utf-8", "surrogateescape")
                 fields = meta.split()
                 self._modes[name] = fields[0].decode()
-                if len(fields) > id_field:
+                # an unmerged path (stage 1-3) has no blob ``:path`` reads: no id either
+                if len(fields) > id_field and (id_field != 1 or fields[2] == b"0"):
                     self._ids[name] = fields[id_field].decode()
 
     def blob_id(self, path: str) -> str | None:
