@@ -16,6 +16,8 @@ DVC = "outs:\n- md5: {h}\n  size: 3\n  hash: md5\n  path: m{i}.pkl\n  meta:\n   
 
 
 def _walk(root: Path) -> tuple[list[tuple[str, list[object]]], list[str]]:
+    """The walk as a new process makes it (nothing of the cache loaded yet)."""
+    parsecache.forget()
     warnings: list[str] = []
     steps = [(c.sha, c.changes) for c in walk(root, "HEAD", warnings=warnings)]
     return steps, warnings
@@ -178,6 +180,7 @@ def test_tree_cache_gives_the_same_artifacts(history: Repo, monkeypatch: pytest.
     history.commit("repaired")
 
     def load() -> list[object]:
+        parsecache.forget()
         tree = {"working": lambda: WorkingTree(history.root),
                 "index": lambda: IndexTree(history.root),
                 "commit": lambda: CommitTree(history.root, history.head())}[kind]()
@@ -192,6 +195,12 @@ def test_tree_cache_gives_the_same_artifacts(history: Repo, monkeypatch: pytest.
     folder = history.root / ".git" / "archivist"
     assert load() == cold and (folder / "tree.pickle").is_file()
     assert load() == cold  # warm
+    commit_tree = CommitTree(history.root, history.head())
+    try:  # one process, two trees: the second is served by the cache the first loaded
+        assert inventory.load_artifacts(commit_tree) == cold
+        assert inventory.load_artifacts(WorkingTree(history.root)) == cold
+    finally:
+        commit_tree.close()
     (folder / "tree.pickle").write_bytes(b"\x80\x05broken")
     assert load() == cold
 

@@ -111,9 +111,20 @@ class ParseCache:
 
     @classmethod
     def open(cls, root: Path, namespace: str) -> ParseCache:
-        """The cache of ``namespace`` for the repository at ``root`` (a no-op when off)."""
+        """The cache of ``namespace`` for the repository at ``root`` (a no-op when off).
+
+        One process shares one instance per file: the audit reads the trees of the head
+        and of every release tag, and each read must neither reload the file nor prune
+        what the others used.
+        """
         folder = cache_dir(root) if _enabled() else None
-        return cls(folder / f"{namespace}.pickle" if folder is not None else None)
+        if folder is None:
+            return cls(None)
+        path = folder / f"{namespace}.pickle"
+        cache = _open.get(path)
+        if cache is None:
+            cache = _open[path] = cls(path)
+        return cache
 
     def _load(self) -> None:
         import pickle
@@ -155,6 +166,14 @@ class ParseCache:
             entries = {k: entries[k] for k in self._used}
         _write(self.path, {"fingerprint": _FINGERPRINT, "entries": entries})
         self._added = 0
+
+
+_open: dict[Path, ParseCache] = {}
+
+
+def forget() -> None:
+    """Drop the caches this process has loaded: the next use reads the files again."""
+    _open.clear()
 
 
 class Snapshot:
