@@ -243,3 +243,24 @@ def test_linked_worktree_shares_the_common_cache(history: Repo, tmp_path: Path) 
     history.git("worktree", "add", "-q", str(linked), "HEAD")
     assert parsecache.cache_dir(linked) == history.root / ".git" / "archivist"
     assert _walk(linked) == _walk(history.root)
+
+
+class _Planted:
+    """A pickle that would create a file when loaded, were loading not restricted."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (str(self.target), "w"))
+
+
+def test_a_planted_pickle_runs_nothing(history: Repo, tmp_path: Path) -> None:
+    cold = _walk(history.root)
+    marker = tmp_path / "pwned"
+    planted = pickle.dumps({"fingerprint": parsecache._FINGERPRINT,
+                            "entries": {("x", "y", None): _Planted(marker)}})
+    _cache_file(history).write_bytes(planted)
+    _snapshot(history).write_bytes(planted)
+    assert _walk(history.root) == cold
+    assert not marker.exists()

@@ -24,8 +24,9 @@ def _default(value: Any) -> Any:
 def print_json(data: Any, stream: TextIO | None = None) -> None:
     """One JSON document on stdout (dates as ISO strings, dataclasses as objects)."""
     stream = stream or sys.stdout
-    json.dump(data, stream, indent=2, default=_default, ensure_ascii=False)
-    stream.write("\n")
+    # One write: json.dump writes token by token, which an unbuffered stdout
+    # (PYTHONUNBUFFERED) turns into one system call each.
+    stream.write(json.dumps(data, indent=2, default=_default, ensure_ascii=False) + "\n")
 
 
 def use_color(stream: TextIO | None = None) -> bool:

@@ -7,8 +7,10 @@ fingerprint of the ``Artifact`` fields, is written atomically (temp file + renam
 never a reason to fail: an unreadable, foreign or unwritable cache is ignored and the
 files are parsed again. Set ``ARCHIVIST_PARSE_CACHE=0`` to turn it off.
 
-Pickle is safe here because the file sits inside ``.git``: whoever can write there can
-already run code through git hooks.
+The file sits inside ``.git``, where whoever can write can already run code through git
+hooks; still, a cache copied between machines (a CI cache) must not become a way to run
+code, so loading accepts only archivist's own data classes and dates: anything else makes
+the file "no cache".
 """
 
 from __future__ import annotations
@@ -75,6 +77,25 @@ def cache_dir(root: Path) -> Path | None:
 
 
 _counter = itertools.count()
+_SAFE_MODULES = ("archivist.artifacts", "archivist.history")
+_SAFE_DATETIME = ("date", "datetime", "timezone", "timedelta")
+
+
+def _load(handle: Any) -> Any:
+    """``pickle.load`` that builds only archivist's data classes and dates."""
+    import pickle
+
+    class _DataOnly(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            if module == "datetime" and name in _SAFE_DATETIME:
+                return super().find_class(module, name)
+            if module in _SAFE_MODULES:
+                found = super().find_class(module, name)
+                if isinstance(found, type) and dataclasses.is_dataclass(found):
+                    return found
+            raise pickle.UnpicklingError(f"{module}.{name} is not cache data")
+
+    return _DataOnly(handle).load()
 
 
 def _write(path: Path, *objects: Any) -> None:
@@ -127,13 +148,12 @@ class ParseCache:
         return cache
 
     def _load(self) -> None:
-        import pickle
 
         self._loaded = True
         assert self.path is not None
         try:
             with open(self.path, "rb") as handle:
-                stored = pickle.load(handle)
+                stored = _load(handle)
         except Exception:  # missing, truncated, foreign: "no cache", never a failure
             return
         if isinstance(stored, dict) and stored.get("fingerprint") == _FINGERPRINT \
@@ -187,13 +207,12 @@ class Snapshot:
 
     def header(self) -> Any:
         """The header, or None when there is no readable snapshot of this schema."""
-        import pickle
 
         if self.path is None:
             return None
         try:
             with open(self.path, "rb") as handle:
-                stored = pickle.load(handle)
+                stored = _load(handle)
                 self._offset = handle.tell()
         except Exception:  # missing or damaged: no snapshot
             return None
@@ -203,14 +222,13 @@ class Snapshot:
 
     def body(self) -> Any:
         """The body after a successful ``header()``, or None when it cannot be read."""
-        import pickle
 
         if self.path is None or not self._offset:
             return None
         try:
             with open(self.path, "rb") as handle:
                 handle.seek(self._offset)
-                return pickle.load(handle)
+                return _load(handle)
         except Exception:
             return None
 
