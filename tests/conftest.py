@@ -10,20 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from realrepo import PROJECT, Repo
+from realrepo import PROJECT, Repo, init_repo
 
 
 @pytest.fixture
 def git_repo(tmp_path: Path) -> Repo:
     """An empty git repository on branch main with one initial commit."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    repo = Repo(root)
-    repo.git("init", "-q", "-b", "main")
-    repo.git("config", "user.name", "Test Author")
-    repo.git("config", "user.email", "author@example.com")
-    repo.git("config", "commit.gpgsign", "false")
-    repo.write("README.md", "sample\n")
+    repo = init_repo(tmp_path / "repo")
     repo.commit("initial commit")
     return repo
 

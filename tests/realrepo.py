@@ -98,3 +98,15 @@ class Repo:
 
 def have(program: str) -> bool:
     return shutil.which(program) is not None
+
+
+def init_repo(root: Path) -> Repo:
+    """``git init`` on branch main, with a test identity and a README (not committed)."""
+    root.mkdir(parents=True, exist_ok=True)
+    repo = Repo(root)
+    repo.git("init", "-q", "-b", "main")
+    repo.git("config", "user.name", "Test Author")
+    repo.git("config", "user.email", "author@example.com")
+    repo.git("config", "commit.gpgsign", "false")
+    repo.write("README.md", "sample\n")
+    return repo

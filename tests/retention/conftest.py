@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from realrepo import Repo
+from realrepo import Repo, init_repo
 from retention import seaweed
 
 POLICY = """\
@@ -192,13 +192,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[seaweed.Seaw
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """git init + dvc init, made once per session and copied for each test."""
     root = tmp_path_factory.mktemp("template") / "repo"
-    root.mkdir()
-    repo = Repo(root)
-    repo.git("init", "-q", "-b", "main")
-    repo.git("config", "user.name", "Test Author")
-    repo.git("config", "user.email", "author@example.com")
-    repo.git("config", "commit.gpgsign", "false")
-    repo.write("README.md", "sample\n")
+    repo = init_repo(root)
     repo.dvc("init", "-q")
     repo.git("add", "-A")
     repo.git("commit", "-q", "--no-verify", "-m", "dvc init", env=dated("2019-01-01"))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from archivist.errors import UsageError
-from archivist.output import is_interactive, table
+from archivist.output import is_interactive, print_json, table
 from archivist.policy import Policy, load_policy
 from archivist.retention import PlanItem
 
@@ -134,3 +134,32 @@ def jobs(value: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return n
+
+
+def outcome_json(outcome: Any) -> dict[str, Any]:
+    """What an archive, dispose or restore did (or would do), for machines."""
+    return {
+        "event": outcome.kind, "applied": outcome.applied, "commit": outcome.commit,
+        "versions": [item_json(i) for i in outcome.items], "bytes": outcome.nbytes,
+        "copied": outcome.copied, "verified": outcome.verified, "deleted": outcome.deleted,
+        "kept_shared": outcome.kept_shared, "warnings": outcome.warnings,
+        **({"until": outcome.until} if outcome.until else {}),
+    }
+
+
+def show_unapplied(outcome: Any, as_json: bool, verb: str) -> bool:
+    """Print what needs no summary of work done (JSON, nothing due, a dry run); True if
+    that was all there is to say."""
+    if as_json:
+        print_json(outcome_json(outcome))
+        return True
+    warn(outcome.warnings)
+    if not outcome.items:
+        print(f"{outcome.kind}: nothing is due")
+        return True
+    plan_table(outcome.items, reasons=True)
+    if not outcome.applied:
+        print(f"would {verb} {len(outcome.items)} version(s), {human_bytes(outcome.nbytes)} "
+              "(dry run: rerun with --apply)")
+        return True
+    return False

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from archivist.commands import _retention as r
 from archivist.commands._common import add_json, formatter, repo_root
-from archivist.output import print_json
 
 HELP = """\
 Move the versions whose active window is over from the active DVC remote to the archive
@@ -42,16 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def outcome_json(outcome: Any) -> dict[str, Any]:
-    return {
-        "event": outcome.kind, "applied": outcome.applied, "commit": outcome.commit,
-        "versions": [r.item_json(i) for i in outcome.items], "bytes": outcome.nbytes,
-        "copied": outcome.copied, "verified": outcome.verified, "deleted": outcome.deleted,
-        "kept_shared": outcome.kept_shared, "warnings": outcome.warnings,
-        **({"until": outcome.until} if outcome.until else {}),
-    }
-
-
 def run(args: argparse.Namespace) -> int:
     from archivist.actions import archive
 
@@ -59,19 +47,9 @@ def run(args: argparse.Namespace) -> int:
     policy = r.retention_policy(root)
     outcome = archive(root, policy, r.as_of(args), apply=args.apply, jobs=args.jobs,
                       progress=r.progress() if args.apply and not args.json else None)
-    if args.json:
-        print_json(outcome_json(outcome))
+    if r.show_unapplied(outcome, args.json, "archive"):
         return 0
-    r.warn(outcome.warnings)
-    if not outcome.items:
-        print("archive: nothing is due")
-        return 0
-    r.plan_table(outcome.items, reasons=True)
     size = r.human_bytes(outcome.nbytes)
-    if not outcome.applied:
-        print(f"would archive {len(outcome.items)} version(s), {size} "
-              f"(dry run: rerun with --apply)")
-        return 0
     deleted = sum(outcome.deleted.values())
     print(f"archived {len(outcome.items)} version(s), {size}: {outcome.copied} object(s) "
           f"copied, {outcome.verified} verified, {deleted} deleted from the active remote"

@@ -6,8 +6,6 @@ import argparse
 
 from archivist.commands import _retention as r
 from archivist.commands._common import add_json, formatter, repo_root
-from archivist.commands.archive import outcome_json
-from archivist.output import print_json
 
 HELP = """\
 Delete the versions past their active and archive windows from wherever they are (active
@@ -41,19 +39,9 @@ def run(args: argparse.Namespace) -> int:
     policy = r.retention_policy(root)
     outcome = dispose(root, policy, r.as_of(args), apply=args.apply,
                       progress=r.progress() if args.apply and not args.json else None)
-    if args.json:
-        print_json(outcome_json(outcome))
+    if r.show_unapplied(outcome, args.json, "dispose of"):
         return 0
-    r.warn(outcome.warnings)
-    if not outcome.items:
-        print("dispose: nothing is due")
-        return 0
-    r.plan_table(outcome.items, reasons=True)
     size = r.human_bytes(outcome.nbytes)
-    if not outcome.applied:
-        print(f"would dispose of {len(outcome.items)} version(s), {size} "
-              f"(dry run: rerun with --apply)")
-        return 0
     where = ", ".join(f"{n} from {name}" for name, n in outcome.deleted.items())
     print(f"disposed of {len(outcome.items)} version(s), {size}: deleted {where}"
           + (f"; {outcome.kept_shared} object(s) kept (a kept version uses them)"

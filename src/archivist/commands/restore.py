@@ -6,7 +6,6 @@ import argparse
 
 from archivist.commands import _retention as r
 from archivist.commands._common import add_json, formatter, repo_root, to_repo_path
-from archivist.commands.archive import outcome_json
 from archivist.errors import ConfigError, UsageError
 from archivist.output import print_json
 
@@ -88,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     outcome = restore(root, policy, path, version, as_of=as_of, until=until,
                       progress=r.progress() if not args.json else None)
     if args.json:
-        print_json(outcome_json(outcome))
+        print_json(r.outcome_json(outcome))
         return 0
     r.warn(outcome.warnings)
     if not outcome.applied:
