@@ -31,6 +31,7 @@ from archivist.inventory import load_artifacts
 from archivist.ledger import EVENTS_DIR, LedgerCommit, read_ledger
 from archivist.metadata import Violation, check_all
 from archivist.policy import POLICY_FILE, Policy, RetentionClass, Rule, parse_policy
+from archivist.retention import PlanItem
 from archivist.trees import CommitTree, Tree
 
 # Finding kinds, in the order reports list them. Their names are part of the JSON output.
@@ -434,28 +435,14 @@ def ledger_locations(events: Iterable[AuditEvent]) -> dict[tuple[str, str], set[
     return {k: v for k, v in where.items() if v}
 
 
-def overdue_items(plan: Iterable[Any], as_of: dt.date) -> list[Any]:
+def overdue_items(plan: Iterable[PlanItem], as_of: dt.date) -> list[PlanItem]:
     """Plan items due for archive or disposal before ``as_of`` (oldest first)."""
-    late = [p for p in plan if getattr(p, "action", None) in ("archive", "dispose")
-            and _as_date(getattr(p, "due", None)) is not None
-            and _as_date(p.due) < as_of]  # type: ignore[operator]
-    return sorted(late, key=lambda p: (_as_date(p.due), p.path))
+    late = [p for p in plan if p.action in ("archive", "dispose")
+            and p.due is not None and p.due < as_of]
+    return sorted(late, key=lambda p: (p.due, p.path))
 
 
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def plan_figures(plan: Sequence[Any], figures: Figures, as_of: dt.date,
+def plan_figures(plan: Sequence[PlanItem], figures: Figures, as_of: dt.date,
                  roles: Mapping[str, str | None] | None = None) -> list[Finding]:
     """Fill the state and bytes figures from a retention plan; return the overdue findings.
 
@@ -467,19 +454,19 @@ def plan_figures(plan: Sequence[Any], figures: Figures, as_of: dt.date,
     by_remote: dict[str, int] = {}
     by_class: dict[str, int] = {}
     for item in plan:
-        state = str(getattr(item, "state", "unknown"))
+        state = item.state
         versions[state] = versions.get(state, 0) + 1
         artifacts.setdefault(state, set()).add(item.path)
-        size = getattr(item, "size", None) or 0
-        location = getattr(item, "location", None)
+        size = item.size or 0
+        location = item.location
         if state == "disposed" or not location:
             continue
         remote = str(location)
         if roles.get(remote):
             remote = f"{roles[remote]} ({remote})"
-        by_remote[remote] = by_remote.get(remote, 0) + int(size)
-        klass = getattr(item, "retention_class", None) or "none"
-        by_class[str(klass)] = by_class.get(str(klass), 0) + int(size)
+        by_remote[remote] = by_remote.get(remote, 0) + size
+        klass = item.retention_class or "none"
+        by_class[klass] = by_class.get(klass, 0) + size
     figures.versions_by_state = dict(sorted(versions.items()))
     figures.artifacts_by_state = {k: len(v) for k, v in sorted(artifacts.items())}
     figures.bytes_by_remote = dict(sorted(by_remote.items()))
@@ -488,21 +475,20 @@ def plan_figures(plan: Sequence[Any], figures: Figures, as_of: dt.date,
     figures.overdue = len(late)
     findings = []
     for item in late:
-        due = _as_date(item.due)
-        assert due is not None
+        due = item.due
+        assert due is not None  # overdue_items keeps dated items only
         days = (as_of - due).days
         findings.append(Finding(
             kind="overdue", subject=f"{item.path} {_label(item.version)}", artifact=item.path,
             problem=f"{item.action} was due {due} ({days} day(s) ago, class "
-                    f"{getattr(item, 'retention_class', None) or '?'}): "
-                    f"{getattr(item, 'reason', '') or 'not yet done'}",
+                    f"{item.retention_class or '?'}): {item.reason or 'not yet done'}",
             fix=f"archivist {item.action} --apply (the scheduled retention job)",
         ))
     if late:
         first = late[0]
         figures.oldest_overdue = {"artifact": first.path, "version": _label(first.version),
                                   "action": first.action,
-                                  "due": _as_date(first.due).isoformat()}  # type: ignore[union-attr]
+                                  "due": first.due.isoformat() if first.due else None}
     return findings
 
 
@@ -775,57 +761,25 @@ def _commit_order(root: Path, rev: str) -> dict[str, int]:
     return {sha: i for i, sha in enumerate(out.split())}
 
 
-@dataclass
-class Engines:
-    """The parts of archivist the audit reads through; None where one is not installed.
-
-    Injectable, so a report can say plainly which part of the audit it could not do.
-    """
-
-    # lifecycle.build_plan_details(root, policy, as_of, timelines=...)
-    build_plan: Callable[..., Any] | None = None
-    list_release_tags: Callable[..., Sequence[Any]] | None = None
-    verify_tag: Callable[..., Any] | None = None
-
-    @classmethod
-    def installed(cls) -> Engines:
-        engines = cls()
-        try:
-            from archivist import lifecycle
-
-            engines.build_plan = lifecycle.build_plan_details
-        except ImportError:
-            pass
-        try:
-            from archivist import signing  # type: ignore[attr-defined]
-
-            engines.list_release_tags = signing.list_release_tags
-            engines.verify_tag = signing.verify_tag
-        except ImportError:
-            pass
-        return engines
-
-
-def _release_findings(root: Path, policy: Policy, engines: Engines,
+def _release_findings(root: Path, policy: Policy,
                       figures: Figures) -> list[Finding]:
-    assert engines.list_release_tags is not None and engines.verify_tag is not None
-    tags = list(engines.list_release_tags(root))
+    from archivist.signing import list_release_tags, verify_tag
+
+    tags = list_release_tags(root)
     figures.releases = len(tags)
     signed = verified = 0
     findings = []
-    for tag in tags:
-        name = str(getattr(tag, "name", tag))
-        outcome = engines.verify_tag(root, name, policy)
-        problems = [str(p) for p in (getattr(outcome, "problems", None) or [])]
+    for name in tags:
+        outcome = verify_tag(root, name, policy)
+        problems = list(outcome.problems)
         unsigned = any("bundle" in p.lower() and ("no " in p.lower() or "missing" in p.lower())
                        for p in problems)
         signed += not unsigned
         if outcome.ok:
             verified += 1
             continue
-        artifact = getattr(outcome, "artifact", None)
         findings.append(Finding(
-            kind="release", subject=name, artifact=str(artifact) if artifact else None,
+            kind="release", subject=name, artifact=outcome.artifact or None,
             problem="; ".join(problems) or "the signature does not verify",
             fix=(f"sign it: archivist release (no bundle for {name})" if unsigned else
                  f"archivist verify {name} shows why; if the content is right, sign it again")))
@@ -833,32 +787,26 @@ def _release_findings(root: Path, policy: Policy, engines: Engines,
     return findings
 
 
-def _plan(root: Path, policy: Policy, as_of: dt.date, engines: Engines, head: str,
+def _plan(root: Path, policy: Policy, as_of: dt.date, head: str,
           steps: list[Any], figures: Figures, notes: list[str]) -> list[Finding]:
-    if engines.build_plan is None:
-        notes.append("retention engine not installed (archivist.lifecycle): versions by "
-                     "state, bytes held and overdue versions are not reported")
-        return []
-    try:
-        from archivist import history
+    from archivist import history, lifecycle
 
+    try:
         # the walk the audit made already: the plan folds it instead of walking again
         timelines = history.read_timelines(root, head, steps=steps)
-        plan = engines.build_plan(root, policy, as_of, timelines=timelines)
+        plan = lifecycle.build_plan_details(root, policy, as_of, timelines=timelines)
     except ArchivistError as exc:
         notes.append(f"retention plan unavailable: {exc}")
         return []
-    items = list(getattr(plan, "items", plan))
-    plan_head = getattr(plan, "head", None)
-    if plan_head and plan_head != head:
+    if plan.head and plan.head != head:
         notes.append(f"retention figures and overdue versions are for the governed branch "
-                     f"{getattr(plan, 'branch', '')} at {plan_head[:10]}, not {head[:10]}")
+                     f"{plan.branch} at {plan.head[:10]}, not {head[:10]}")
     roles = {"active": policy.remotes.active, "archive": policy.remotes.archive}
-    return plan_figures(items, figures, as_of, roles)
+    return plan_figures(plan.items, figures, as_of, roles)
 
 
 def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
-            engines: Engines | None = None, deep: bool = False, sample: int | None = None,
+            deep: bool = False, sample: int | None = None,
             check_objects: Callable[..., list[Finding]] | None = None) -> Audit:
     """Read the whole story of ``rev`` back from git and judge it against ``policy``.
 
@@ -867,7 +815,6 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     """
     from archivist import history
 
-    engines = engines if engines is not None else Engines.installed()
     head = gitrepo.resolve_commit(root, rev)
     figures = Figures()
     findings: list[Finding] = []
@@ -905,16 +852,12 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     findings += replay_gate(steps, policy_changes, order)
     notes += [f"history: {w}" for w in warnings]
 
-    findings += _plan(root, policy, as_of, engines, head, steps, figures, notes)
-    if engines.list_release_tags is not None and engines.verify_tag is not None:
-        try:
-            findings += _release_findings(root, policy, engines, figures)
-        except ArchivistError as exc:  # e.g. sigstore missing, or trust files unreadable
-            figures.releases = figures.releases_signed = figures.releases_verified = None
-            notes.append(f"release signatures not checked: {exc}")
-    else:
-        notes.append("signing engine not installed (archivist.signing): release tags and "
-                     "their signatures are not checked")
+    findings += _plan(root, policy, as_of, head, steps, figures, notes)
+    try:
+        findings += _release_findings(root, policy, figures)
+    except ArchivistError as exc:  # e.g. sigstore missing, or trust files unreadable
+        figures.releases = figures.releases_signed = figures.releases_verified = None
+        notes.append(f"release signatures not checked: {exc}")
 
     events.sort(key=lambda e: order.get(e.commit, len(order)))
     if deep:

@@ -62,3 +62,15 @@ def is_interactive(stream: TextIO | None = None) -> bool:
     if os.environ.get("CI"):
         return False
     return hasattr(stream, "isatty") and stream.isatty()
+
+
+def human_bytes(n: int | None) -> str:
+    """``1.5 MiB``; ``-`` when the size is not known."""
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"

@@ -15,7 +15,7 @@ from typing import Any
 
 from archivist import __version__
 from archivist.audit import FINDING_KINDS, Audit, AuditEvent, Figures, Finding
-from archivist.output import paint, use_color
+from archivist.output import human_bytes, paint, use_color
 
 FORMATS = ("table", "json", "markdown", "html")
 _EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".html": "html",
@@ -29,17 +29,6 @@ def format_for(path: str) -> str | None:
         if lower.endswith(ext):
             return fmt
     return None
-
-
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"  # pragma: no cover
 
 
 def _counts(values: Mapping[str, int] | None, fmt: Callable[[int], str] = str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from archivist.errors import UsageError
-from archivist.output import is_interactive, print_json, table
+from archivist.output import human_bytes, is_interactive, print_json, table
 from archivist.policy import Policy, load_policy
 from archivist.retention import PlanItem
 
@@ -48,17 +48,6 @@ def retention_policy(root: Path) -> Policy:
     return policy
 
 
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "?"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
 def short_version(version: str) -> str:
     digest = version.removeprefix("md5:")
     suffix = ".dir" if digest.endswith(".dir") else ""
@@ -74,7 +63,7 @@ def plan_table(items: Sequence[PlanItem], *, reasons: bool = True) -> None:
     for i in items:
         row = [i.path, short_version(i.version), i.state, i.action,
                i.due.isoformat() if i.due else "-", i.retention_class or "-",
-               human_bytes(i.size) if i.size is not None else "-"]
+               human_bytes(i.size)]
         if reasons:
             row.append(i.reason)
         rows.append(row)
