@@ -18,28 +18,47 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from archivist import gitrepo
 from archivist.artifacts import Artifact
 from archivist.errors import ArchivistError, ConfigError
 from archivist.globs import glob_match
 from archivist.inventory import load_artifacts
-from archivist.ledger import EVENTS_DIR, LedgerCommit, read_ledger
+from archivist.ledger import EVENT_KINDS, EVENTS_DIR, LedgerCommit, read_ledger
 from archivist.metadata import Violation, check_all
-from archivist.policy import POLICY_FILE, Policy, RetentionClass, Rule, parse_policy
+from archivist.policy import POLICY_FILE, Hold, Policy, RetentionClass, Rule, parse_policy
 from archivist.retention import PlanItem
 from archivist.trees import CommitTree, Tree
 
+UNTIL_TRAILER = "Archivist-Until"  # a restore's end date (lifecycle reads it too)
+
 # Finding kinds, in the order reports list them. Their names are part of the JSON output.
-FINDING_KINDS = {
+FindingKind = Literal[
+    "noncompliant", "hook-bypassed", "release", "release-unchecked", "trust-unreadable",
+    "release-tag-missing", "release-tag-moved", "overdue", "disposal-not-due",
+    "restore-beyond-window", "unknown-version", "hold-unmatched", "backdated-commit",
+    "future-commit", "ledger-edited", "ledger-deleted", "ledger-mismatch", "policy-weakened",
+    "policy-invalid", "object-missing", "object-corrupt", "disposed-present",
+]
+FINDING_KINDS: dict[FindingKind, str] = {
     "noncompliant": "artifact at the head whose tags break the policy",
     "hook-bypassed": "commit that broke the policy when it was made",
     "release": "release tag without a bundle, or whose signature does not verify",
+    "release-unchecked": "release tags that could not be verified at all",
+    "trust-unreadable": "key, root or trust file the signing policy names is unreadable",
+    "release-tag-missing": "the ledger records a release whose tag is gone",
+    "release-tag-moved": "release tag pointing elsewhere than the ledger's release commit",
     "overdue": "version due for archive or disposal and not yet moved",
+    "disposal-not-due": "disposal the policy of its parent commit did not call for",
+    "restore-beyond-window": "restore kept active past its class's active window",
+    "unknown-version": "archivist event for a version the branch never had",
+    "hold-unmatched": "hold that matches no artifact version on the branch",
+    "backdated-commit": "commit dated before an earlier commit of the branch",
+    "future-commit": "commit dated in the future",
     "ledger-edited": "event file changed after it was added",
     "ledger-deleted": "event file deleted after it was added",
     "ledger-mismatch": "archivist commit whose trailers and event file disagree",
@@ -47,8 +66,13 @@ FINDING_KINDS = {
     "policy-invalid": "commit that left archivist.yaml unreadable",
     "object-missing": "object the ledger places in a remote is not there",
     "object-corrupt": "object in a remote does not match its hash",
+    "disposed-present": "object of a disposed version still on a remote",
 }
-ARCHIVIST_KINDS = ("archive", "restore", "dispose", "hold", "release")
+assert set(FINDING_KINDS) == set(get_args(FindingKind))
+ARCHIVIST_KINDS = EVENT_KINDS
+ARCHIVIST_DIR = ".archivist"
+# what every event file archivist writes holds (ledger.Event.document)
+_DOCUMENT_KEYS = ("schema", "event", "time", "actor", "entries")
 PEOPLE_KINDS = ("added", "version", "tags", "removed")
 
 
@@ -92,7 +116,7 @@ class AuditEvent:
 class Finding:
     """Something out of policy, with the one line that fixes it."""
 
-    kind: str  # a key of FINDING_KINDS
+    kind: FindingKind
     subject: str  # the artifact path, commit SHA, tag or object it is about
     problem: str
     fix: str
@@ -154,6 +178,7 @@ class Audit:
     notes: list[str] = field(default_factory=list)  # what could not be audited, and why
     deep: bool = False
     tracked: list[str] = field(default_factory=list)  # artifact paths at the head
+    policy_ref: str | None = None  # the commit whose policy and trust files judged releases
 
     @property
     def ok(self) -> bool:
@@ -175,6 +200,7 @@ class Audit:
             "since": self.since.isoformat() if self.since else None,
             "artifact": self.artifact,
             "deep": self.deep,
+            "policy_ref": self.policy_ref,
             "ok": self.ok,
             "figures": self.figures.as_dict(),
             "notes": list(self.notes),
@@ -348,6 +374,10 @@ def event_file_problems(commit: LedgerCommit, document: Any) -> list[str]:
     if not isinstance(document, Mapping):
         return ["the event file is not a JSON object"]
     problems = []
+    absent = [k for k in _DOCUMENT_KEYS if k not in document]
+    if absent:
+        problems.append(f"the event file has no {', '.join(absent)} (archivist always "
+                        "writes them)")
     if document.get("event") != commit.kind:
         problems.append(f"trailer says {commit.kind!r}, event file says "
                         f"{document.get('event')!r}")
@@ -377,6 +407,31 @@ def event_file_problems(commit: LedgerCommit, document: Any) -> list[str]:
     rules = commit.values("Archivist-Rule")
     if rule and rules and rules[0] != rule:
         problems.append(f"Archivist-Rule: trailer {rules[0]!r}, event file {rule!r}")
+    if commit.kind == "release":
+        in_file = sorted({str(e["tag"]) for e in entries if isinstance(e, Mapping)
+                          and e.get("tag")})
+        in_trailers = sorted(set(commit.values("Archivist-Tag")))
+        if in_file != in_trailers:
+            problems.append(f"Archivist-Tag: trailers {in_trailers or 'none'}, "
+                            f"event file {in_file or 'none'}")
+    return problems
+
+
+def foreign_changes(kind: str | None, files: Iterable[str]) -> list[str]:
+    """What an archivist commit changed that archivist never changes in one.
+
+    Every archivist action commits its event file, and a release its bundle, all under
+    ``.archivist/``; a commit that also edits DVC files or the policy is a person's.
+    """
+    problems = []
+    if kind is not None and kind not in EVENT_KINDS:
+        problems.append(f"Archivist-Event {kind!r} is no archivist action "
+                        f"({', '.join(EVENT_KINDS)})")
+    outside = sorted(f for f in files if not f.startswith(ARCHIVIST_DIR + "/"))
+    if outside:
+        shown = ", ".join(outside[:3]) + (f" and {len(outside) - 3} more"
+                                           if len(outside) > 3 else "")
+        problems.append(f"it also changes {shown}: archivist commits only its own records")
     return problems
 
 
@@ -490,6 +545,160 @@ def plan_figures(plan: Sequence[PlanItem], figures: Figures, as_of: dt.date,
                                   "action": first.action,
                                   "due": first.due.isoformat() if first.due else None}
     return findings
+
+
+# ---------------------------------------------------------------- dates, holds, releases
+
+# Clock skew between machines; retention decides in days, so an hour hides nothing.
+CLOCK_SLACK = dt.timedelta(hours=1)
+DateProblem = Literal["backwards", "future"]
+
+
+@dataclass(frozen=True)
+class DateAnomaly:
+    """A first-parent commit whose committer date cannot be true."""
+
+    sha: str
+    problem: DateProblem
+    committed: dt.datetime
+    bound: dt.datetime  # backwards: the latest earlier date; future: now
+
+
+def date_anomalies(chain: Sequence[tuple[str, dt.datetime]], now: dt.datetime,
+                   slack: dt.timedelta = CLOCK_SLACK) -> list[DateAnomaly]:
+    """Commits (oldest first, with committer dates) dated in the future, or before a commit
+    that came earlier on the first-parent chain.
+
+    A future-dated commit does not raise the bar for the commits after it: one commit
+    dated 9999 is one finding, not one per later commit.
+    """
+    out: list[DateAnomaly] = []
+    latest: dt.datetime | None = None
+    for sha, when in chain:
+        if when > now + slack:
+            out.append(DateAnomaly(sha, "future", when, now))
+            continue
+        if latest is not None and when < latest - slack:
+            out.append(DateAnomaly(sha, "backwards", when, latest))
+        latest = when if latest is None else max(latest, when)
+    return out
+
+
+def hold_matches(hold: Hold, path: str, digest: str) -> bool:
+    """Whether ``hold`` covers version ``digest`` (no ``md5:``) of ``path``, as retention
+    reads it."""
+    covered = path == hold.path or glob_match(hold.path, path)
+    return covered and (hold.version is None or hold.version.removeprefix("md5:") == digest)
+
+
+def unmatched_holds(holds: Iterable[Hold], versions: Iterable[tuple[str, str]],
+                    on: dt.date) -> list[Hold]:
+    """Holds in force on ``on`` that cover none of ``versions`` ((path, digest) pairs)."""
+    seen = list(versions)
+    return [h for h in holds if (h.until is None or on <= h.until)
+            and not any(hold_matches(h, path, digest) for path, digest in seen)]
+
+
+@dataclass(frozen=True)
+class LedgerRelease:
+    """A release the ledger records: the tag it made and the commit that tag must name."""
+
+    tag: str
+    commit: str
+    artifact: str | None
+    version: str | None
+    info: CommitInfo
+
+
+def release_tag_findings(released: Iterable[LedgerRelease],
+                         tags: Mapping[str, str]) -> list[Finding]:
+    """``release-tag-missing`` / ``release-tag-moved``: ``tags`` maps tag -> peeled commit.
+
+    The latest release event for a tag is the one it must match.
+    """
+    last: dict[str, LedgerRelease] = {}
+    for r in released:
+        last[r.tag] = r
+    out = []
+    for tag, r in sorted(last.items()):
+        what = f"{r.artifact} {r.version}" if r.artifact else "its version"
+        if tag not in tags:
+            out.append(Finding(
+                kind="release-tag-missing", subject=tag, artifact=r.artifact, commit=r.commit,
+                author=_who(r.info), date=r.info.date,
+                problem=f"the ledger records release {tag} ({what}) in {r.commit[:10]}, "
+                        "but the tag is gone: retention still keeps the version released",
+                fix=f"git tag -a {tag} {r.commit[:10]} (or push it: git push origin {tag})"))
+        elif tags[tag] != r.commit:
+            out.append(Finding(
+                kind="release-tag-moved", subject=tag, artifact=r.artifact, commit=r.commit,
+                author=_who(r.info), date=r.info.date,
+                problem=f"{tag} points to {tags[tag][:10]}, but the ledger's release commit "
+                        f"is {r.commit[:10]} ({what})",
+                fix=f"git tag -f -a {tag} {r.commit[:10]}, then git push -f origin {tag}"))
+    return out
+
+
+def unknown_version_findings(events: Iterable[AuditEvent],
+                             first_seen: Mapping[tuple[str, str], int],
+                             order: Mapping[str, int]) -> list[Finding]:
+    """Archivist events for an (artifact, version) the branch had not had by then.
+
+    ``first_seen`` is the chain position where each (path, version label) first appeared;
+    ``order`` the position of every first-parent commit.
+    """
+    out, seen = [], set()
+    for e in events:
+        if not e.by_archivist or not e.artifact or not e.version:
+            continue
+        key = (e.commit, e.artifact, e.version)
+        if key in seen:
+            continue
+        seen.add(key)
+        when = first_seen.get((e.artifact, e.version))
+        if when is not None and when <= order.get(e.commit, -1):
+            continue
+        out.append(Finding(
+            kind="unknown-version", subject=f"{e.artifact} {e.version}", artifact=e.artifact,
+            commit=e.commit, author=f"{e.author} <{e.email}>", date=e.date,
+            problem=f"{e.commit[:10]} records {e.kind} of {e.artifact} {e.version[:16]}, a "
+                    "version the branch " + ("had not had yet" if when is not None
+                                             else "never had"),
+            fix=f"archivist never records one: find who made {e.commit[:10]} "
+                f"(git show {e.commit[:10]}) and revert it"))
+    return out
+
+
+def disposal_problem(item: PlanItem | None) -> str | None:
+    """Why a disposal was not due, from the plan at its parent commit; None when it was.
+
+    A version the plan does not know is left to ``unknown-version``.
+    """
+    if item is None or item.action == "dispose":
+        return None
+    return f"it was {item.state} then ({item.reason})"
+
+
+def restore_problem(item: PlanItem | None, policy: Policy, restored_on: dt.date,
+                    until: str | None) -> str | None:
+    """Why a restore's end date is beyond what its class allows; None when it is not."""
+    if item is None:
+        return None
+    if until is None:
+        return "it records no end date (Archivist-Until): it would stay active forever"
+    try:
+        end = dt.date.fromisoformat(until)
+    except ValueError:
+        return f"its end date {until!r} is not a date"
+    cls = (policy.retention.classes.get(item.retention_class or "")
+           if policy.retention is not None else None)
+    if cls is None:
+        return None  # an unknown class keeps the version anyway; the plan says so
+    limit = restored_on + dt.timedelta(days=cls.active_days)
+    if end <= limit:
+        return None
+    return (f"active until {end}, but class {cls.name} allows {cls.active_days}d from "
+            f"{restored_on}: {limit}")
 
 
 def _label(version: Any) -> str:
@@ -659,8 +868,12 @@ def replay_gate(steps: Iterable[Any], policy_changes: Sequence[PolicyChange],
 
 
 def _event_documents(commits: Sequence[LedgerCommit], cat: gitrepo.CatFile,
+                     files: Mapping[str, Sequence[str]],
                      ) -> tuple[dict[str, tuple[str, Any] | None], list[Finding]]:
-    """The event file each ledger commit added (parsed), and the integrity findings."""
+    """The event file each ledger commit added (parsed), and the integrity findings.
+
+    ``files`` lists every path each ledger commit changed, inside ``.archivist/`` or not.
+    """
     documents: dict[str, tuple[str, Any] | None] = {}
     findings: list[Finding] = []
     for c in commits:
@@ -705,6 +918,7 @@ def _event_documents(commits: Sequence[LedgerCommit], cat: gitrepo.CatFile,
         assert document is not None
         problems += (["the event file is not valid JSON"] if document[1] is None
                      else event_file_problems(c, document[1]))
+        problems += foreign_changes(c.kind, files.get(c.sha, ()))
         if problems:
             findings.append(Finding(
                 kind="ledger-mismatch", subject=c.sha, commit=c.sha, author=who, date=c.date,
@@ -756,27 +970,188 @@ def head_findings(tree: Tree, policy: Policy, figures: Figures,
     return out
 
 
-def _commit_order(root: Path, rev: str) -> dict[str, int]:
-    out = gitrepo.git(["rev-list", "--first-parent", "--reverse", rev], root)
-    return {sha: i for i, sha in enumerate(out.split())}
+@dataclass(frozen=True)
+class ChainCommit:
+    """One commit of the first-parent chain, with its committer date (what clocks read)."""
+
+    info: CommitInfo
+    committed: dt.datetime
 
 
-def _release_findings(root: Path, policy: Policy,
-                      figures: Figures) -> list[Finding]:
+def _epoch(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromtimestamp(int(text), dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        return dt.datetime.max.replace(tzinfo=dt.UTC)  # beyond any calendar: the future
+
+
+def read_chain(root: Path, head: str) -> list[ChainCommit]:
+    """The first-parent chain of ``head``, oldest first: each commit's parent precedes it."""
+    out = gitrepo.git_bytes(["log", "--first-parent", "--reverse", "-z",
+                             "--format=%H%x1f%ct%x1f%an%x1f%ae%x1f%aI%x1f%s", head, "--"], root)
+    chain = []
+    for record in out.split(b"\0"):
+        if not record.strip():
+            continue
+        sha, committed, *rest = record.decode("utf-8", "surrogateescape").split("\x1f")
+        chain.append(ChainCommit(_info([sha, *rest]), _epoch(committed)))
+    return chain
+
+
+def _changed_files(root: Path, shas: Sequence[str]) -> dict[str, list[str]]:
+    """Every path each of ``shas`` changed (one ``git log --no-walk`` for all of them)."""
+    if not shas:
+        return {}
+    out = gitrepo.git_bytes(["log", "--no-walk=unsorted", "--stdin", "--no-renames",
+                             "--name-only", "-z", "--format=%x1e%H%x1f"], root,
+                            input=("\n".join(shas) + "\n").encode())
+    files: dict[str, list[str]] = {}
+    for chunk in out.split(b"\x1e"):
+        if not chunk.strip():
+            continue
+        sha, _, rest = chunk.decode("utf-8", "surrogateescape").partition("\x1f")
+        rest = rest.lstrip("\0").removeprefix("\n")
+        files[sha.strip()] = [p for p in rest.split("\0") if p]
+    return files
+
+
+def date_findings(chain: Sequence[ChainCommit], now: dt.datetime) -> list[Finding]:
+    """``backdated-commit`` and ``future-commit`` for the first-parent chain."""
+    infos = {c.info.sha: c.info for c in chain}
+    findings = []
+    for a in date_anomalies([(c.info.sha, c.committed) for c in chain], now):
+        info = infos[a.sha]
+        stamp = a.committed.isoformat(timespec="seconds")
+        if a.problem == "future":
+            findings.append(Finding(
+                kind="future-commit", subject=a.sha, commit=a.sha, author=_who(info),
+                date=info.date,
+                problem=f"committed {stamp}, after now ({a.bound.isoformat(timespec='seconds')})"
+                        f" ({info.subject}): a clock read from it would not start for years",
+                fix=f"check the committer's clock (git show -s --format=%ci {a.sha[:10]}); "
+                    "retention never starts a clock later than it saw the commit"))
+        else:
+            findings.append(Finding(
+                kind="backdated-commit", subject=a.sha, commit=a.sha, author=_who(info),
+                date=info.date,
+                problem=f"committed {stamp}, before {a.bound.isoformat(timespec='seconds')} "
+                        f"of an earlier commit on the branch ({info.subject}): a retention "
+                        "clock read from it would start early",
+                fix=f"check who made {a.sha[:10]} and why (git show -s --format=fuller "
+                    f"{a.sha[:10]}); retention never starts a clock before the parent's date"))
+    return findings
+
+
+def _hold_findings(policy: Policy, spans: Iterable[Any], as_of: dt.date) -> list[Finding]:
+    """``hold-unmatched``: holds of the audited policy that hold nothing on the branch."""
+    if policy.retention is None:
+        return []
+    versions = {(s.path, s.version.digest) for s in spans}
+    out = []
+    for hold in unmatched_holds(policy.retention.holds, versions, as_of):
+        what = hold.path + (f" {hold.version}" if hold.version else "")
+        out.append(Finding(
+            kind="hold-unmatched", subject=f"{POLICY_FILE}:{hold.line}", artifact=None,
+            problem=f"hold on {what} ({hold.reason}) matches no artifact version the branch "
+                    "ever had: it holds nothing",
+            fix="write the path as `archivist ls` shows it and the version in full "
+                "(md5:<32 hex digits>), as `archivist plan --json` prints it"))
+    return out
+
+
+def _ledger_releases(ledger: Sequence[LedgerCommit]) -> list[LedgerRelease]:
+    out = []
+    for c in ledger:
+        if c.kind != "release":
+            continue
+        pairs = c.pairs()
+        artifact, version = pairs[0] if pairs else (None, None)
+        info = CommitInfo(c.sha, c.author, c.email, c.date, c.subject)
+        out += [LedgerRelease(tag, c.sha, artifact, version, info)
+                for tag in c.values("Archivist-Tag")]
+    return out
+
+
+def _peeled_tags(root: Path) -> dict[str, str]:
+    """Every tag and the commit it names, in one ``git for-each-ref``."""
+    out = gitrepo.git(["for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00"
+                       "%(*objectname)", "refs/tags/"], root)
+    tags = {}
+    for line in out.splitlines():
+        parts = line.split("\0")
+        if len(parts) == 3:
+            tags[parts[0]] = parts[2] or parts[1]
+    return tags
+
+
+def _release_policy_findings(root: Path, policy: Policy, policy_rev: str | None,
+                             tags: Sequence[str]) -> tuple[list[Finding], bool]:
+    """Whether the releases can be judged at all: the findings when not, and a verdict.
+
+    The trust files are read once here, so an unreadable one is one finding that says how
+    many releases went unchecked, not a quiet note.
+    """
+    from archivist import signing
+
+    where = f"the policy at {policy_rev[:10]}" if policy_rev else policy.source
+    if policy.signing is None:
+        return [Finding(
+            kind="release-unchecked", subject=policy_rev or POLICY_FILE,
+            problem=f"{len(tags)} release tag(s), but {where} has no signing: section to "
+                    "verify them with",
+            fix="add signing: (public_keys, certificate_roots or identities) to "
+                f"{POLICY_FILE} on the governed branch")], False
+    try:
+        signing.load_trust(root, policy, policy_rev)
+    except ArchivistError as exc:
+        return [Finding(
+            kind="trust-unreadable", subject=policy_rev or POLICY_FILE,
+            problem=f"{exc.message}: {len(tags)} release tag(s) not checked",
+            fix=exc.hint or "commit the key, root and trust files the signing policy names "
+                            "on the governed branch")], False
+    return [], True
+
+
+def _release_findings(root: Path, policy: Policy, policy_rev: str | None,
+                      figures: Figures, notes: list[str],
+                      moved: set[str]) -> list[Finding]:
+    """Verify every release tag with the base policy; one finding per tag that fails.
+
+    ``moved``: tags the ledger already reports as moved (no second finding for them).
+    """
     from archivist.signing import list_release_tags, verify_tag
 
     tags = list_release_tags(root)
     figures.releases = len(tags)
+    figures.releases_signed = figures.releases_verified = 0
+    if not tags:
+        return []
+    findings, usable = _release_policy_findings(root, policy, policy_rev, tags)
     signed = verified = 0
-    findings = []
     for name in tags:
-        outcome = verify_tag(root, name, policy)
+        try:
+            outcome = verify_tag(root, name, policy, policy_rev=policy_rev)
+        except ArchivistError as exc:
+            if not usable:
+                continue  # the one finding about the policy's trust covers it
+            findings.append(Finding(
+                kind="release-unchecked", subject=name, problem=f"{name}: {exc.message}",
+                fix=exc.hint or f"archivist verify {name} shows why"))
+            continue
+        except Exception as exc:  # one unreadable release never hides the others
+            findings.append(Finding(
+                kind="release", subject=name,
+                problem=f"{name}: verification broke on it ({type(exc).__name__})",
+                fix=f"archivist verify {name} --debug shows where"))
+            continue
         problems = list(outcome.problems)
         unsigned = any("bundle" in p.lower() and ("no " in p.lower() or "missing" in p.lower())
                        for p in problems)
         signed += not unsigned
         if outcome.ok:
             verified += 1
+            continue
+        if name in moved:
             continue
         findings.append(Finding(
             kind="release", subject=name, artifact=outcome.artifact or None,
@@ -788,34 +1163,157 @@ def _release_findings(root: Path, policy: Policy,
 
 
 def _plan(root: Path, policy: Policy, as_of: dt.date, head: str,
-          steps: list[Any], figures: Figures, notes: list[str]) -> list[Finding]:
+          steps: list[Any], figures: Figures, notes: list[str],
+          ) -> tuple[list[PlanItem], list[Any], list[Finding]]:
+    """The head's plan items, its version spans, and the overdue findings."""
     from archivist import history, lifecycle
 
+    # the walk the audit made already: the plan folds it instead of walking again
+    timelines = history.read_timelines(root, head, steps=steps)
     try:
-        # the walk the audit made already: the plan folds it instead of walking again
-        timelines = history.read_timelines(root, head, steps=steps)
         plan = lifecycle.build_plan_details(root, policy, as_of, timelines=timelines)
     except ArchivistError as exc:
         notes.append(f"retention plan unavailable: {exc}")
-        return []
+        return [], timelines.spans, []
     if plan.head and plan.head != head:
         notes.append(f"retention figures and overdue versions are for the governed branch "
                      f"{plan.branch} at {plan.head[:10]}, not {head[:10]}")
     roles = {"active": policy.remotes.active, "archive": policy.remotes.archive}
-    return plan_figures(plan.items, figures, as_of, roles)
+    return plan.items, timelines.spans, plan_figures(plan.items, figures, as_of, roles)
+
+
+def _entries(c: LedgerCommit, document: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The (artifact, version) entries of an archivist commit: its event file's, else its
+    trailers'."""
+    if document is not None and isinstance(document.get("entries"), list):
+        found = [e for e in document["entries"] if isinstance(e, Mapping)]
+        if found:
+            return found
+    return [{"artifact": a, "version": v} for a, v in c.pairs()]
+
+
+def _event_finding(c: LedgerCommit, kind: FindingKind, entry: Mapping[str, Any],
+                   problem: str, fix: str) -> Finding:
+    """A finding about one entry of an archivist commit."""
+    artifact, version = str(entry.get("artifact")), str(entry.get("version"))
+    day = c.date.astimezone(dt.UTC).date()
+    return Finding(kind=kind, subject=f"{artifact} {version}", artifact=artifact,
+                   commit=c.sha, author=f"{c.author} <{c.email}>", date=c.date,
+                   problem=f"{c.sha[:10]} {c.kind} of {artifact} {version[:16]} on {day}: "
+                           f"{problem}", fix=fix)
+
+
+def replay_findings(root: Path, chain: Sequence[ChainCommit], steps: Sequence[Any],
+                    ledger: Sequence[LedgerCommit],
+                    documents: Mapping[str, tuple[str, Any] | None],
+                    cat: gitrepo.CatFile) -> list[Finding]:
+    """``disposal-not-due`` and ``restore-beyond-window``: each dispose and restore judged
+    by the plan at its parent commit, under the parent's policy, on the day it was made.
+
+    The day is the commit's own date: an ``--as-of`` in the future moves no disposal
+    forward here.
+    """
+    from archivist import history, lifecycle
+
+    order = {c.info.sha: i for i, c in enumerate(chain)}
+    findings: list[Finding] = []
+    for c in ledger:
+        if c.kind not in ("dispose", "restore") or order.get(c.sha, 0) == 0:
+            continue
+        position = order[c.sha]
+        parent = chain[position - 1].info.sha
+        day = c.date.astimezone(dt.UTC).date()
+        document = documents.get(c.sha)
+        entries = _entries(c, document[1] if document and isinstance(document[1], Mapping)
+                           else None)
+        culprit = f"find who made {c.sha[:10]} (git show {c.sha[:10]})"
+        text = cat.read(f"{parent}:{POLICY_FILE}")
+        try:
+            if text is None:
+                raise ConfigError(f"no {POLICY_FILE} at its parent {parent[:10]}")
+            policy = parse_policy(text, f"{POLICY_FILE} at {parent[:10]}")
+            before = [s for s in steps if order.get(s.sha, position) < position]
+            timelines = history.read_timelines(root, parent, steps=before)
+            plan = lifecycle.build_plan_details(root, policy, day, timelines=timelines)
+        except ArchivistError as exc:
+            if c.kind == "dispose":
+                findings += [_event_finding(c, "disposal-not-due", e,
+                                            f"no plan called for it ({exc})", culprit)
+                             for e in entries]
+            continue
+        items = {(i.path, i.version): i for i in plan.items}
+        for entry in entries:
+            item = items.get((str(entry.get("artifact")), str(entry.get("version"))))
+            if c.kind == "dispose":
+                problem = disposal_problem(item)
+                if problem is not None:
+                    findings.append(_event_finding(
+                        c, "disposal-not-due", entry,
+                        f"not due under the policy of its parent {parent[:10]}: {problem}",
+                        f"if bytes remain, push them back (dvc push); {culprit}"))
+                continue
+            until = entry.get("until") or next(iter(c.values(UNTIL_TRAILER)), None)
+            problem = restore_problem(item, policy, day, str(until) if until else None)
+            if problem is not None:
+                findings.append(_event_finding(
+                    c, "restore-beyond-window", entry, problem,
+                    f"archivist restore keeps a version active for its class's window: "
+                    f"{culprit}"))
+    return findings
+
+
+def _first_seen(steps: Iterable[Any], order: Mapping[str, int]) -> dict[tuple[str, str], int]:
+    """Where on the chain each (artifact path, version label) first appeared."""
+    seen: dict[tuple[str, str], int] = {}
+    for step in steps:
+        for _, after in step.changes:
+            if after is not None and after.version is not None:
+                seen.setdefault((after.path, after.version.label), order.get(step.sha, 0))
+    return seen
+
+
+def _object_findings(problems: Iterable[Any]) -> list[Finding]:
+    """The audit's findings for what ``objectcheck`` saw on the remotes."""
+    out = []
+    for p in problems:
+        what = ("folder manifest " if p.manifest else "object ") + p.oid
+        if p.kind == "missing":
+            kind: FindingKind = "object-missing"
+            problem = f"{what} is not in {p.remote}"
+            fix = (f"copy it back from a good copy (dvc push -r {p.remote} from a clone whose "
+                   "cache has it), or record why it is gone")
+        elif p.kind == "corrupt":
+            kind = "object-corrupt"
+            problem = f"{what} in {p.remote} does not match its hash"
+            fix = (f"replace it from a good copy (dvc push -r {p.remote} from a clone whose "
+                   "cache has it), then rerun archivist audit --deep")
+        else:
+            kind = "disposed-present"
+            problem = (f"{what} is still in {p.remote}, though the ledger says the version "
+                       "was disposed of")
+            fix = ("a disposal archivist made deletes it: if the dispose commit is genuine, "
+                   "rerun archivist dispose --apply; if not, revert it")
+        out.append(Finding(kind=kind, subject=f"{p.remote}:{p.oid}", artifact=p.artifact,
+                           problem=f"{p.artifact} {p.version}: {problem}", fix=fix))
+    return out
 
 
 def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
             deep: bool = False, sample: int | None = None,
-            check_objects: Callable[..., list[Finding]] | None = None) -> Audit:
+            release_policy: Policy | None = None, policy_rev: str | None = None,
+            now: dt.datetime | None = None) -> Audit:
     """Read the whole story of ``rev`` back from git and judge it against ``policy``.
 
     ``policy`` is the one at ``rev`` (in force now) and judges the head; each past commit
-    is judged against the policy it carried itself.
+    is judged against the policy it carried itself. Releases are judged by
+    ``release_policy`` (the base branch's), with trust files read at ``policy_rev``.
+    ``now`` bounds commit dates (default: the clock).
     """
     from archivist import history
 
     head = gitrepo.resolve_commit(root, rev)
+    release_policy = release_policy or policy
+    now = now or dt.datetime.now(dt.UTC)
     figures = Figures()
     findings: list[Finding] = []
     notes: list[str] = []
@@ -823,53 +1321,66 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     tracked: list[str] = []
     cat = gitrepo.CatFile(root)
     try:
-        order = _commit_order(root, head)
+        chain = read_chain(root, head)
+        order = {c.info.sha: i for i, c in enumerate(chain)}
         figures.commits = len(order)
+        findings += date_findings(chain, now)
         findings += head_findings(CommitTree(root, head, cat=cat), policy, figures, tracked)
         policy_changes = read_policy_changes(root, head, cat)
         ledger = read_ledger(root, head)
-        documents, integrity = _event_documents(ledger, cat)
+        files = _changed_files(root, [c.sha for c in ledger if c.kind is not None])
+        documents, integrity = _event_documents(ledger, cat, files)
+        findings += policy_findings(policy_changes)
+        findings += integrity
+        findings += _trailer_only_commits(root, head, {c.sha for c in ledger})
+        archivist_shas = set()
+        for c in ledger:
+            if c.kind is None:
+                continue
+            archivist_shas.add(c.sha)
+            document = documents.get(c.sha)
+            events += ledger_events(c, document[1] if document
+                                    and isinstance(document[1], Mapping) else None)
+
+        warnings: list[str] = []
+        steps = list(history.walk(root, head, warnings=warnings))
+        for step in steps:
+            info = CommitInfo(sha=step.sha, author=step.author_name, email=step.author_email,
+                              date=step.author_date, subject=step.subject)
+            events += people_events(info, step.changes, by_archivist=step.sha in archivist_shas)
+        findings += replay_gate(steps, policy_changes, order)
+        notes += [f"history: {w}" for w in warnings]
+        findings += unknown_version_findings(events, _first_seen(steps, order), order)
+        findings += replay_findings(root, chain, steps, ledger, documents, cat)
+
+        items, spans, overdue = _plan(root, policy, as_of, head, steps, figures, notes)
+        findings += overdue
+        findings += _hold_findings(policy, spans, as_of)
+        tag_findings = release_tag_findings(_ledger_releases(ledger), _peeled_tags(root))
+        findings += tag_findings
+        moved = {f.subject for f in tag_findings if f.kind == "release-tag-moved"}
+        findings += _release_findings(root, release_policy, policy_rev, figures, notes, moved)
     finally:
         cat.close()
-    findings += policy_findings(policy_changes)
-    findings += integrity
-    findings += _trailer_only_commits(root, head, {c.sha for c in ledger})
-    archivist_shas = set()
-    for c in ledger:
-        if c.kind is None:
-            continue
-        archivist_shas.add(c.sha)
-        document = documents.get(c.sha)
-        events += ledger_events(c, document[1] if document and isinstance(document[1], Mapping)
-                                else None)
-
-    warnings: list[str] = []
-    steps = list(history.walk(root, head, warnings=warnings))
-    for step in steps:
-        info = CommitInfo(sha=step.sha, author=step.author_name, email=step.author_email,
-                          date=step.author_date, subject=step.subject)
-        events += people_events(info, step.changes, by_archivist=step.sha in archivist_shas)
-    findings += replay_gate(steps, policy_changes, order)
-    notes += [f"history: {w}" for w in warnings]
-
-    findings += _plan(root, policy, as_of, head, steps, figures, notes)
-    try:
-        findings += _release_findings(root, policy, figures)
-    except ArchivistError as exc:  # e.g. sigstore missing, or trust files unreadable
-        figures.releases = figures.releases_signed = figures.releases_verified = None
-        notes.append(f"release signatures not checked: {exc}")
 
     events.sort(key=lambda e: order.get(e.commit, len(order)))
     if deep:
-        if check_objects is None:
-            from archivist.objectcheck import check_objects as check_objects
-        findings += check_objects(root, ledger_locations(events), policy=policy,
-                                  sample=sample, seed=head)
+        from archivist.objectcheck import check_objects
+
+        kept = {i.version for i in items if i.state != "disposed"}
+        disposed = [(i.path, i.version) for i in items
+                    if i.state == "disposed" and i.version not in kept]
+        roles = {"active": policy.remotes.active, "archive": policy.remotes.archive}
+        findings += _object_findings(check_objects(
+            root, ledger_locations(events), disposed=disposed,
+            disposed_remotes=("active", "archive"), roles=roles,
+            sample=sample, seed=head))
     if policy.branch and rev not in (policy.branch, f"refs/heads/{policy.branch}"):
         notes.append(f"audited {rev}, not the governed branch {policy.branch!r} itself")
     return Audit(rev=rev, head=head, branch=policy.branch, as_of=as_of, since=None,
                  artifact=None, figures=figures, events=events,
-                 findings=sort_findings(findings), notes=notes, deep=deep, tracked=tracked)
+                 findings=sort_findings(findings), notes=notes, deep=deep, tracked=tracked,
+                 policy_ref=policy_rev)
 
 
 def finish(audit: Audit) -> Audit:

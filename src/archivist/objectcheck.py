@@ -1,95 +1,118 @@
 """``archivist audit --deep``: read objects back from DVC remotes and check their hashes.
 
-The ledger says where each version is (``audit.ledger_locations``); this adapter opens
-those remotes through ``storage`` (DVC's own configuration and credentials) and checks
-that every object of the version is there with the content its name promises: a
-folder's ``.dir`` manifest, then every file it lists.
+An adapter: it is told where each version should be (the audit replays the ledger) and
+which versions were disposed of, opens those remotes through ``storage`` (DVC's own
+configuration and credentials) and returns what it saw as ``ObjectProblem`` values; the
+audit turns them into findings. It checks that every object of a placed version is there
+with the content its name promises (a folder's ``.dir`` manifest, then every file it
+lists), and that the own object of a disposed version (its file, or its manifest) is gone.
+
+Every remote it needs is probed first, so missing credentials stop the run in one line
+that names the remote, before any object is read.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from archivist.audit import Finding
 from archivist.errors import ArchivistError
-from archivist.policy import Policy
 from archivist.storage import ObjectRef, Store, Stores, parse_manifest
 
-
-def _finding(kind: str, artifact: str, version: str, remote: str, oid: str,
-             problem: str) -> Finding:
-    if kind == "object-missing":
-        fix = (f"copy it back from a good copy (dvc push -r {remote} from a clone whose "
-               "cache has it), or record why it is gone")
-    else:
-        fix = (f"replace it from a good copy (dvc push -r {remote} from a clone whose cache "
-               "has it), then rerun archivist audit --deep")
-    return Finding(kind=kind, subject=f"{remote}:{oid}", artifact=artifact,
-                   problem=f"{artifact} {version}: {problem}", fix=fix)
+ProblemKind = Literal["missing", "corrupt", "present"]
 
 
-def _remote_name(place: str, names: list[str], policy: Policy | None) -> str:
-    """A ledger location as a DVC remote name (event files may name the role instead)."""
-    if place in names or policy is None:
-        return place
-    role = {"active": policy.remotes.active, "archive": policy.remotes.archive}.get(place)
-    return role or place
+@dataclass(frozen=True)
+class ObjectProblem:
+    """One object that is not as the ledger says: absent, damaged, or still there."""
+
+    kind: ProblemKind  # present: a disposed version's object is still on the remote
+    artifact: str
+    version: str  # md5:<hex>
+    remote: str  # the DVC remote name
+    oid: str
+    manifest: bool  # the object is a folder's .dir manifest
 
 
 def check_objects(root: Path, locations: Mapping[tuple[str, str], set[str]], *,
-                  policy: Policy | None = None, sample: int | None = None,
-                  seed: str = "") -> list[Finding]:
-    """Findings for objects of ledger-placed versions that are absent or corrupt.
+                  disposed: Iterable[tuple[str, str]] = (), disposed_remotes: Iterable[str] = (),
+                  roles: Mapping[str, str | None] | None = None, sample: int | None = None,
+                  seed: str = "") -> list[ObjectProblem]:
+    """What is wrong with the objects the ledger places, and with disposed ones.
 
+    ``locations`` maps (artifact, version) to the places the ledger puts it (DVC remote
+    names, or the roles ``active``/``archive`` that ``roles`` names); ``disposed`` lists
+    versions whose own object must be gone from every remote in ``disposed_remotes``.
     With ``sample``, at most that many file objects are read back, chosen by a generator
     seeded with ``seed`` (the audited commit): a rerun at the same commit checks the same
     objects. Folder manifests are always read, since they say which files to check.
+
+    Raises ``ConfigError`` (a ``RemoteError``) naming the remote when one cannot be used.
     """
-    if not locations:
+    disposed = sorted(set(disposed))
+    if not locations and not disposed:
         return []
-    findings: list[Finding] = []
+    roles = roles or {}
+    problems: list[ObjectProblem] = []
     with Stores(root) as stores:
         names = stores.names()
+
+        def remote_name(place: str) -> str:
+            # event files name DVC remotes; older ones may name the role instead
+            if place in names:
+                return place
+            default = stores.default_remote() if place == "active" else None
+            return roles.get(place) or default or place
+
+        placed = [(artifact, version, remote_name(p))
+                  for (artifact, version), places in sorted(locations.items())
+                  for p in sorted(places)]
+        leftover_remotes = sorted({remote_name(r) for r in disposed_remotes} & set(names)) \
+            if disposed else []
+        for remote in sorted({r for _, _, r in placed} | set(leftover_remotes)):
+            stores.remote(remote).probe()  # one line naming the remote, before any read
         # (artifact, version, remote, object) of every file object to read back
         objects: list[tuple[str, str, str, ObjectRef]] = []
-        for (artifact, version), places in sorted(locations.items()):
+        for artifact, version, remote in placed:
             oid = version.partition(":")[2] or version
-            for place in sorted(places):
-                remote = _remote_name(place, names, policy)
-                store = stores.remote(remote)
-                ref = _present(store, oid)
-                if not oid.endswith(".dir"):
-                    objects.append((artifact, version, remote, ref))
-                    continue
-                data = store.read_bytes(ref)
-                if data is None:
-                    findings.append(_finding("object-missing", artifact, version, remote, oid,
-                                             f"folder manifest {oid} is not in {remote}"))
-                    continue
-                if not store.verify(ref):
-                    findings.append(_finding("object-corrupt", artifact, version, remote, oid,
-                                             f"folder manifest {oid} in {remote} does not "
-                                             "match its hash"))
-                    continue
-                try:
-                    entries = parse_manifest(data, ref.algorithm, f"{remote}:{oid}")
-                except ArchivistError:
-                    entries = ()
-                objects += [(artifact, version, remote, r) for _, r in entries]
+            store = stores.remote(remote)
+            ref = _present(store, oid)
+            if not ref.is_dir:
+                objects.append((artifact, version, remote, ref))
+                continue
+            data = store.read_bytes(ref)
+            if data is None:
+                problems.append(ObjectProblem("missing", artifact, version, remote, oid, True))
+                continue
+            if not store.verify(ref):
+                problems.append(ObjectProblem("corrupt", artifact, version, remote, oid, True))
+                continue
+            try:
+                entries = parse_manifest(data, ref.algorithm, f"{remote}:{oid}")
+            except ArchivistError:
+                entries = ()
+            objects += [(artifact, version, remote, r) for _, r in entries]
         if sample is not None and len(objects) > sample:
             objects = random.Random(seed).sample(objects, sample)
         for artifact, version, remote, ref in objects:
             digest = stores.remote(remote).hash(ref)
             if digest is None:
-                findings.append(_finding("object-missing", artifact, version, remote, ref.oid,
-                                         f"object {ref.oid} is not in {remote}"))
+                problems.append(ObjectProblem("missing", artifact, version, remote, ref.oid,
+                                              False))
             elif digest != ref.digest:
-                findings.append(_finding("object-corrupt", artifact, version, remote, ref.oid,
-                                         f"object {ref.oid} in {remote} does not match its "
-                                         "hash"))
-    return findings
+                problems.append(ObjectProblem("corrupt", artifact, version, remote, ref.oid,
+                                              False))
+        for artifact, version in disposed:
+            oid = version.partition(":")[2] or version
+            for remote in leftover_remotes:
+                store = stores.remote(remote)
+                if any(store.exists(ObjectRef(oid, a)) for a in ("md5", "md5-dos2unix")):
+                    problems.append(ObjectProblem("present", artifact, version, remote, oid,
+                                                  oid.endswith(".dir")))
+    return problems
 
 
 def _present(store: Store, oid: str) -> ObjectRef:

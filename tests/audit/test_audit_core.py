@@ -107,8 +107,10 @@ def _commit(trailers: list[tuple[str, str]]) -> LedgerCommit:
 TRAILERS = [("Archivist-Event", "archive"), ("Archivist-Artifact", "models/m.pkl"),
             ("Archivist-Version", "md5:1"), ("Archivist-From", "storage"),
             ("Archivist-To", "archive")]
-DOCUMENT = {"event": "archive", "entries": [{"artifact": "models/m.pkl", "version": "md5:1",
-                                             "from": "storage", "to": "archive"}]}
+DOCUMENT = {"schema": 1, "event": "archive", "time": "2024-01-01T00:00:00+00:00",
+            "actor": "bot <bot@x.io>", "rule": None,
+            "entries": [{"artifact": "models/m.pkl", "version": "md5:1", "from": "storage",
+                         "to": "archive"}]}
 
 
 def test_event_file_agreeing_with_its_trailers() -> None:
@@ -118,7 +120,7 @@ def test_event_file_agreeing_with_its_trailers() -> None:
 def test_event_file_disagreeing_with_its_trailers() -> None:
     assert event_file_problems(_commit(TRAILERS), dict(DOCUMENT, event="dispose")) == [
         "trailer says 'archive', event file says 'dispose'"]
-    moved = {"event": "archive", "entries": [dict(DOCUMENT["entries"][0], to="elsewhere")]}
+    moved = dict(DOCUMENT, entries=[dict(DOCUMENT["entries"][0], to="elsewhere")])
     assert event_file_problems(_commit(TRAILERS), moved) == [
         "Archivist-To: trailers ['archive'], event file ['elsewhere']"]
     assert event_file_problems(_commit(TRAILERS), []) == ["the event file is not a JSON object"]

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from archivist.commands._common import formatter, repo_root, to_repo_path
-from archivist.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
+from archivist.errors import EXIT_OK, EXIT_VIOLATIONS, ConfigError, GitError, UsageError
 
 HELP = """\
 Read the whole story back from git and say what is out of policy.
@@ -87,6 +87,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rev", metavar="REV",
                    help="the commit whose first-parent history is audited (default: the "
                         "policy's branch, else HEAD; in CI on a merge request: HEAD)")
+    p.add_argument("--policy-ref", metavar="REF",
+                   help="the commit whose policy and trust files judge release signatures, "
+                        "as for verify (default: the governed branch; on a merge request: "
+                        "the base, e.g. origin/main)")
     p.set_defaults(run=run)
 
 
@@ -141,9 +145,20 @@ def run(args: argparse.Namespace) -> int:
         rev = history.governed_branch(root, policy.branch).removeprefix("refs/heads/")
         if gitrepo.resolve_commit(root, rev) != gitrepo.resolve_commit(root, "HEAD"):
             policy = policy_at(rev)
+    # Releases are judged by the reviewed policy, never by the one under audit: a merge
+    # request that adds its own key must not vouch for its own release.
+    if args.policy_ref is not None:
+        policy_rev = gitrepo.resolve_commit(root, args.policy_ref)
+    else:
+        try:
+            policy_rev = gitrepo.resolve_commit(root, history.governed_branch(root, policy.branch))
+        except GitError as exc:
+            raise ConfigError(exc.message, f"fetch it (git fetch origin {policy.branch}), or "
+                              "pass --policy-ref with the base branch") from None
+    release_policy = policy_at(policy_rev)
     artifact = to_repo_path(root, args.artifact).rstrip("/") if args.artifact else None
     audit = collect(root, policy, rev=rev, as_of=as_of, deep=args.deep,
-                    sample=args.sample)
+                    sample=args.sample, release_policy=release_policy, policy_rev=policy_rev)
     if artifact is not None:
         known = ({e.artifact for e in audit.events} | {f.artifact for f in audit.findings}
                  | set(audit.tracked))
