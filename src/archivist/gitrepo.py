@@ -1,7 +1,9 @@
 """Plain-git adapter: every git process archivist starts goes through here.
 
 Argument lists only (never a shell), ``--`` before paths, and ``rev-parse --verify`` to
-test refs. Blobs are read in bulk through one ``git cat-file --batch`` process.
+test refs. Blobs are read in bulk through one ``git cat-file --batch`` process. Every
+listing of paths is read NUL-separated (``-z``): a file name may hold a newline (DVC
+tracks ``models/a.bin\nx``), and a line-based reading would let it pass unseen.
 """
 
 from __future__ import annotations
@@ -86,21 +88,65 @@ def ls_files(root: Path, *, untracked: bool = True) -> list[str]:
 
 
 def ls_tree(root: Path, rev: str) -> list[str]:
-    out = git_bytes(["ls-tree", "-r", "-z", "--name-only", "--full-tree", rev], root)
-    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+    return zsplit(git_bytes(["ls-tree", "-r", "-z", "--name-only", "--full-tree", rev], root))
 
 
 def staged_files(root: Path) -> list[str]:
     """Paths added, copied or modified in the index against HEAD (what a commit adds)."""
     out = git_bytes(["diff", "--cached", "--name-only", "-z", "--no-renames",
                      "--diff-filter=ACMR"], root)
+    return zsplit(out)
+
+
+def zsplit(out: bytes) -> list[str]:
+    """The paths of a NUL-separated git listing (names as git stores them)."""
     return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
+def changed_files_by_commit(root: Path, from_ref: str, to_ref: str,
+                            ) -> list[tuple[str, list[str]]]:
+    """(commit, paths added, copied or modified) for each commit in FROM..TO, oldest first.
+
+    One ``git log --raw -z`` for the whole range. Each raw record (``:modes ids status``)
+    is followed by exactly one path (renames are off), so the records are read by position
+    and no byte a file name may hold (a newline, a record separator) can be taken for a
+    commit boundary. Merge commits list no files: their parents are in the range.
+    """
+    out = git_bytes(["log", "--reverse", "--no-renames", "--diff-filter=ACMR", "--raw", "-z",
+                     "--format=%H", f"{from_ref}..{to_ref}", "--"], root)
+    commits: list[tuple[str, list[str]]] = []
+    tokens = out.split(b"\0")
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
+        if token.startswith(b"\n"):  # git ends the header line before the first record
+            token = token[1:]
+        if not token:
+            continue
+        if token.startswith(b":"):
+            if not commits or i >= len(tokens):
+                raise GitError("git log: unexpected raw record (not a commit's file list)")
+            commits[-1][1].append(tokens[i].decode("utf-8", "surrogateescape"))
+            i += 1
+        else:
+            commits.append((token.decode("ascii"), []))
+    return commits
+
+
+def _object_id(root: Path, spec: str) -> str | None:
+    """The object id ``spec`` names (``rev:path``, ``:path``), None when there is none."""
+    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "--end-of-options", spec],
+                          cwd=root, capture_output=True, check=False)
+    text = proc.stdout.decode("ascii", "replace").strip()
+    return text if proc.returncode == 0 and text else None
 
 
 class CatFile:
     """One long-lived ``git cat-file --batch``: read many blobs at one process' cost."""
 
     def __init__(self, root: Path) -> None:
+        self._root = root
         self._proc = subprocess.Popen(
             ["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -110,7 +156,12 @@ class CatFile:
         """Content of ``spec`` (``sha``, ``rev:path``, ``:path``), None when missing."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
         if "\n" in spec:
-            return None
+            # The batch protocol is one spec a line: name the object by its id instead
+            # (rev-parse takes the spec as one argument, newline and all).
+            found = _object_id(self._root, spec)
+            if found is None:
+                return None
+            spec = found
         self._proc.stdin.write(spec.encode("utf-8", "surrogateescape") + b"\n")
         self._proc.stdin.flush()
         header = self._proc.stdout.readline()
@@ -136,3 +187,117 @@ class CatFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# Publishing (ledgerpush): one atomic push, the fetch that follows a rejection, the replay.
+
+
+def git_proc(args: Sequence[str], cwd: Path | str, *, input: bytes | None = None,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git ARGS`` and hand back the whole result (exit code, stdout, stderr)."""
+    full_env = None if env is None else {**os.environ, **env}
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True,
+                              env=full_env, check=False)
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH", "install git") from None
+
+
+def push_atomic(root: Path, remote: str, refspecs: Sequence[str],
+                ) -> tuple[int, list[tuple[str, str, str]], str]:
+    """``git push --atomic --porcelain``: (exit code, [(flag, remote ref, summary)], stderr).
+
+    Flags as git prints them: ``!`` rejected, ``*`` new, `` `` fast-forward, ``-`` deleted,
+    ``=`` up to date. With ``--atomic`` either every ref moves or none does.
+    """
+    proc = git_proc(["push", "--atomic", "--porcelain", "--no-signed", "--", remote,
+                     *refspecs], root)
+    refs = []
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and len(parts[0]) == 1:
+            refs.append((parts[0], parts[1].rpartition(":")[2], parts[2]))
+    return proc.returncode, refs, proc.stderr.decode("utf-8", "replace")
+
+
+def fetch_branch(root: Path, remote: str, branch: str) -> str | None:
+    """The commit ``branch`` is at on ``remote`` now (fetched), None when it has no such branch.
+    """
+    listed = git_proc(["ls-remote", "--heads", "--", remote, f"refs/heads/{branch}"], root)
+    if listed.returncode != 0:
+        detail = listed.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"cannot read {branch!r} from {remote}: "
+                       f"{(detail[-1] if detail else 'git ls-remote failed')}",
+                       "check the remote's URL and the credentials the job pushes with")
+    if not listed.stdout.strip():
+        return None
+    git(["fetch", "--quiet", "--no-tags", "--", remote, f"refs/heads/{branch}"], root)
+    return git(["rev-parse", "--verify", "--quiet", "FETCH_HEAD^{commit}"], root).strip()
+
+
+def remote_tags(root: Path, remote: str, tags: Iterable[str]) -> dict[str, str]:
+    """Which of ``tags`` exist on ``remote``: name -> the object the remote tag names."""
+    tags = list(tags)
+    if not tags:
+        return {}
+    out = git(["ls-remote", "--tags", "--", remote, *(f"refs/tags/{t}" for t in tags)], root)
+    found = {}
+    for line in out.splitlines():
+        obj, _, ref = line.partition("\t")
+        found[ref] = obj
+    return {t: found[f"refs/tags/{t}"] for t in tags if f"refs/tags/{t}" in found}
+
+
+def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
+    return git_proc(["merge-base", "--is-ancestor", ancestor, descendant], root).returncode == 0
+
+
+def rebase_onto(root: Path, upstream: str, *, sign: bool) -> str | None:
+    """Replay the current branch's own commits on ``upstream``; None (and nothing changed)
+    when git cannot do it without help."""
+    args = ["rebase", "--quiet", "--no-verify", "--no-autostash"]
+    if sign:
+        args.append("--gpg-sign")
+    proc = git_proc([*args, upstream], root, env={"GIT_EDITOR": "true"})
+    if proc.returncode != 0:
+        git_proc(["rebase", "--abort"], root)
+        lines = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip().splitlines()
+        return lines[0] if lines else f"git rebase exited {proc.returncode}"
+    return None
+
+
+def tag_targets(root: Path) -> dict[str, tuple[str, str, bool]]:
+    """Every local tag: name -> (tag object or commit, peeled commit, annotated)."""
+    out = git(["for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)"
+               "%00%(objecttype)", "refs/tags/"], root)
+    tags = {}
+    for line in out.splitlines():
+        name, obj, peeled, kind = line.split("\0")
+        tags[name] = (obj, peeled or obj, kind == "tag")
+    return tags
+
+
+def move_tag(root: Path, tag: str, commit: str) -> None:
+    """Point ``tag`` at ``commit``, keeping an annotated tag's message (signed again when it
+    was signed)."""
+    obj, _, annotated = tag_targets(root)[tag]
+    if not annotated:
+        git(["tag", "--force", "--", tag, commit], root)
+        return
+    raw = git_bytes(["cat-file", "tag", obj], root)
+    message = raw.split(b"\n\n", 1)[1] if b"\n\n" in raw else b""
+    signed = False
+    for marker in (b"-----BEGIN PGP SIGNATURE-----", b"-----BEGIN SSH SIGNATURE-----",
+                   b"-----BEGIN SIGNED MESSAGE-----"):
+        if marker in message:
+            message, signed = message.split(marker, 1)[0], True
+    args = ["tag", "--force", "--annotate", "--cleanup=verbatim", "-F", "-"]
+    if signed:
+        args.append("--sign")
+    git([*args, "--", tag, commit], root, input=message)
+
+
+def create_bundle(root: Path, path: Path, refs: Sequence[str], exclude: str | None) -> None:
+    """A git bundle of ``refs`` (minus what ``exclude`` has), for a job to keep as a file."""
+    git(["bundle", "create", "--quiet", str(path), *refs, *([f"^{exclude}"] if exclude else [])],
+        root)
