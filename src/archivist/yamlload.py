@@ -1,13 +1,22 @@
-"""Fast, safe YAML reading with line numbers (libyaml through PyYAML).
+"""Fast, safe YAML reading with line numbers (libyaml through PyYAML), as DVC reads it.
 
-ruamel.yaml is ten times slower at reading, so it is kept for round-trip edits only
-(see ``metadata``). Mappings and sequences come back as ``LinedDict``/``LinedList``: plain
-containers that also remember the 1-based line of each key or item, for messages like
-``models/m.pkl.dvc:3: ...``.
+DVC reads its files with ruamel.yaml's safe loader, which follows YAML 1.2's core schema:
+``yes``/``no``/``on``/``off`` are strings, ``017`` is 17 and ``0o17`` is 15, ``1e3`` is a
+float, ``1:30`` is a string (no base-60 numbers). PyYAML follows YAML 1.1 and reads all of
+those differently, so the loader here swaps PyYAML's resolvers and number constructors for
+ruamel's 1.2 ones (a document that says ``%YAML 1.1`` is read by 1.1 rules, as ruamel does).
+ruamel.yaml itself is ten times slower at reading, so it is kept for round-trip edits only
+(see ``tagedit``). Like DVC, a mapping with the same key twice is refused (PyYAML silently
+keeps the last one, while a reviewer reads the first).
+
+Mappings and sequences come back as ``LinedDict``/``LinedList``: plain containers that also
+remember the 1-based line of each key or item, for messages like ``models/m.pkl.dvc:3: ...``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 import yaml
@@ -19,10 +28,14 @@ try:  # libyaml is in every PyYAML wheel; the pure-Python parser is the slow fal
 except AttributeError:  # pragma: no cover - only on source builds without libyaml
     _BaseLoader = yaml.SafeLoader
 
-# A DVC file holds tens of nodes; a policy a few hundred. Anything past this after alias
-# expansion is an alias bomb ("billion laughs"), not a configuration.
-MAX_EXPANDED_NODES = 200_000
+# Nodes that aliases add beyond those written in the file. Real files use a few anchors
+# (shared stage defaults); an alias bomb ("billion laughs") adds billions. The file's own
+# size is bounded by MAX_FILE_BYTES, not by a node count: a dvc.yaml with 100,000 outputs
+# is large, not hostile.
+MAX_ALIAS_EXPANSION = 100_000
 MAX_FILE_BYTES = 16 * 1024 * 1024
+
+_TAG = "tag:yaml.org,2002:"
 
 
 class LinedDict(dict):
@@ -53,16 +66,117 @@ class LinedList(list):
         return self.lines[index] if 0 <= index < len(self.lines) else self.line
 
 
-class _LinedLoader(_BaseLoader):  # type: ignore[misc,valid-type]
-    pass
+class _BadValue(yaml.MarkedYAMLError):
+    """A scalar the schema resolves to a type it cannot hold (``2027-02-30``)."""
 
 
-def _construct_map(loader: _LinedLoader, node: yaml.MappingNode):  # type: ignore[no-untyped-def]
+class _DuplicateKey(yaml.MarkedYAMLError):
+    """A mapping names the same key twice; ``first`` is the 1-based line of the first."""
+
+    def __init__(self, key: Any, first: int, mark: Any) -> None:
+        super().__init__(problem=f"duplicate key {key!r} (first on line {first})",
+                         problem_mark=mark)
+
+
+# ---------------------------------------------------------------- the YAML 1.2 core schema
+# ruamel.yaml's VersionedResolver for 1.2 (what DVC's loader uses), regex for regex.
+
+_RESOLVERS_12: tuple[tuple[str, str, str], ...] = (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("float", r"""^(?:
+         [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""", "-+0123456789."),
+    ("int", r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0o?[0-7_]+
+        |[-+]?[0-9_]+
+        |[-+]?0x[0-9a-fA-F_]+)$""", "-+0123456789"),
+    ("merge", r"^(?:<<)$", "<"),
+    ("null", r"^(?:~|null|Null|NULL|)$", "~nN\0"),
+    ("timestamp", r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
+        (?:[Tt]|[\ \t]+)[0-9][0-9]?
+        :[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
+        (?:[\ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789"),
+    ("value", r"^(?:=)$", "="),
+)
+
+
+def _int_12(text: str) -> int:
+    """ruamel's 1.2 integer: ``_`` separators, 0b/0o/0x prefixes, decimal otherwise."""
+    digits = text.replace("_", "")
+    sign = -1 if digits[0] == "-" else 1
+    digits = digits.lstrip("+-")
+    for prefix, base in (("0b", 2), ("0x", 16), ("0o", 8)):
+        if digits.startswith(prefix):
+            return sign * int(digits[2:], base)
+    return sign * int(digits)
+
+
+def _float_12(text: str) -> float:
+    digits = text.replace("_", "").lower()
+    sign = -1.0 if digits[0] == "-" else 1.0
+    digits = digits.lstrip("+-")
+    if digits == ".inf":
+        return sign * float("inf")
+    if digits == ".nan":
+        return float("nan")
+    return sign * float(digits)
+
+
+_SAFE = yaml.constructor.SafeConstructor()  # PyYAML's own builders, for what 1.2 shares
+
+
+def _timestamp(text: str) -> dt.date | dt.datetime:
+    return _SAFE.construct_yaml_timestamp(yaml.ScalarNode(_TAG + "timestamp", text))
+
+
+def _null(text: str) -> None:
+    return None
+
+
+def _bool(text: str) -> bool:
+    return text.lower() in ("true", "yes", "on", "y")
+
+
+def _int_11(text: str) -> int:
+    return _SAFE.construct_yaml_int(yaml.ScalarNode(_TAG + "int", text))
+
+
+def _float_11(text: str) -> float:
+    return _SAFE.construct_yaml_float(yaml.ScalarNode(_TAG + "float", text))
+
+
+# Plain scalars of these tags are built straight from their text, on both paths.
+_SCALAR_12 = {_TAG + "null": _null, _TAG + "bool": _bool, _TAG + "int": _int_12,
+              _TAG + "float": _float_12, _TAG + "timestamp": _timestamp}
+_SCALAR_11 = {**_SCALAR_12, _TAG + "int": _int_11, _TAG + "float": _float_11}
+
+
+def _scalar_constructor(build: Any) -> Any:
+    def construct(loader: Any, node: yaml.ScalarNode) -> Any:
+        text = loader.construct_scalar(node)
+        try:
+            return build(text)
+        except (ValueError, OverflowError) as exc:
+            # 2027-02-30, or an integer of 5,000 digits: DVC's own reader crashes on these.
+            kind = node.tag.rpartition(":")[2]
+            problem = f"{text!r} is not a valid date: {exc}" if kind == "timestamp" else \
+                f"{text[:40]!r}... is too long for a number"
+            raise _BadValue(problem=problem, problem_mark=node.start_mark) from None
+    return construct
+
+
+def _construct_map(loader: Any, node: yaml.MappingNode):  # type: ignore[no-untyped-def]
     data = LinedDict()
     data.line = node.start_mark.line + 1
     yield data
+    written = sum(1 for k, _ in node.value if k.tag != _TAG + "merge")
     loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
+    merged = len(node.value) - written  # merged pairs come first; written keys override
+    for index, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=False)
         try:
             hash(key)
@@ -71,11 +185,17 @@ def _construct_map(loader: _LinedLoader, node: yaml.MappingNode):  # type: ignor
                 "while constructing a mapping", node.start_mark,
                 "found an unhashable key", key_node.start_mark,
             ) from None
+        if index >= merged and key in data and data.lines[key] is not None:
+            raise _DuplicateKey(key, data.lines[key], key_node.start_mark)
         data[key] = loader.construct_object(value_node, deep=False)
-        data.lines[key] = key_node.start_mark.line + 1
+        # a merged key's line is the anchor's: it may repeat, it is not written twice here
+        data.lines[key] = key_node.start_mark.line + 1 if index >= merged else None
+    for key, line in data.lines.items():
+        if line is None:
+            data.lines[key] = data.line
 
 
-def _construct_seq(loader: _LinedLoader, node: yaml.SequenceNode):  # type: ignore[no-untyped-def]
+def _construct_seq(loader: Any, node: yaml.SequenceNode):  # type: ignore[no-untyped-def]
     data = LinedList()
     data.line = node.start_mark.line + 1
     yield data
@@ -84,39 +204,64 @@ def _construct_seq(loader: _LinedLoader, node: yaml.SequenceNode):  # type: igno
         data.lines.append(child.start_mark.line + 1)
 
 
-_LinedLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_LinedLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+def _loader_class(name: str, resolvers: tuple[tuple[str, str, str], ...] | None,
+                  scalars: dict[str, Any]) -> type:
+    cls: type = type(name, (_BaseLoader,), {})
+    if resolvers is not None:
+        cls.yaml_implicit_resolvers = {}  # type: ignore[attr-defined]
+        for tag, regexp, first in resolvers:
+            cls.add_implicit_resolver(  # type: ignore[attr-defined]
+                _TAG + tag, re.compile(regexp, re.X),
+                [("" if c == "\0" else c) for c in first])
+    cls.add_constructor(_TAG + "map", _construct_map)  # type: ignore[attr-defined]
+    cls.add_constructor(_TAG + "seq", _construct_seq)  # type: ignore[attr-defined]
+    for tag, build in scalars.items():
+        cls.add_constructor(tag, _scalar_constructor(build))  # type: ignore[attr-defined]
+    return cls
 
 
-def _check_expansion(value: Any, where: str) -> None:
-    """Refuse documents whose aliases expand past MAX_EXPANDED_NODES, or loop."""
-    sizes: dict[int, int] = {}
-    in_progress: set[int] = set()
+_Loader12 = _loader_class("_Loader12", _RESOLVERS_12, _SCALAR_12)
+_Loader11 = _loader_class("_Loader11", None, _SCALAR_11)  # PyYAML's own resolvers are 1.1
+_DECLARES_11 = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n)*%YAML[ \t]+1\.1[ \t]*(?:#[^\n]*)?$",
+                          re.M)
 
-    def size(obj: Any) -> int:
-        if not isinstance(obj, dict | list):
-            return 1
-        key = id(obj)
+
+def _check_aliases(root: yaml.Node, where: str) -> None:
+    """Refuse a node graph whose aliases add more than MAX_ALIAS_EXPANSION nodes, or loop.
+
+    Each distinct node is visited once: the cost is the size of the file, never of the
+    expansion.
+    """
+    sizes: dict[int, int] = {}  # node id -> nodes once every alias below it is expanded
+    entered: set[int] = set()  # on the current path, not finished yet
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        children = [c for pair in node.value for c in pair] \
+            if isinstance(node, yaml.MappingNode) else node.value
+        if finished:
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            entered.discard(key)
+            continue
         if key in sizes:
-            return sizes[key]
-        if key in in_progress:
-            raise YAMLFileError(f"{where}: YAML aliases refer to themselves",
-                                "remove the recursive '*alias'")
-        in_progress.add(key)
-        children = obj.values() if isinstance(obj, dict) else obj
-        total = 1
+            continue
+        entered.add(key)
+        stack.append((node, True))
         for child in children:
-            total += size(child)
-            if total > MAX_EXPANDED_NODES:
-                raise YAMLFileError(
-                    f"{where}: YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes",
-                    "remove the nested '*alias' references (an alias bomb?)",
-                )
-        in_progress.discard(key)
-        sizes[key] = total
-        return total
-
-    size(value)
+            if id(child) in entered:
+                raise YAMLFileError(f"{where}: YAML aliases refer to themselves",
+                                    "remove the recursive '*alias'")
+            if id(child) not in sizes:
+                stack.append((child, False))
+    if sizes[id(root)] - len(sizes) > MAX_ALIAS_EXPANSION:
+        raise YAMLFileError(
+            f"{where}: YAML aliases expand to more than {MAX_ALIAS_EXPANSION:,} nodes",
+            "remove the nested '*alias' references (an alias bomb?)",
+        )
 
 
 def decode(data: bytes, where: str) -> str:
@@ -138,9 +283,9 @@ def decode(data: bytes, where: str) -> str:
 # per-node resolver walks). Nearly every document archivist reads (each .dvc file DVC
 # writes, dvc.yaml, the policy) is plain mappings, sequences and untagged scalars: those are
 # built straight from libyaml's events, three times faster. Anything else (an anchor, alias,
-# explicit tag or merge key, several documents, an unusual scalar type, a syntax error)
-# returns _SLOW and goes through the full loader, so values, lines and error messages are
-# the same either way.
+# explicit tag or merge key, a repeated key, several documents, a value that does not
+# construct, a syntax error) returns _SLOW and goes through the full loader, so values,
+# lines and error messages are the same either way.
 
 try:
     from yaml.cyaml import CParser as _CParser
@@ -150,57 +295,68 @@ except ImportError:  # pragma: no cover - only on source builds without libyaml
 _SLOW: Any = object()  # "use the full loader"
 _NO_KEY: Any = object()  # an open mapping waits for its next key
 _MAX_FAST_DEPTH = 100
-_RESOLVERS: dict[Any, list[tuple[str, Any]]] = _LinedLoader.yaml_implicit_resolvers
-_SCALARS = yaml.constructor.SafeConstructor()
-_FAST_TAGS = frozenset("tag:yaml.org,2002:" + t
-                       for t in ("null", "bool", "int", "float", "timestamp"))
-if None in _RESOLVERS:  # pragma: no cover - a wildcard resolver registered by some plugin
-    _CParser = None
 
 
-_plain_cache: dict[str, Any] = {}  # keys and common values recur in every .dvc file
+class _Schema:
+    """How plain scalars resolve under one YAML version, with a cache of common values."""
+
+    def __init__(self, loader: type, scalars: dict[str, Any]) -> None:
+        self.resolvers: dict[Any, list[tuple[str, Any]]] = \
+            loader.yaml_implicit_resolvers  # type: ignore[attr-defined]
+        self.scalars = scalars
+        self.cache: dict[str, Any] = {}  # keys and common values recur in every .dvc file
+        if None in self.resolvers:  # pragma: no cover - a wildcard resolver from a plugin
+            raise RuntimeError("unexpected wildcard YAML resolver")
+
+    def plain(self, value: str) -> Any:
+        """An unquoted scalar as the full loader resolves it, or _SLOW for the rarer tags."""
+        try:
+            return self.cache[value]
+        except KeyError:
+            pass
+        result = value
+        for tag, regexp in self.resolvers.get(value[:1], ()):
+            if regexp.match(value):
+                build = self.scalars.get(tag)
+                if build is None:
+                    result = _SLOW
+                else:
+                    try:
+                        result = build(value)
+                    except (ValueError, OverflowError):
+                        result = _SLOW  # the full loader reports it, with its line
+                break
+        if len(value) <= 64:  # names and enum-like values, not descriptions
+            if len(self.cache) > 4096:
+                self.cache.clear()
+            self.cache[value] = result
+        return result
 
 
-def _plain_scalar(value: str) -> Any:
-    """An unquoted scalar as SafeLoader resolves it, or _SLOW for the rarer types."""
-    try:
-        return _plain_cache[value]
-    except KeyError:
-        pass
-    result = value
-    for tag, regexp in _RESOLVERS.get(value[:1], ()):
-        if regexp.match(value):
-            result = _SCALARS.yaml_constructors[tag](_SCALARS, yaml.ScalarNode(tag, value)) \
-                if tag in _FAST_TAGS else _SLOW
-            break
-    if len(value) <= 64:  # names and enum-like values, not descriptions
-        if len(_plain_cache) > 4096:
-            _plain_cache.clear()
-        _plain_cache[value] = result
-    return result
-
+_SCHEMA_12 = _Schema(_Loader12, _SCALAR_12)
+_SCHEMA_11 = _Schema(_Loader11, _SCALAR_11)
 
 _SCALAR, _MAP_START, _SEQ_START = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
 _MAP_END, _SEQ_END, _DOC_END = yaml.MappingEndEvent, yaml.SequenceEndEvent, yaml.DocumentEndEvent
 
 
 def _build(next_event: Any) -> Any:
-    """The document from libyaml's events, as ``_LinedLoader`` would construct it."""
+    """The document from libyaml's events, as the full loader would construct it."""
     next_event()  # StreamStartEvent
     event = next_event()
     if type(event) is yaml.StreamEndEvent:
         return None
     if type(event) is not yaml.DocumentStartEvent:
         return _SLOW
+    schema = _SCHEMA_11 if event.version == (1, 1) else _SCHEMA_12
     # Names bound locally: this loop runs once per YAML node of every file read.
     scalar, map_start, seq_start, map_end, seq_end = (
         _SCALAR, _MAP_START, _SEQ_START, _MAP_END, _SEQ_END)
-    plain, slow, no_key, lined_list = _plain_scalar, _SLOW, _NO_KEY, LinedList
+    plain, slow, no_key, lined_list = schema.plain, _SLOW, _NO_KEY, LinedList
     stack: list[Any] = []  # open containers, innermost last
     pending: list[Any] = []  # per open container: (key, line) awaiting a value, or _NO_KEY
     parent: Any = None
     root: Any = slow
-    nodes = 0
     while True:
         event = next_event()
         kind = type(event)
@@ -229,7 +385,6 @@ def _build(next_event: Any) -> Any:
             return root if type(next_event()) is yaml.StreamEndEvent else slow
         else:  # an alias
             return slow
-        nodes += 1
         if parent is None:
             root = value
         elif type(parent) is lined_list:
@@ -240,13 +395,16 @@ def _build(next_event: Any) -> Any:
             if key is no_key:
                 if isinstance(value, dict | list):
                     return slow  # a complex key
+                try:
+                    if value in parent:
+                        return slow  # a repeated key: the full loader names both lines
+                except TypeError:
+                    return slow
                 pending[-1] = (value, line)
             else:
                 parent[key[0]] = value
                 parent.lines[key[0]] = key[1]
                 pending[-1] = no_key
-        if nodes > MAX_EXPANDED_NODES:
-            return slow  # the full loader says why
 
 
 def _fast_load(text: str) -> Any:
@@ -258,6 +416,18 @@ def _fast_load(text: str) -> Any:
         return _SLOW
 
 
+def _full_load(text: str, where: str) -> Any:
+    loader = (_Loader11 if _DECLARES_11.match(text) else _Loader12)(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_aliases(node, where)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def load(text: str | bytes, where: str) -> Any:
     """Parse one YAML document; raise ``YAMLFileError`` naming ``where`` and the line."""
     if isinstance(text, bytes):
@@ -266,7 +436,12 @@ def load(text: str | bytes, where: str) -> Any:
     if value is not _SLOW:
         return value
     try:
-        value = yaml.load(text, Loader=_LinedLoader)
+        return _full_load(text, where)
+    except (_BadValue, _DuplicateKey) as exc:
+        line = f":{exc.problem_mark.line + 1}" if exc.problem_mark is not None else ""
+        hint = "keep one of them: DVC refuses a repeated key" if isinstance(
+            exc, _DuplicateKey) else "fix the value, or quote it to keep it as text"
+        raise YAMLFileError(f"{where}{line}: {exc.problem}", hint) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         # At end of input (an unclosed bracket) the problem mark points past the last line;
@@ -283,5 +458,3 @@ def load(text: str | bytes, where: str) -> Any:
         raise YAMLFileError(f"{where}: malformed YAML: {exc}", "fix the syntax") from None
     except RecursionError:
         raise YAMLFileError(f"{where}: YAML nested too deeply", "flatten the file") from None
-    _check_expansion(value, where)
-    return value
