@@ -7,7 +7,7 @@ from pathlib import Path
 
 from realrepo import archivist
 
-from .conftest import AS_OF, AuditRepo
+from .auditrepo import AS_OF, AuditRepo
 
 
 def _by_kind(report: dict, kind: str) -> list[dict]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import AuditRepo
+from .auditrepo import AuditRepo
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -69,7 +69,7 @@ def test_html_report_renders_timeline_and_findings(base: AuditRepo, tmp_path: Pa
 
 
 def test_html_escapes_what_people_wrote(fresh: AuditRepo, tmp_path: Path) -> None:
-    from .conftest import when
+    from .auditrepo import when
 
     fresh.git("commit", "-q", "--allow-empty", "--no-verify", "-m",
               "<script>alert(1)</script>\n\nArchivist-Event: hold\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .conftest import AuditRepo, when
+from .auditrepo import AuditRepo, when
 
 
 def _event_file(repo: AuditRepo) -> str:
