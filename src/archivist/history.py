@@ -15,9 +15,10 @@ import datetime as dt
 import os
 import posixpath
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from archivist import gitrepo, parsecache
 from archivist.artifacts import (
@@ -199,14 +200,15 @@ def parse_key(key: parsecache.Key, contents: dict[str, bytes]) -> parsecache.Val
         return exc.message
 
 
-def _parse_all(root: Path, keys: list[parsecache.Key],
+def _parse_all(root: Path, keys: list[parsecache.Key], *, use_cache: bool = True,
                ) -> dict[parsecache.Key, parsecache.Value]:
-    """Every unit version the walk needs: from the cache, the rest read and parsed."""
+    """Every unit version the walk needs: from the cache, the rest read and parsed
+    (all of them read and parsed when ``use_cache`` is False)."""
     cache = parsecache.ParseCache.open(root, "history")
     parses: dict[parsecache.Key, parsecache.Value] = {}
     todo: list[parsecache.Key] = []
     for key in keys:
-        value = cache.get(key)
+        value = cache.get(key) if use_cache else parsecache.MISSING
         if value is parsecache.MISSING:
             todo.append(key)
         else:
@@ -333,15 +335,19 @@ def _resumable(root: Path, base: str, head: str) -> bool:
 
 
 def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
-         ) -> Iterator[CommitArtifacts]:
+         use_cache: bool = True) -> Iterator[CommitArtifacts]:
     """Each first-parent commit up to ``rev`` that changed an artifact, oldest first.
 
     Files that fail to parse in some commit keep their previous meaning; a message for
     each lands in ``warnings`` when a list is given.
+
+    ``use_cache=False`` reads every blob and parses it again, trusting neither the walk
+    snapshot nor the parse cache (a cache travels between machines and can be forged);
+    what anything that deletes decides from. The fresh result still refreshes the caches.
     """
     sha = gitrepo.resolve_commit(root, rev)
     snapshot = parsecache.Snapshot(root, _SNAPSHOT)
-    header = snapshot.header()
+    header = snapshot.header() if use_cache else None
     body = None
     if isinstance(header, tuple) and len(header) == 2 and header[0] == _SNAPSHOT_KIND and \
             (header[1] == sha or _resumable(root, header[1], sha)):
@@ -361,7 +367,7 @@ def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
     records = _records(root, f"{header[1]}..{sha}" if body is not None else sha)
     steps = _unit_steps(records, blobs)
     keys = list(dict.fromkeys(k for step in steps for _, k in step if k is not None))
-    state.parses = _parse_all(root, keys)
+    state.parses = _parse_all(root, keys, use_cache=use_cache)
     for (fields, _), units in zip(records, steps, strict=True):
         commit, name, email, adate, cdate, subject = fields
         seen = len(found)
@@ -381,12 +387,100 @@ def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
                   (done, found, blobs, state.parsed, state.units_of, state.merged))
 
 
+# ---------------------------------------------------------------- the clock
+
+# A commit date is what its author's machine said (or what they chose). A version's
+# clock must never start before the commit that introduced it, so each first-parent
+# commit's date is bounded below by every earlier first-parent commit's, and above by
+# now; where the claim falls outside, the bound is used and the claim is an anomaly.
+
+
+@dataclass(frozen=True)
+class DateAnomaly:
+    """A first-parent commit whose committer date cannot be the time it was made."""
+
+    kind: Literal["backwards", "future"]
+    commit: str
+    claimed: dt.datetime  # the committer date it carries
+    used: dt.datetime  # the date retention uses instead
+    previous: str | None = None  # backwards: the earlier commit it claims to precede
+
+    def describe(self) -> str:
+        if self.kind == "future":
+            return (f"commit {self.commit[:10]} is dated {self.claimed.isoformat()}, in the "
+                    f"future: retention counts from {self.used.isoformat()}")
+        return (f"commit {self.commit[:10]} is dated {self.claimed.isoformat()}, before its "
+                f"first-parent ancestor {str(self.previous)[:10]} "
+                f"({self.used.isoformat()}): retention counts from the later date")
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The first-parent chain of a head: each commit's position and bounded date."""
+
+    positions: Mapping[str, int]  # commit -> 0 for the oldest first-parent commit
+    dates: Mapping[str, dt.datetime]  # commit -> committer date, bounded
+    anomalies: tuple[DateAnomaly, ...] = ()
+
+
+def bound_dates(chain: Iterable[tuple[str, dt.datetime]], now: dt.datetime) -> Clock:
+    """Bound each commit's date by its first-parent predecessors and by ``now``.
+
+    ``chain`` is the first-parent chain oldest first, as (commit, committer date). Pure.
+    """
+    positions: dict[str, int] = {}
+    dates: dict[str, dt.datetime] = {}
+    anomalies: list[DateAnomaly] = []
+    floor: dt.datetime | None = None
+    floor_commit: str | None = None
+    floor_future = False  # the floor is "now", set by a commit dated in the future
+    for index, (commit, claimed) in enumerate(chain):
+        positions[commit] = index
+        used = claimed
+        future = used > now
+        if future:
+            anomalies.append(DateAnomaly("future", commit, claimed, now))
+            used = now
+        if floor is not None and used < floor:
+            if not floor_future:  # behind a future date every honest one looks backwards
+                anomalies.append(DateAnomaly("backwards", commit, claimed, floor,
+                                             previous=floor_commit))
+            used = floor
+        if floor is None or used > floor:
+            floor, floor_commit, floor_future = used, commit, future
+        dates[commit] = used
+    return Clock(positions, dates, tuple(anomalies))
+
+
+def first_parent_dates(root: Path, head: str) -> list[tuple[str, dt.datetime]]:
+    """(commit, committer date) for each first-parent commit up to ``head``, oldest first."""
+    out = gitrepo.git(["log", "--first-parent", "--reverse", "--format=%H %cI",
+                       "--end-of-options", head, "--"], root)
+    chain = []
+    for line in out.splitlines():
+        sha, _, stamp = line.partition(" ")
+        try:
+            chain.append((sha, dt.datetime.fromisoformat(stamp.strip())))
+        except ValueError:
+            continue  # git always prints ISO dates; a line it did not is not a commit
+    return chain
+
+
+def read_clock(root: Path, head: str, now: dt.datetime | None = None) -> Clock:
+    """The bounded clock of ``head``'s first-parent chain (``now`` defaults to the time)."""
+    return bound_dates(first_parent_dates(root, head), now or dt.datetime.now(dt.UTC))
+
+
 # ---------------------------------------------------------------- version timelines
 
 
 @dataclass
 class Span:
-    """A stretch of first-parent history during which ``version`` was current at ``path``."""
+    """A stretch of first-parent history during which ``version`` was current at ``path``.
+
+    ``since`` and ``until`` are the bounded dates (see ``bound_dates``); the commits'
+    own claims are kept beside them.
+    """
 
     path: str
     version: Version
@@ -396,6 +490,10 @@ class Span:
     until_commit: str | None = None  # the commit that replaced or deleted it
     until: dt.datetime | None = None
     ended_by: str | None = None  # "replaced" | "deleted"
+    since_position: int | None = None  # first-parent position of since_commit
+    until_position: int | None = None
+    since_claimed: dt.datetime | None = None  # the committer dates as written
+    until_claimed: dt.datetime | None = None
 
 
 @dataclass
@@ -405,21 +503,31 @@ class Timelines:
     head: str
     spans: list[Span] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # commit dates that ran backwards along the first-parent chain or lay in the future
+    anomalies: list[DateAnomaly] = field(default_factory=list)
+    positions: Mapping[str, int] = field(default_factory=dict)
 
     def current(self) -> list[Span]:
         return [s for s in self.spans if s.until is None]
 
 
 def read_timelines(root: Path, rev: str,
-                   steps: Iterable[CommitArtifacts] | None = None) -> Timelines:
+                   steps: Iterable[CommitArtifacts] | None = None, *,
+                   use_cache: bool = True, now: dt.datetime | None = None) -> Timelines:
     """Fold ``walk`` into spans: when each (artifact, version) was current, and until when.
 
     ``steps``: the walk of ``rev`` when the caller has it already (the audit does).
+    ``use_cache``: passed to ``walk``. ``now``: the upper bound of commit dates.
     """
     head = gitrepo.resolve_commit(root, rev)
-    out = Timelines(head=head)
+    clock = read_clock(root, head, now)
+    out = Timelines(head=head, anomalies=list(clock.anomalies), positions=clock.positions)
     open_spans: dict[str, Span] = {}
-    for commit in steps if steps is not None else walk(root, head, warnings=out.warnings):
+    if steps is None:
+        steps = walk(root, head, warnings=out.warnings, use_cache=use_cache)
+    for commit in steps:
+        when = clock.dates.get(commit.sha, commit.committer_date)
+        position = clock.positions.get(commit.sha)
         for before, after in commit.changes:
             path = (after or before).path  # type: ignore[union-attr]
             span = open_spans.get(path)
@@ -430,12 +538,15 @@ def read_timelines(root: Path, rev: str,
                 continue
             if span is not None:
                 span.until_commit = commit.sha
-                span.until = commit.committer_date
+                span.until = when
+                span.until_claimed = commit.committer_date
+                span.until_position = position
                 span.ended_by = "replaced" if after is not None else "deleted"
                 del open_spans[path]
             if after is not None and new_version is not None:
                 span = Span(path=path, version=new_version, artifact=after,
-                            since_commit=commit.sha, since=commit.committer_date)
+                            since_commit=commit.sha, since=when,
+                            since_position=position, since_claimed=commit.committer_date)
                 open_spans[path] = span
                 out.spans.append(span)
     return out

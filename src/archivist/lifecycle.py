@@ -1,17 +1,31 @@
-"""The retention plan of a repository: history + ledger + release tags -> ``retention``.
+"""The retention plan of a repository: history + ledger + tags -> ``retention``.
 
 ``build_plan`` is the one entry point: the plan command, archive, dispose and the audit
 all see versions through it. Reads git only (no DVC, no remote).
+
+What pins a version, beyond its own dates:
+
+- a release: the ledger's release event on the governed branch (committed, reviewed:
+  deleting or moving a tag does not undo it), a GTO registration ``NAME@vX.Y.Z`` that is
+  not deregistered nor deprecated, or a lightweight tag of that form;
+- a GTO stage that holds it now (``gto_tags``): in use, never archived or disposed.
+
+By default the history is walked fresh (no walk snapshot, no parse cache): a cache can
+make a command faster, never change what it deletes. Callers that only read (the audit)
+may hand in timelines they walked with the caches.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from archivist import gitrepo, history, ledger
+from archivist import gitrepo, gto_tags, history, ledger, releases
+from archivist.artifacts import Artifact
 from archivist.errors import ArchivistError
 from archivist.inventory import find_artifact, load_artifacts
 from archivist.policy import Policy
@@ -19,8 +33,38 @@ from archivist.retention import LedgerFact, PlanItem, VersionRecord, decide
 from archivist.trees import CommitTree
 
 UNTIL_TRAILER = "Archivist-Until"
-# GTO's release tags: NAME@vX.Y.Z (a folder's artifact "dir:name" is tagged "dir=name")
-_RELEASE_TAG = re.compile(r"^(?P<name>.+)@v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
+TAG_TRAILER = releases.TRAILER_TAG
+# What counted as a release tag before GTO's grammar was read: NAME@[v]X.Y.Z[...]
+_LOOSE_RELEASE = re.compile(r"^(?P<name>.+)@v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
+
+
+@dataclass(frozen=True)
+class ReleaseAnomaly:
+    """A release the ledger records whose tag is gone, or points elsewhere."""
+
+    kind: Literal["missing", "moved"]
+    tag: str
+    artifact: str
+    version: str  # "md5:<hex>"
+    release_commit: str  # the ledger's release commit
+    tagged: str | None = None  # moved: the commit the tag points to now
+
+    def describe(self) -> str:
+        if self.kind == "missing":
+            return (f"release tag {self.tag} ({self.artifact} {self.version[:16]}) is "
+                    f"missing; the ledger's release commit is {self.release_commit[:10]}")
+        return (f"release tag {self.tag} points to {str(self.tagged)[:10]}, not to the "
+                f"ledger's release commit {self.release_commit[:10]}")
+
+
+@dataclass
+class Pins:
+    """What tags and release events pin, keyed by (artifact path, digest)."""
+
+    releases: dict[tuple[str, str], str] = field(default_factory=dict)  # -> tag or label
+    stages: dict[tuple[str, str], str] = field(default_factory=dict)  # -> "stage prod via .."
+    uses: list[tuple[gto_tags.StageUse, str, str]] = field(default_factory=list)  # +path, digest
+    anomalies: list[ReleaseAnomaly] = field(default_factory=list)
 
 
 @dataclass
@@ -32,6 +76,11 @@ class Plan:
     branch: str
     as_of: dt.date
     warnings: list[str] = field(default_factory=list)
+    # findings for the audit: commit dates bounded by their parents or by now ...
+    date_anomalies: list[history.DateAnomaly] = field(default_factory=list)
+    # ... and ledger releases whose tag is missing or moved
+    release_anomalies: list[ReleaseAnomaly] = field(default_factory=list)
+    stage_uses: list[gto_tags.StageUse] = field(default_factory=list)
 
 
 def _utc_date(moment: dt.datetime) -> dt.date:
@@ -40,13 +89,14 @@ def _utc_date(moment: dt.datetime) -> dt.date:
 
 def version_records(spans: list[history.Span]) -> list[VersionRecord]:
     """One record per (artifact, version): current if any span is open, else its clock
-    starts at the latest replacement (a version can come back and go again)."""
+    starts at the latest replacement (a version can come back and go again). ``began`` is
+    where its latest life began: ledger facts from before then were about another life."""
     grouped: dict[tuple[str, str], list[history.Span]] = {}
     for span in spans:
         grouped.setdefault((span.path, span.version.digest), []).append(span)
     records = []
     for group in grouped.values():
-        last = group[-1]
+        last = group[-1]  # spans come in history order: the latest life
         current = any(s.until is None for s in group)
         ended = None if current else max(group, key=lambda s: s.until)  # type: ignore[arg-type,return-value]
         records.append(VersionRecord(
@@ -54,14 +104,18 @@ def version_records(spans: list[history.Span]) -> list[VersionRecord]:
             superseded=_utc_date(ended.until) if ended and ended.until else None,
             superseded_by=ended.until_commit if ended else None,
             ended_by=ended.ended_by if ended else None,
+            began=last.since_position, began_in=last.since_commit, lives=len(group),
         ))
     return records
 
 
-def ledger_facts(root: Path, rev: str) -> list[LedgerFact]:
-    """archive / restore / dispose entries from the ledger on the branch, oldest first."""
+def facts_from(commits: Iterable[ledger.LedgerCommit],
+               positions: dict[str, int] | None = None) -> list[LedgerFact]:
+    """archive / restore / dispose entries of ledger commits (oldest first), each with
+    its first-parent position when ``positions`` knows it."""
     facts = []
-    for commit in ledger.read_ledger(root, rev):
+    positions = positions or {}
+    for commit in commits:
         kind = commit.kind
         if kind not in ("archive", "restore", "dispose"):
             continue
@@ -74,62 +128,176 @@ def ledger_facts(root: Path, rev: str) -> list[LedgerFact]:
                 until = None
         for path, version in commit.pairs():
             facts.append(LedgerFact(kind=kind, path=path, version=version,
-                                    on=_utc_date(commit.date), commit=commit.sha, until=until))
+                                    on=_utc_date(commit.date), commit=commit.sha, until=until,
+                                    position=positions.get(commit.sha)))
     return facts
 
 
-def release_pins(root: Path) -> dict[tuple[str, str], str]:
-    """(artifact path, digest) -> release tag, for every ``NAME@vX.Y.Z`` tag."""
-    out = gitrepo.git(["for-each-ref", "--format=%(refname:strip=2)%09%(objectname)"
-                       "%09%(*objectname)", "refs/tags"], root, check=False)
-    pins: dict[tuple[str, str], str] = {}
-    by_commit: dict[str, list[tuple[str, str]]] = {}
+def ledger_facts(root: Path, rev: str) -> list[LedgerFact]:
+    """archive / restore / dispose entries from the ledger on the branch, oldest first."""
+    head = gitrepo.resolve_commit(root, rev)
+    clock = history.read_clock(root, head)
+    return facts_from(ledger.read_ledger(root, head), dict(clock.positions))
+
+
+class _UncachedTree(CommitTree):
+    """A commit's files parsed afresh: what pins a version is never read from a cache."""
+
+    def cache_root(self) -> Path | None:
+        return None
+
+
+@dataclass(frozen=True)
+class _TagRef:
+    tag: str
+    annotated: bool
+    commit: str
+    created: dt.datetime | None
+
+
+def _list_tags(root: Path) -> list[_TagRef]:
+    out = gitrepo.git(["for-each-ref", "--format=%(refname:strip=2)%00%(objecttype)%00"
+                       "%(objectname)%00%(*objecttype)%00%(*objectname)%00"
+                       "%(taggerdate:iso-strict)", "refs/tags"], root, check=False)
+    refs = []
     for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) != 3:
+        parts = line.split("\0")
+        if len(parts) != 6:
             continue
-        tag, obj, peeled = parts
-        match = _RELEASE_TAG.match(tag)
-        if match:
-            by_commit.setdefault(peeled or obj, []).append((tag, match.group("name")))
-    if not by_commit:
-        return pins
+        tag, kind, obj, peeled_kind, peeled, when = parts
+        if kind == "commit":
+            refs.append(_TagRef(tag, False, obj, None))
+        elif kind == "tag" and peeled_kind == "commit":
+            try:
+                created = dt.datetime.fromisoformat(when) if when else None
+            except ValueError:
+                created = None
+            refs.append(_TagRef(tag, True, peeled, created))
+    return refs
+
+
+def _versions_at(root: Path, wanted: dict[str, set[str]], *, fresh: bool,
+                 ) -> dict[tuple[str, str], Artifact]:
+    """(commit, registry name) -> the artifact it names there, for every pair wanted."""
+    found: dict[tuple[str, str], Artifact] = {}
+    if not wanted:
+        return found
     cat = gitrepo.CatFile(root)
     try:
-        for commit, tags in by_commit.items():
+        for commit, names in wanted.items():
             try:
-                tree = CommitTree(root, commit, cat=cat)
+                tree = _UncachedTree(root, commit, cat=cat) if fresh else \
+                    CommitTree(root, commit, cat=cat)
                 artifacts = load_artifacts(tree)
             except ArchivistError:
                 continue  # a tag on something that is not a commit with DVC files
-            for tag, name in tags:
-                for spec in dict.fromkeys((name, name.replace("=", ":"))):
+            for name in names:
+                for spec in dict.fromkeys((name, gto_tags.name_to_tag(name),
+                                           gto_tags.tag_to_name(name))):
                     try:
                         artifact = find_artifact(artifacts, spec, spec)
                     except ArchivistError:
                         continue
                     if artifact.version is not None:
-                        pins.setdefault((artifact.path, artifact.version.digest), tag)
+                        found[(commit, name)] = artifact
                     break
     finally:
         cat.close()
+    return found
+
+
+def read_pins(root: Path, commits: Sequence[ledger.LedgerCommit], *,
+              fresh: bool = True) -> Pins:
+    """Release pins (ledger release events, GTO registrations, lightweight release tags),
+    GTO stage uses, and the ledger releases whose tag is missing or moved."""
+    pins = Pins()
+    refs = _list_tags(root)
+    by_name = {r.tag: r for r in refs}
+    registry = gto_tags.fold(gto_tags.TagRecord(r.tag, r.commit, r.created)
+                             for r in refs if r.annotated and r.created is not None)
+    registered = registry.registrations()
+    uses = registry.in_use()
+    # Release-like tags that are no GTO event (lightweight ones, names GTO's grammar
+    # refuses): they pinned before GTO's rules were read, and still do.
+    legacy = []
+    for ref in refs:
+        parsed = gto_tags.parse(ref.tag)
+        if parsed is not None and ref.annotated:
+            continue
+        if parsed is not None and parsed.action is gto_tags.Action.REGISTER:
+            legacy.append((parsed.name, ref.commit, ref.tag))
+        elif parsed is None and (loose := _LOOSE_RELEASE.match(ref.tag)):
+            legacy.append((loose.group("name"), ref.commit, ref.tag))
+    wanted: dict[str, set[str]] = {}
+    for name, commit, _ in [(r.name, r.commit, r.tag) for r in registered] + legacy + \
+            [(u.name, u.commit, u.tag) for u in uses]:
+        wanted.setdefault(commit, set()).add(name)
+    at = _versions_at(root, wanted, fresh=fresh)
+    # the ledger's releases first: committed and reviewed, they win over any tag
+    for commit in commits:
+        if commit.kind != "release":
+            continue
+        tags = commit.values(TAG_TRAILER)
+        label = tags[0] if tags else f"release {commit.sha[:10]}"
+        for path, version in commit.pairs():
+            pins.releases.setdefault((path, version.removeprefix("md5:")), label)
+            for tag in tags:
+                ref = by_name.get(tag)
+                if ref is None:
+                    pins.anomalies.append(ReleaseAnomaly("missing", tag, path, version,
+                                                         commit.sha))
+                elif ref.commit != commit.sha:
+                    pins.anomalies.append(ReleaseAnomaly("moved", tag, path, version,
+                                                         commit.sha, tagged=ref.commit))
+    for name, commit, tag in [(r.name, r.commit, r.tag) for r in registered] + legacy:
+        artifact = at.get((commit, name))
+        if artifact is not None and artifact.version is not None:
+            pins.releases.setdefault((artifact.path, artifact.version.digest), tag)
+    for use in uses:
+        artifact = at.get((use.commit, use.name))
+        if artifact is None or artifact.version is None:
+            continue
+        key = (artifact.path, artifact.version.digest)
+        pins.uses.append((use, artifact.path, artifact.version.digest))
+        if key in pins.stages:
+            pins.stages[key] += f", {use.reason()}"
+        else:
+            pins.stages[key] = use.reason()
     return pins
 
 
+def release_pins(root: Path) -> dict[tuple[str, str], str]:
+    """(artifact path, digest) -> release, from release tags and the ledger on HEAD."""
+    head = gitrepo.resolve_commit(root, "HEAD")
+    return read_pins(root, ledger.read_ledger(root, head)).releases
+
+
 def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
-                       timelines: history.Timelines | None = None) -> Plan:
-    """The plan with its head, branch and any history warnings.
+                       timelines: history.Timelines | None = None, *,
+                       fresh: bool = True, now: dt.datetime | None = None) -> Plan:
+    """The plan with its head, branch, any history warnings and the anomalies found.
 
     ``timelines``: already read by the caller (the audit), instead of walking again.
+    ``fresh``: walk without the caches (the default; what anything that deletes needs);
+    False lets a read-only caller use them. ``now`` bounds commit dates (default: the
+    time).
     """
     branch = history.governed_branch(root, policy.branch)
     if timelines is None:
-        timelines = history.read_timelines(root, branch)
-    facts = ledger_facts(root, timelines.head)
+        timelines = history.read_timelines(root, branch, use_cache=not fresh, now=now)
+    commits = ledger.read_ledger(root, timelines.head)
+    positions = dict(timelines.positions)
+    if not positions:  # timelines built by a caller without a clock
+        positions = dict(history.read_clock(root, timelines.head, now).positions)
+    facts = facts_from(commits, positions)
+    pins = read_pins(root, commits, fresh=fresh)
     items = decide(version_records(timelines.spans), policy, facts, as_of,
-                   release_pins(root))
+                   pins.releases, pins.stages)
     return Plan(items=items, head=timelines.head, branch=branch.removeprefix("refs/heads/"),
-                as_of=as_of, warnings=timelines.warnings)
+                as_of=as_of, warnings=timelines.warnings,
+                date_anomalies=list(timelines.anomalies),
+                release_anomalies=pins.anomalies,
+                stage_uses=[u for u, _, _ in pins.uses])
 
 
 def build_plan(root: Path, policy: Policy, as_of: dt.date) -> list[PlanItem]:

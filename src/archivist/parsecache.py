@@ -120,6 +120,30 @@ def _write(path: Path, *objects: Any) -> None:
             os.unlink(temp)
 
 
+def _open_regular(path: Path) -> Any:
+    """``path`` opened for reading when it is a regular file, else None.
+
+    A FIFO or a device in the cache folder would block a plain ``open`` (or feed it
+    forever): it is opened without blocking, checked with ``fstat`` and skipped. The
+    descriptor's own ``fstat`` decides, so a swap after the check changes nothing.
+    """
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except OSError:
+        os.close(fd)
+        return None
+
+
 class ParseCache:
     """One namespace of cached parses; ``get``/``put`` in memory, ``save`` once at the end."""
 
@@ -151,10 +175,13 @@ class ParseCache:
 
         self._loaded = True
         assert self.path is not None
+        handle = _open_regular(self.path)
+        if handle is None:  # missing, or not a regular file: no cache
+            return
         try:
-            with open(self.path, "rb") as handle:
+            with handle:
                 stored = _load(handle)
-        except Exception:  # missing, truncated, foreign: "no cache", never a failure
+        except Exception:  # truncated, foreign: "no cache", never a failure
             return
         if isinstance(stored, dict) and stored.get("fingerprint") == _FINGERPRINT \
                 and isinstance(stored.get("entries"), dict):
@@ -210,11 +237,14 @@ class Snapshot:
 
         if self.path is None:
             return None
+        handle = _open_regular(self.path)
+        if handle is None:
+            return None
         try:
-            with open(self.path, "rb") as handle:
+            with handle:
                 stored = _load(handle)
                 self._offset = handle.tell()
-        except Exception:  # missing or damaged: no snapshot
+        except Exception:  # damaged: no snapshot
             return None
         if not isinstance(stored, tuple) or len(stored) != 2 or stored[0] != _FINGERPRINT:
             return None
@@ -225,8 +255,11 @@ class Snapshot:
 
         if self.path is None or not self._offset:
             return None
+        handle = _open_regular(self.path)
+        if handle is None:
+            return None
         try:
-            with open(self.path, "rb") as handle:
+            with handle:
                 handle.seek(self._offset)
                 return _load(handle)
         except Exception:

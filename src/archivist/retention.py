@@ -5,25 +5,50 @@ ledger and hands them in as ``VersionRecord`` and ``LedgerFact`` values.
 
 A version's clock starts at the first-parent commit that replaced or deleted it; the
 current version never expires. Windows come from its class: the release class when a
-release tag pins it, else its ``retention`` tag, else ``retention.default``.
+release pins it (a release tag, a GTO registration or the ledger's release event), else
+its ``retention`` tag, else ``retention.default``.
 
     current -> active -(active window over)-> archived -(archive window over)-> disposed
     a restore keeps it active until a date; a hold freezes it where it is.
+
+What can never be due, whatever the dates or the ledger say:
+
+- the current version (even one the ledger says was disposed of: that was another life);
+- a version a GTO stage holds now ("in-use");
+- a held version.
+
+A version can be current more than once (a revert, the same bytes again). Each stretch
+is a *life*; a ledger fact belongs to the life it was recorded in, so a fact recorded
+before the version became current again says nothing about it now.
+
+``delete_sets`` turns a plan and each version's objects into what may leave each remote:
+an object leaves a remote only when every version that uses it is due to leave it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import posixpath
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar
 
 from archivist.artifacts import Artifact, Version
-from archivist.errors import ConfigError
+from archivist.errors import ArchivistError, ConfigError
+from archivist.globs import glob_match
 from archivist.policy import Hold, Policy, RetentionClass
 
-STATES = ("current", "active", "archived", "disposed", "held", "restored")
-ACTIONS = ("keep", "archive", "dispose")
-FACT_KINDS = ("archive", "restore", "dispose")
+State = Literal["current", "active", "archived", "disposed", "held", "restored", "in-use"]
+ActionName = Literal["keep", "archive", "dispose"]
+FactKind = Literal["archive", "restore", "dispose"]
+Location = Literal["active", "archive"]
+STATES: tuple[State, ...] = ("current", "active", "archived", "disposed", "held",
+                             "restored", "in-use")
+ACTIONS: tuple[ActionName, ...] = ("keep", "archive", "dispose")
+FACT_KINDS: tuple[FactKind, ...] = ("archive", "restore", "dispose")
+# States that keep a version's objects wherever they are, on every remote.
+PINNED_STATES: frozenset[str] = frozenset({"current", "held", "in-use"})
 
 
 @dataclass(frozen=True)
@@ -37,6 +62,11 @@ class VersionRecord:
     superseded: dt.date | None  # the clock start; None while current
     superseded_by: str | None = None  # that commit
     ended_by: str | None = None  # "replaced" | "deleted"
+    # First-parent position (0 = oldest commit) of the commit that began its latest life;
+    # None when unknown (then every ledger fact for it applies).
+    began: int | None = None
+    began_in: str | None = None  # that commit
+    lives: int = 1  # how many times it became current
 
 
 @dataclass(frozen=True)
@@ -49,6 +79,7 @@ class LedgerFact:
     on: dt.date
     commit: str
     until: dt.date | None = None  # restore: kept active until
+    position: int | None = None  # the commit's first-parent position; None: unknown
 
 
 @dataclass(frozen=True)
@@ -57,7 +88,7 @@ class PlanItem:
 
     path: str
     version: str  # "md5:<hex>"
-    state: str  # current | active | archived | disposed | held | restored
+    state: str  # one of STATES
     action: str  # keep | archive | dispose
     reason: str
     due: dt.date | None  # when the next step falls due (past: overdue)
@@ -69,9 +100,12 @@ class PlanItem:
     name: str | None = None  # dvc.yaml artifacts: name
     since: dt.date | None = None  # when its clock started
     superseded_by: str | None = None
-    release: str | None = None  # the release tag pinning it
+    release: str | None = None  # the release tag (or ledger release) pinning it
     hold: str | None = None  # the hold's reason
     until: dt.date | None = None  # restored: active until
+    stage: str | None = None  # the GTO stage holding it: "stage prod via clf#prod#1"
+    content: Version | None = None  # the version, typed
+    current: bool = False  # current at the branch head (whatever its state says)
 
     @property
     def digest(self) -> str:
@@ -80,6 +114,11 @@ class PlanItem:
     @property
     def is_dir(self) -> bool:
         return self.digest.endswith(".dir")
+
+    @property
+    def pinned(self) -> bool:
+        """Kept where it is on every remote: current, held or in use by a stage."""
+        return self.current or self.state in PINNED_STATES
 
 
 def _fmt_days(days: int) -> str:
@@ -93,14 +132,95 @@ def describe_class(cls: RetentionClass) -> str:
     return f"class {cls.name} (active {_fmt_days(cls.active_days)}, archive {archive})"
 
 
+# ---------------------------------------------------------------- holds
+
+
+def normalize_path(path: str) -> str:
+    """A repo-relative path as DVC names outputs: ``./models/a.bin/`` -> ``models/a.bin``."""
+    text = path.strip()
+    if not text:
+        return ""
+    text = posixpath.normpath(text).lstrip("/")
+    return "" if text == "." else text
+
+
+def _hold_digest(hold: Hold) -> str | None:
+    """The hold's version as a bare lower-case digest, or None when it names none."""
+    value: object = hold.version
+    if value is None:
+        return None
+    if isinstance(value, Version):
+        return value.digest.lower()
+    text = str(value).strip().lower()
+    return text.removeprefix("md5:").strip()
+
+
+def _same_digest(held: str, digest: str) -> bool:
+    """Full hashes only; a folder's ``.dir`` suffix may be left out."""
+    digest = digest.lower()
+    return held == digest or (digest.endswith(".dir") and held == digest.removesuffix(".dir"))
+
+
+def hold_covers(hold: Hold, path: str, version: Version | None) -> bool:
+    """Whether ``hold`` names this artifact (and this version, when it names one); dates
+    aside. Paths are compared normalised; a short hash names nothing."""
+    pattern = normalize_path(hold.path)
+    target = normalize_path(path)
+    if not pattern or not (pattern == target or glob_match(pattern, target)):
+        return False
+    held = _hold_digest(hold)
+    if held is None:
+        return True
+    return version is not None and _same_digest(held, version.digest)
+
+
 def _holds_for(holds: Iterable[Hold], path: str, version: Version, on: dt.date) -> Hold | None:
     for hold in holds:
-        if not hold.applies(path, on):
+        if hold.until is not None and on > hold.until:
             continue
-        if hold.version is not None and hold.version.removeprefix("md5:") != version.digest:
-            continue
-        return hold
+        if hold_covers(hold, path, version):
+            return hold
     return None
+
+
+@dataclass(frozen=True)
+class UnmatchedHold:
+    """A hold that holds nothing: no artifact, or no version, matches it."""
+
+    hold: Hold
+    problem: Literal["no-artifact", "no-version", "short-hash"]
+    message: str
+
+
+def unmatched_holds(policy: Policy, records: Iterable[VersionRecord | Artifact],
+                    ) -> list[UnmatchedHold]:
+    """Every hold of the policy that matches none of ``records`` (the plan's version
+    records, or the artifacts of one tree), in policy order; dates aside."""
+    if policy.retention is None:
+        return []
+    known = [(r.path, r.version) for r in records]
+    out = []
+    for hold in policy.retention.holds:
+        if any(hold_covers(hold, path, version) for path, version in known):
+            continue
+        where = f"{policy.source}:{hold.line}"
+        path_only = dataclasses.replace(hold, version=None)
+        held = _hold_digest(hold)
+        if not any(hold_covers(path_only, path, version) for path, version in known):
+            out.append(UnmatchedHold(hold, "no-artifact",
+                                     f"{where}: hold {hold.path!r} matches no artifact"))
+        elif held is not None and len(held.removesuffix(".dir")) < 32:
+            out.append(UnmatchedHold(hold, "short-hash",
+                                     f"{where}: hold version {hold.version!r} is not a full "
+                                     "hash: it holds nothing"))
+        else:
+            out.append(UnmatchedHold(hold, "no-version",
+                                     f"{where}: no version {hold.version!r} of "
+                                     f"{hold.path!r} was ever on the branch"))
+    return out
+
+
+# ---------------------------------------------------------------- decisions
 
 
 def class_name(record: VersionRecord, policy: Policy, release: str | None) -> str:
@@ -114,18 +234,38 @@ def class_name(record: VersionRecord, policy: Policy, release: str | None) -> st
     return policy.retention.default
 
 
-def _last_facts(facts: Iterable[LedgerFact]) -> dict[tuple[str, str], LedgerFact]:
-    last: dict[tuple[str, str], LedgerFact] = {}
+def _applies(fact: LedgerFact, record: VersionRecord) -> bool:
+    """A fact belongs to the life it was recorded in: after the latest life began."""
+    if fact.position is None or record.began is None:
+        return True
+    return fact.position > record.began
+
+
+def _last_facts(facts: Iterable[LedgerFact]) -> dict[tuple[str, str], list[LedgerFact]]:
+    grouped: dict[tuple[str, str], list[LedgerFact]] = {}
     for fact in facts:  # oldest first: the latest word wins
         if fact.kind in FACT_KINDS:
-            last[(fact.path, fact.version)] = fact
-    return last
+            grouped.setdefault((fact.path, fact.version), []).append(fact)
+    return grouped
+
+
+def _fact_for(record: VersionRecord, facts: Sequence[LedgerFact]) -> tuple[
+        LedgerFact | None, LedgerFact | None]:
+    """The latest fact of the record's current life, and the latest of an earlier one."""
+    now_life = [f for f in facts if _applies(f, record)]
+    earlier = [f for f in facts if not _applies(f, record)]
+    return (now_life[-1] if now_life else None), (earlier[-1] if earlier else None)
 
 
 def decide(records: Iterable[VersionRecord], policy: Policy, facts: Iterable[LedgerFact],
            as_of: dt.date, releases: Mapping[tuple[str, str], str] | None = None,
+           stages: Mapping[tuple[str, str], str] | None = None,
            ) -> list[PlanItem]:
-    """Every version's state and due action on ``as_of`` (sorted by path, then clock)."""
+    """Every version's state and due action on ``as_of`` (sorted by path, then clock).
+
+    ``releases`` and ``stages`` map (path, digest) to the release tag that pins it and to
+    the stage that holds it now ("stage prod via clf#prod#1").
+    """
     if policy.retention is None:
         raise ConfigError(f"{policy.source}: no 'retention:' section",
                           "add retention: {default: standard, classes: {standard: "
@@ -134,36 +274,54 @@ def decide(records: Iterable[VersionRecord], policy: Policy, facts: Iterable[Led
         raise ConfigError(f"{policy.source}: retention has no classes",
                           "add classes: {standard: {active: 180d, archive: 3y}}")
     releases = releases or {}
-    last = _last_facts(facts)
-    items = [_decide_one(r, policy, last.get((r.path, r.version.label)), as_of,
-                         releases.get((r.path, r.version.digest)))
-             for r in records]
+    stages = stages or {}
+    grouped = _last_facts(facts)
+    items = []
+    for r in records:
+        fact, earlier = _fact_for(r, grouped.get((r.path, r.version.label), []))
+        key = (r.path, r.version.digest)
+        items.append(_decide_one(r, policy, fact, earlier, as_of, releases.get(key),
+                                 stages.get(key)))
     items.sort(key=lambda i: (i.path, i.since or dt.date.max, i.version))
     return items
 
 
 def _decide_one(record: VersionRecord, policy: Policy, fact: LedgerFact | None,
-                as_of: dt.date, release: str | None) -> PlanItem:
+                earlier: LedgerFact | None, as_of: dt.date, release: str | None,
+                stage: str | None) -> PlanItem:
     assert policy.retention is not None
     v = record.version
     base = {
         "path": record.path, "version": v.label, "size": v.size, "algorithm": v.algorithm,
         "nfiles": v.nfiles, "name": record.artifact.name, "since": record.superseded,
-        "superseded_by": record.superseded_by, "release": release,
+        "superseded_by": record.superseded_by, "release": release, "stage": stage,
+        "content": v, "current": record.current,
     }
     name = class_name(record, policy, release)
-    location = {"archive": "archive", "dispose": None}.get(fact.kind, "active") \
-        if fact is not None else "active"
+    kind = fact.kind if fact is not None else None
+    location = "archive" if kind == "archive" else "active"
+    if record.current or stage is not None:
+        # Never disposed, whatever the ledger says: its bytes are needed now.
+        state = "current" if record.current else "in-use"
+        reason = "current at the branch head: never expires" if record.current else \
+            f"in use: {stage}: never archived or disposed"
+        if record.current and stage is not None:
+            reason += f"; {stage}"
+        if kind == "archive":
+            reason += f"; archived {fact.on}: run `archivist restore {record.path}`"  # type: ignore[union-attr]
+        elif kind == "dispose":
+            reason += (f"; the ledger says disposed {fact.on} in "  # type: ignore[union-attr]
+                       f"{fact.commit[:10]}: push its bytes again (dvc push)")  # type: ignore[union-attr]
+        elif earlier is not None and earlier.kind in ("archive", "dispose"):
+            reason += f"; {earlier.kind}d {earlier.on} in an earlier life"
+        hold = _holds_for(policy.retention.holds, record.path, v, as_of)
+        return PlanItem(**base, state=state, action="keep", due=None,
+                        retention_class=name, location=location, reason=reason,
+                        hold=hold.reason if hold else None)
     if fact is not None and fact.kind == "dispose":
         return PlanItem(**base, state="disposed", action="keep", due=None,
                         retention_class=name, location=None,
                         reason=f"disposed {fact.on} in {fact.commit[:10]}")
-    if record.current:
-        reason = "current at the branch head: never expires"
-        if fact is not None and fact.kind == "archive":
-            reason += f"; archived {fact.on}: run `archivist restore {record.path}`"
-        return PlanItem(**base, state="current", action="keep", due=None,
-                        retention_class=name, location=location, reason=reason)
     cls = policy.retention.classes.get(name)
     if cls is None:
         known = ", ".join(policy.retention.classes)
@@ -229,3 +387,66 @@ def summarize(items: Iterable[PlanItem]) -> dict[str, int]:
     for item in items:
         counts[item.action] += 1
     return counts
+
+
+# ---------------------------------------------------------------- what may be deleted
+
+Obj = TypeVar("Obj", bound=Hashable)  # an object in a remote (storage.ObjectRef)
+
+
+class UnknownObjects(ArchivistError):
+    """A version that stays has no object list: nothing it uses can be told apart."""
+
+
+@dataclass(frozen=True)
+class DeleteSet(Generic[Obj]):
+    """What one action may delete from one remote ("active" or "archive")."""
+
+    remote: Location
+    delete: tuple[Obj, ...]  # in the order the due versions listed them, each once
+    spared: frozenset[Obj]  # objects of due versions kept because a staying version uses them
+
+
+def _expected_on(item: PlanItem, remote: Location) -> bool:
+    """Whether a version that is not due must keep its objects on ``remote``."""
+    if item.pinned:
+        return True  # wherever its bytes are, they stay there
+    if item.state == "disposed":
+        return False
+    if item.location is None:
+        return True  # unsure where it lives: keep it everywhere
+    return item.location == remote
+
+
+def delete_sets(items: Sequence[PlanItem], objects: Mapping[tuple[str, str], Sequence[Obj]],
+                kind: Literal["archive", "dispose"]) -> list[DeleteSet[Obj]]:
+    """What ``kind`` may delete from each remote it deletes from.
+
+    ``objects`` maps (path, version label) to the objects that version uses (a folder's
+    manifest and files); list them in delete order (manifest first) and the result keeps
+    it. An object is deletable from a remote only when every version using it is due for
+    ``kind`` or is not expected on that remote; the objects of current, held and in-use
+    versions are never deletable anywhere. Raises ``UnknownObjects`` when a version that
+    stays (other than a disposed one) has no entry in ``objects``.
+    """
+    due = [i for i in items if i.action == kind and not i.pinned]
+    due_keys = {(i.path, i.version) for i in due}
+    staying = [i for i in items if (i.path, i.version) not in due_keys]
+    remotes: tuple[Location, ...] = ("active",) if kind == "archive" else ("archive", "active")
+    missing = [i for i in staying if i.state != "disposed" and (i.path, i.version) not in objects]
+    if missing:
+        first = missing[0]
+        raise UnknownObjects(f"{first.path} {first.version} ({first.state}) stays, but its "
+                             "objects are unknown: nothing it might share can be deleted",
+                             "make its .dir manifest readable (dvc push it), then rerun")
+    wanted = list(dict.fromkeys(o for i in due for o in objects.get((i.path, i.version), ())))
+    out = []
+    for remote in remotes:
+        keep: set[Obj] = set()
+        for item in staying:
+            if _expected_on(item, remote):
+                keep.update(objects.get((item.path, item.version), ()))
+        out.append(DeleteSet(remote=remote,
+                             delete=tuple(o for o in wanted if o not in keep),
+                             spared=frozenset(o for o in wanted if o in keep)))
+    return out
