@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from realrepo import BIN, PROJECT, Repo, run
+from realrepo import BIN, PROJECT, Repo, init_repo, run
 
 POLICY = """\
 version: 1
@@ -20,8 +20,13 @@ tags:
 
 @pytest.fixture(scope="session")
 def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One hook-environment cache for the session: installing it takes a few seconds."""
-    return tmp_path_factory.mktemp("pre-commit-home")
+    """One hook-environment cache for the session, built here (it takes a few seconds), so
+    every test that needs it finds it whatever ran before."""
+    home = tmp_path_factory.mktemp("pre-commit-home")
+    scratch = init_repo(tmp_path_factory.mktemp("hook-env") / "repo")
+    scratch.write(".pre-commit-config.yaml", framework_config())
+    run([BIN / "pre-commit", "install-hooks"], scratch.root, env={"PRE_COMMIT_HOME": str(home)})
+    return home
 
 
 @pytest.fixture
@@ -35,11 +40,15 @@ def project_head() -> str:
     return run(["git", "rev-parse", "HEAD"], PROJECT).stdout.strip()
 
 
+def framework_config() -> str:
+    """A .pre-commit-config.yaml using both hooks of this checkout at its HEAD."""
+    return (f"repos:\n  - repo: {PROJECT}\n    rev: {project_head()}\n    hooks:\n"
+            "      - id: archivist-check\n      - id: archivist-require-dvc\n")
+
+
 def test_pre_commit_framework_blocks_then_accepts(governed: Repo, pre_commit_home: Path) -> None:
     env = {"PRE_COMMIT_HOME": str(pre_commit_home)}
-    governed.write(".pre-commit-config.yaml",
-                   f"repos:\n  - repo: {PROJECT}\n    rev: {project_head()}\n    hooks:\n"
-                   "      - id: archivist-check\n      - id: archivist-require-dvc\n")
+    governed.write(".pre-commit-config.yaml", framework_config())
     run([BIN / "pre-commit", "install"], governed.root, env=env)
     governed.commit(".pre-commit-config.yaml", ".pre-commit-config.yaml")
     before = governed.head()
@@ -71,8 +80,7 @@ def test_pre_commit_framework_blocks_then_accepts(governed: Repo, pre_commit_hom
 def test_hook_environment_is_light(pre_commit_home: Path) -> None:
     """The framework installs only archivist's base dependencies for the hook."""
     envs = list(pre_commit_home.glob("repo*/py_env-*"))
-    if not envs:
-        pytest.skip("runs after the pre-commit test has built the hook environment")
+    assert envs, "pre-commit install-hooks built no Python environment"
     site = next(envs[0].glob("lib/python*/site-packages"))
     names = {p.name.split("-")[0].lower() for p in site.iterdir()}
     assert "archivist" in names and "yaml" in names
@@ -94,6 +102,42 @@ def test_plain_git_hook_reads_the_index(governed: Repo) -> None:
     assert governed.head() == before
     governed.git("add", "models/clf.pkl.dvc")
     assert governed.git("commit", "-m", "tagged", check=False).returncode == 0
+
+
+def test_plain_git_hook_refuses_a_stray_file_and_an_untagged_model(governed: Repo) -> None:
+    """Both gates run: one attempt names the model file committed to git and the untagged
+    artifact; the commit records nothing until both are fixed."""
+    shutil.copy(PROJECT / "hooks" / "pre-commit", governed.root / ".git" / "hooks" / "pre-commit")
+    governed.write("models/raw.bin", b"\x00raw weights")
+    governed.git("add", "-f", "models/raw.bin")
+    governed.write("models/clf.pkl", b"weights")
+    governed.dvc("add", "-q", "models/clf.pkl")
+    governed.git("add", "models/clf.pkl.dvc", "models/.gitignore")
+    before = governed.head()
+    refused = governed.git("commit", "-m", "raw model and an untagged one", check=False)
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0
+    assert "models/raw.bin: committed straight to git" in output
+    assert "git rm --cached -- models/raw.bin && dvc add models/raw.bin" in output
+    assert "missing required tag 'owner'" in output
+    assert governed.head() == before
+    # The model tagged: the stray file alone still refuses the commit.
+    governed.archivist("tag", "models/clf.pkl", "owner=ana@example.com")
+    governed.git("add", "models/clf.pkl.dvc")
+    again = governed.git("commit", "-m", "raw model", check=False)
+    assert again.returncode != 0
+    assert "committed straight to git" in again.stdout + again.stderr
+    assert "missing required tag" not in again.stdout + again.stderr
+    assert governed.head() == before
+    # Moved to DVC as the fix line says: the commit goes in, without the raw bytes in git.
+    governed.git("rm", "-q", "--cached", "--", "models/raw.bin")
+    governed.dvc("add", "-q", "models/raw.bin")
+    governed.archivist("tag", "models/raw.bin", "owner=ana@example.com")
+    governed.git("add", "models/raw.bin.dvc", "models/.gitignore")
+    done = governed.git("commit", "-m", "models through DVC", check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    tracked = governed.git("ls-tree", "-r", "--name-only", "HEAD").stdout.split()
+    assert "models/raw.bin.dvc" in tracked and "models/raw.bin" not in tracked
 
 
 def test_plain_pre_push_hook_checks_every_pushed_commit(governed: Repo, tmp_path: Path) -> None:

@@ -1,22 +1,33 @@
 """The metadata gate: check a tree, a set of changed files, or every commit of a range.
 
-Reads through ``Tree`` objects only, so the same checks serve the pre-commit hook (working
-tree or index) and the CI gate (each commit's own blobs via ``git cat-file --batch``).
+Decides what is read and against which policy; returns values (``GateResult``) and prints
+nothing. Reads through ``Tree`` objects only, so the same checks serve the pre-commit hook
+(working tree or index) and the CI gate (each commit's own blobs via ``git cat-file``).
+Two gates, kept apart as the hooks install them: ``check_files``/``check_range`` judge the
+tags of the artifacts; ``require_dvc`` refuses files a rule says belong in DVC (the range
+check does both, since CI runs only it).
+
+Which policy judges: by default the one the checked tree holds (the index, the working
+tree, the tip of the range). With ``policy_ref`` (``--policy-ref origin/main`` in CI),
+the policy committed at that revision judges every commit, so a merge request cannot
+weaken the rules that judge it: a policy change is judged by the policy it replaces.
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from archivist import gitrepo
-from archivist.artifacts import is_declaring_file
+from archivist.artifacts import Artifact, is_declaring_file
+from archivist.errors import ConfigError, GitError, UsageError
 from archivist.inventory import load_artifacts, load_tree_policy
 from archivist.metadata import Violation, check_all, rules_covering_path
-from archivist.policy import POLICY_FILE, Policy
-from archivist.trees import CommitTree, Tree
+from archivist.policy import POLICY_FILE, Policy, parse_policy
+from archivist.trees import CommitTree, IndexTree, Tree, WorkingTree
 
 # Files that live in git beside DVC outputs by design, whatever a rule's globs cover.
 _GIT_SIDE_FILES = (".gitignore", ".dvcignore", ".gitattributes", POLICY_FILE)
@@ -28,6 +39,7 @@ class GateResult:
     artifacts_checked: int = 0
     commits_checked: int = 0
     files_checked: int = 0
+    warnings: list[str] = field(default_factory=list)  # never change the verdict
 
     @property
     def ok(self) -> bool:
@@ -36,12 +48,33 @@ class GateResult:
 
 def check_tree(tree: Tree, policy: Policy, files: Sequence[str] | None = None,
                commit: str | None = None, all_paths: list[str] | None = None) -> GateResult:
-    """Check the artifacts that ``files`` declare (all of them when None or the policy changed)."""
+    """Check the artifacts that ``files`` declare (all of them when None or the policy changed).
+
+    When every artifact was read, holds that match none of them are warnings.
+    """
     if files is not None and POLICY_FILE in files:
         files = None
     artifacts = load_artifacts(tree, files, all_paths)
-    return GateResult(violations=check_all(artifacts, policy, commit),
-                      artifacts_checked=len(artifacts))
+    result = GateResult(violations=check_all(artifacts, policy, commit),
+                        artifacts_checked=len(artifacts))
+    if files is None:
+        result.warnings.extend(hold_warnings(policy, artifacts))
+    return result
+
+
+def hold_warnings(policy: Policy, artifacts: Iterable[Artifact]) -> list[str]:
+    """One line per hold of ``policy`` that can hold none of ``artifacts``.
+
+    Judged by path (and hash form) only: a hold on a version that is no longer current is
+    as it should be, and only the history knows those versions (the audit checks them).
+    """
+    if policy.retention is None or not policy.retention.holds:
+        return []
+    from archivist.retention import unmatched_holds  # only when there are holds to judge
+
+    return [f"{found.message} (it holds nothing: write the output path as DVC names it, "
+            "and a full hash)" for found in unmatched_holds(policy, artifacts)
+            if found.problem in ("no-artifact", "short-hash")]
 
 
 def stray_files(policy: Policy, paths: Iterable[str], commit: str | None = None,
@@ -63,35 +96,110 @@ def stray_files(policy: Policy, paths: Iterable[str], commit: str | None = None,
     return found
 
 
-def changed_files_by_commit(root: Path, from_ref: str, to_ref: str) -> list[tuple[str, list[str]]]:
-    """(commit, files added or modified) for each commit in FROM..TO, oldest first.
+def policy_at(root: Path, ref: str, cat: gitrepo.CatFile | None = None) -> Policy:
+    """The policy committed at ``ref`` (``--policy-ref``): never a working-tree edit.
 
-    One ``git log`` process for the whole range; merge commits list no files (their
-    parents are in the range and checked themselves).
+    Raises ConfigError (exit 2) when ``ref`` is not here or holds no policy.
     """
-    out = gitrepo.git_bytes(
-        ["log", "--reverse", "--no-renames", "--diff-filter=ACMR", "--name-only", "-z",
-         "--format=%x1e%H", f"{from_ref}..{to_ref}", "--"], root)
-    commits = []
-    for chunk in out.split(b"\x1e"):
-        if not chunk:
+    try:
+        sha = gitrepo.resolve_commit(root, ref)
+    except GitError:
+        raise ConfigError(f"--policy-ref {ref}: no such commit in this clone",
+                          f"fetch it first (git fetch origin {ref.removeprefix('origin/')})"
+                          ) from None
+    own = cat is None
+    reader = cat or gitrepo.CatFile(root)
+    try:
+        data = reader.read(f"{sha}:{POLICY_FILE}")
+    finally:
+        if own:
+            reader.close()
+    if data is None:
+        raise ConfigError(f"--policy-ref {ref}: no {POLICY_FILE} committed there",
+                          "give the base branch that holds the reviewed policy")
+    return parse_policy(data, f"{POLICY_FILE} at {ref}")
+
+
+def _open_tree(root: Path, staged: bool) -> Tree:
+    return IndexTree(root) if staged else WorkingTree(root, git=True)
+
+
+def _missing(root: Path, tree: Tree, files: Sequence[str]) -> list[str]:
+    """Given files that are neither in ``tree`` nor on disk: a typo, not a clean check."""
+    known: set[str] | None = None
+    out = []
+    for path in files:
+        if os.path.lexists(os.path.join(root, path)):
             continue
-        sha, _, rest = chunk.partition(b"\0")
-        names = [n.decode("utf-8", "surrogateescape")
-                 for n in rest.lstrip(b"\n").split(b"\0") if n]
-        commits.append((sha.decode().strip(), names))
-    return commits
+        if known is None:
+            known = set(tree.paths())
+        if path not in known:
+            out.append(path)
+    return out
 
 
-def check_range(root: Path, from_ref: str, to_ref: str) -> GateResult:
-    """Every commit in FROM..TO, each against its own blobs and the policy at TO."""
+def check_files(root: Path, files: Sequence[str] | None = None, *, staged: bool = False,
+                policy_ref: str | None = None) -> GateResult:
+    """The tag check of the hooks: ``files`` (repo-relative), else what is staged
+    (``staged``), else every artifact; in the index (``staged``) or the working tree.
+
+    A given file that does not exist is a UsageError: checking nothing is not a pass.
+    """
+    tree = _open_tree(root, staged)
+    try:
+        if files:
+            missing = _missing(root, tree, files)
+            if missing:
+                raise UsageError(f"{missing[0]}: no such file" + (
+                    f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+                    "give the .dvc, dvc.yaml or dvc.lock file that declares the artifact")
+            chosen: list[str] | None = list(files)
+        elif staged:
+            chosen = gitrepo.staged_files(root)
+        else:
+            chosen = None
+        if chosen is not None and not staged:
+            # Given files, only the dvc.yaml registries matter besides them: the tracked
+            # list is enough, and skips git's walk of every ignored DVC output. (The
+            # pre-commit framework's file list says what changed: no `git diff` either.)
+            paths = list(dict.fromkeys([*gitrepo.ls_files(root, untracked=False), *chosen]))
+        else:
+            paths = tree.paths()
+        policy = policy_at(root, policy_ref) if policy_ref else load_tree_policy(tree)
+        return check_tree(tree, policy, chosen, all_paths=paths)
+    finally:
+        tree.close()
+
+
+def require_dvc(root: Path, files: Sequence[str] | None = None, *, staged: bool = False,
+                policy_ref: str | None = None) -> GateResult:
+    """Files (given, else staged) that a rule covers but git holds directly."""
+    tree = _open_tree(root, staged)
+    try:
+        policy = policy_at(root, policy_ref) if policy_ref else load_tree_policy(tree)
+    finally:
+        tree.close()
+    chosen = list(files) if files else (gitrepo.staged_files(root) if staged else [])
+    return GateResult(violations=stray_files(policy, chosen), files_checked=len(chosen))
+
+
+def check_range(root: Path, from_ref: str, to_ref: str,
+                policy_ref: str | None = None) -> GateResult:
+    """Every commit in FROM..TO, each against its own blobs.
+
+    The policy is the one at TO, or with ``policy_ref`` the one committed there (for every
+    commit, and for the whole tree at TO when the range changes the policy).
+    """
     base = gitrepo.resolve_commit(root, from_ref)
     tip = gitrepo.resolve_commit(root, to_ref)
-    commits = changed_files_by_commit(root, base, tip)
+    commits = gitrepo.changed_files_by_commit(root, base, tip)
     cat = gitrepo.CatFile(root)
     try:
         tip_tree = CommitTree(root, tip, cat=cat)
-        policy = load_tree_policy(tip_tree)
+        # The tip's own policy is read even when another judges: a range that leaves a
+        # broken archivist.yaml behind is a configuration error, whatever judges it.
+        tip_policy = load_tree_policy(tip_tree)
+        policy = policy_at(root, policy_ref, cat) if policy_ref else tip_policy
         result = GateResult(commits_checked=len(commits))
         policy_changed = False
         for sha, files in commits:
@@ -107,12 +215,14 @@ def check_range(root: Path, from_ref: str, to_ref: str) -> GateResult:
             result.violations.extend(sub.violations)
             result.artifacts_checked += sub.artifacts_checked
         if policy_changed:
-            # A changed policy applies to everything already there, judged at the tip.
-            sub = check_tree(tip_tree, policy, None, commit=tip)
+            # A changed policy applies to everything already there, judged at the tip;
+            # the holds worth a warning are the ones the range leaves in place.
+            artifacts = load_artifacts(tip_tree)
             seen = {(v.artifact, v.key, v.problem) for v in result.violations}
-            result.violations.extend(v for v in sub.violations
+            result.violations.extend(v for v in check_all(artifacts, policy, tip)
                                      if (v.artifact, v.key, v.problem) not in seen)
-            result.artifacts_checked += sub.artifacts_checked
+            result.artifacts_checked += len(artifacts)
+            result.warnings.extend(hold_warnings(tip_policy, artifacts))
         return result
     finally:
         cat.close()

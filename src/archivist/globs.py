@@ -1,4 +1,9 @@
-"""Path globs with ``**``, as policy rules write them (``models/**``, ``data/*.csv``)."""
+"""Path globs with ``**``, as policy rules write them (``models/**``, ``data/*.csv``).
+
+A glob matches file names as git stores them, whatever bytes they hold: ``*``, ``?`` and
+``**`` cross any character (a newline too: DVC tracks ``models/a.bin\nx``, and a rule that
+missed it would be a way round the gate); only ``*`` and ``?`` stop at ``/``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,10 @@ from functools import lru_cache
 
 @lru_cache(maxsize=512)
 def compile_glob(pattern: str) -> re.Pattern[str]:
-    """Regex for a repo-relative glob: ``*`` and ``?`` stay in one folder, ``**`` crosses."""
+    """Regex for a repo-relative glob: ``*`` and ``?`` stay in one folder, ``**`` crosses.
+
+    Compiled with ``re.DOTALL``, so ``.`` (what ``**`` becomes) takes a newline too.
+    """
     pattern = pattern.strip().lstrip("/")
     out: list[str] = []
     i = 0
@@ -43,7 +51,7 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
     # a pattern naming a folder ("models/") matches everything below it.
     if pattern.endswith("/"):
         out.append(".*")
-    return re.compile("".join(out) + r"\Z")
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
 
 
 def glob_match(pattern: str, path: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Iterable, Sequence
 
@@ -17,7 +18,7 @@ from archivist.artifacts import (
 )
 from archivist.errors import ConfigError
 from archivist.policy import POLICY_FILE, Policy, parse_policy
-from archivist.trees import Tree
+from archivist.trees import IndexTree, Tree, WorkingTree
 
 # Below this many files to parse, loading the cache costs more than it saves (and the
 # hook, checking a few staged files, must not pay for it).
@@ -112,8 +113,13 @@ def load_tree_policy(tree: Tree) -> Policy:
     """The policy as ``tree`` holds it; ConfigError when there is none."""
     data = tree.read(POLICY_FILE)
     if data is None:
-        raise ConfigError(f"no policy: {POLICY_FILE} not found in the {tree.label}",
-                          "run `archivist init` to write one")
+        hint = "run `archivist init` to write one"
+        if tree.root is not None and not isinstance(tree, WorkingTree) and \
+                os.path.lexists(os.path.join(tree.root, POLICY_FILE)):
+            # written but not recorded where the check reads: the fix is git, not init
+            hint = (f"stage it: git add {POLICY_FILE}" if isinstance(tree, IndexTree) else
+                    f"commit it: git add {POLICY_FILE} && git commit")
+        raise ConfigError(f"no policy: {POLICY_FILE} not found in the {tree.label}", hint)
     return parse_policy(data, POLICY_FILE)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:  # the gate's types, for the renderers below (no import at run time)
+    from archivist.gate import GateResult
 
 
 def _default(value: Any) -> Any:
@@ -23,6 +25,8 @@ def _default(value: Any) -> Any:
 
 def print_json(data: Any, stream: TextIO | None = None) -> None:
     """One JSON document on stdout (dates as ISO strings, dataclasses as objects)."""
+    import json  # only when JSON is asked for: a clean hook run never pays for it
+
     stream = stream or sys.stdout
     # One write: json.dump writes token by token, which an unbuffered stdout
     # (PYTHONUNBUFFERED) turns into one system call each.
@@ -74,3 +78,71 @@ def human_bytes(n: int | None) -> str:
             return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} TiB"
+
+
+# Control characters a file name may hold (git allows all but NUL and "/"), printed as
+# escapes: a name with a newline must not split a finding, or fake a line of its own.
+_CONTROL = {i: f"\\x{i:02x}" for i in range(32)} | {10: "\\n", 9: "\\t", 13: "\\r", 127: "\\x7f"}
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters as escapes (``a.bin\\nx``), for one-line output."""
+    return text.translate(_CONTROL) if not text.isprintable() else text
+
+
+# ---------------------------------------------------------------- the gate (check, require-dvc)
+
+
+def render_violations(result: GateResult, stream: TextIO | None = None) -> None:
+    """One line per problem; after each artifact's lines, the one command that fixes them."""
+    stream = stream or sys.stdout
+    groups: dict[tuple[str | None, str], list[Any]] = {}
+    for v in result.violations:
+        groups.setdefault((v.commit, v.artifact), []).append(v)
+    for items in groups.values():
+        for v in items:
+            stream.write(paint(printable(v.render()), "red", stream) + "\n")
+        stream.write(f"  fix: {printable(items[-1].fix)}\n")
+
+
+def render_warnings(result: GateResult, stream: TextIO | None = None) -> None:
+    """Warnings on stderr: they inform, and never change the exit code."""
+    stream = stream or sys.stderr
+    for line in result.warnings:
+        stream.write(paint(f"archivist: warning: {printable(line)}", "yellow", stream) + "\n")
+
+
+def gate_summary(result: GateResult) -> str:
+    """The closing line of ``archivist check``."""
+    scope = f"{result.artifacts_checked} artifact(s)"
+    if result.commits_checked:
+        scope += f" in {result.commits_checked} commit(s)"
+    if result.ok:
+        return f"archivist: {scope} checked, all comply"
+    artifacts = len({(v.commit, v.artifact) for v in result.violations})
+    return (f"archivist: {len(result.violations)} violation(s) in {artifacts} artifact(s); "
+            f"{scope} checked")
+
+
+def gate_json(result: GateResult) -> dict[str, Any]:
+    """``archivist check --json``."""
+    return {
+        "ok": result.ok,
+        "artifacts_checked": result.artifacts_checked,
+        "commits_checked": result.commits_checked,
+        "violations": [v.as_dict() for v in result.violations],
+        "warnings": list(result.warnings),
+    }
+
+
+def require_dvc_summary(result: GateResult) -> str | None:
+    """The closing line of ``archivist require-dvc`` (None when all is well)."""
+    if result.ok:
+        return None
+    return (f"archivist: {len(result.violations)} of {result.files_checked} file(s) belong "
+            "in DVC, not git")
+
+
+def require_dvc_json(result: GateResult) -> dict[str, Any]:
+    return {"ok": result.ok, "files_checked": result.files_checked,
+            "violations": [v.as_dict() for v in result.violations]}

@@ -40,6 +40,7 @@ class Tree(ABC):
     """A snapshot of repository files, named for messages by ``label``."""
 
     label: str
+    root: Path | None = None  # the work tree the snapshot belongs to, when there is one
 
     @abstractmethod
     def paths(self) -> list[str]:
@@ -171,7 +172,10 @@ class _GitObjects(Tree):
         if mode == _SYMLINK_MODE:
             raise ConfigError(f"{path}: is a symlink in {self.label}",
                               "commit the file itself, not a link to it")
-        return self._cat.read(self._spec(path))
+        # By blob id when the listing gave one: a name is then never sent down the
+        # line-based batch protocol (it may hold a newline).
+        blob = self._ids.get(path)
+        return self._cat.read(blob if blob is not None else self._spec(path))
 
     def close(self) -> None:
         if self._owns_cat:

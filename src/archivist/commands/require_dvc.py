@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from archivist import gitrepo
 from archivist.commands._common import add_json, formatter, repo_root, to_repo_path
-from archivist.commands.check import render
 from archivist.errors import EXIT_OK, EXIT_VIOLATIONS
-from archivist.gate import GateResult, stray_files
-from archivist.inventory import load_tree_policy
-from archivist.output import print_json
-from archivist.trees import IndexTree, Tree, WorkingTree
+from archivist.gate import require_dvc
+from archivist.output import print_json, render_violations, require_dvc_json, require_dvc_summary
 
 HELP = """\
 Refuse a staged file that a policy rule's paths cover (say models/**) but that is being
@@ -31,27 +27,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="*", metavar="FILES", help="files about to be committed")
     p.add_argument("--staged", action="store_true",
                    help="check the files staged in the index (plain git hooks)")
+    p.add_argument("--policy-ref", metavar="REV",
+                   help="judge by the archivist.yaml committed at REV")
     add_json(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     root = repo_root()
-    tree: Tree = IndexTree(root) if args.staged else WorkingTree(root, git=True)
-    try:
-        policy = load_tree_policy(tree)
-    finally:
-        tree.close()
     files = [to_repo_path(root, f) for f in args.files]
-    if args.staged and not files:
-        files = gitrepo.staged_files(root)
-    result = GateResult(violations=stray_files(policy, files), files_checked=len(files))
+    result = require_dvc(root, files, staged=args.staged, policy_ref=args.policy_ref)
     if args.json:
-        print_json({"ok": result.ok, "files_checked": len(files),
-                    "violations": [v.as_dict() for v in result.violations]})
+        print_json(require_dvc_json(result))
     else:
-        render(result)
-        if not result.ok:
-            print(f"archivist: {len(result.violations)} of {len(files)} file(s) belong in DVC, "
-                  "not git")
+        render_violations(result)
+        closing = require_dvc_summary(result)
+        if closing:
+            print(closing)
     return EXIT_OK if result.ok else EXIT_VIOLATIONS
