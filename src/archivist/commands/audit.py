@@ -21,27 +21,41 @@ Read the whole story back from git and say what is out of policy.
   archivist audit --json --since 2025-01-01         events and findings for machines
   archivist audit --artifact models/clf.pkl         one artifact's timeline
   archivist audit --deep --sample 500               also read objects back from remotes
+  archivist audit --rev HEAD --policy-ref origin/main   a merge request
 
 Every report starts with figures (compliance rate, versions by state, bytes held per
 remote and per retention class, releases signed and verified, the oldest overdue item),
 then lists events oldest first (archive, restore, dispose, hold, release commits and the
 version and tag changes people committed) and findings, each with a one-line fix:
 
-  noncompliant      artifact at the head whose tags break the policy
-  hook-bypassed     commit on the branch that broke the policy when it was made
-  release           release tag without a bundle, or whose signature does not verify
-  overdue           version due for archive or disposal and not yet moved
-  ledger-edited     event file under .archivist/events/ changed after it was added
-  ledger-deleted    event file deleted after it was added
-  ledger-mismatch   archivist commit whose trailers and event file disagree
-  policy-weakened   commit that shortened retention, removed a required tag or a hold
-  policy-invalid    commit that left archivist.yaml unreadable
-  object-missing    (--deep) object the ledger places in a remote is not there
-  object-corrupt    (--deep) object in a remote does not match its hash
+  noncompliant          artifact at the head whose tags break the policy
+  hook-bypassed         commit on the branch that broke the policy when it was made
+  release               release tag without a bundle, or whose signature does not verify
+  release-unchecked     release tags that could not be verified at all
+  trust-unreadable      key, root or trust file of the judging policy is not in its commit
+  release-tag-missing   the ledger records a release whose tag is gone
+  release-tag-moved     release tag on another commit than the ledger's release commit
+  overdue               version due for archive or disposal and not yet moved
+  disposal-not-due      disposal the plan at its parent commit did not call for
+  restore-beyond-window restore kept active past its class's active window
+  unknown-version       archivist event for a version the branch never had
+  hold-unmatched        hold that matches no artifact version on the branch
+  backdated-commit      commit dated before an earlier commit of the branch
+  future-commit         commit dated in the future
+  ledger-edited         event file under .archivist/events/ changed after it was added
+  ledger-deleted        event file deleted after it was added
+  ledger-mismatch       archivist commit whose trailers and event file disagree, or a
+                        person's commit dressed as one
+  policy-weakened       commit that shortened retention, removed a required tag or a hold
+  policy-invalid        commit that left archivist.yaml unreadable
+  object-missing        (--deep) object the ledger places in a remote is not there
+  object-corrupt        (--deep) object in a remote does not match its hash
+  disposed-present      (--deep) object of a disposed version still on a remote
 
 Each past commit is judged against the policy it carried; the head against the policy
-at --rev. --since and --artifact narrow events and findings (repository-wide findings
-stay); figures always describe the whole repository.
+at --rev; release signatures against the policy at --policy-ref (the governed branch).
+--since and --artifact narrow events and findings (repository-wide findings stay);
+figures always describe the whole repository. Without --deep only git is read.
 
 exit codes: 0 no findings, 1 findings, 2 usage or configuration error
 """
