@@ -93,7 +93,7 @@ def problem_with(value: Any, c: Constraint) -> str | None:
     if c.pattern is not None:
         values = value if isinstance(value, list) else [value]
         for item in values:
-            if c.pattern.search(_text(item)) is None:
+            if not c.pattern.search(_text(item)):  # RE2: linear time, never hangs
                 problem = f"tag {c.key!r} = {_text(item)!r} does not match {c.pattern.pattern!r}"
                 if isinstance(item, int | float) and not isinstance(item, bool):
                     # `commit: 0012345` is a number to YAML, which drops the leading zeros.

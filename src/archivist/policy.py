@@ -2,19 +2,23 @@
 
 Every key is checked: an unknown one is an error naming the file, its line, and the
 nearest known spelling. The result is a tree of frozen dataclasses; nothing here touches
-git or DVC.
+git or DVC. Tag ``pattern:`` constraints are RE2 expressions (``google-re2``): matching
+takes linear time, so no value can make the hook hang; what RE2 cannot compile
+(backreferences, lookaround) is refused here, at load. Dates and durations are bounded
+(see ``dates``); hold paths are normalised and hold versions must be full hashes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archivist import yamlload
+from archivist import dates, yamlload
 from archivist.errors import ConfigError
 from archivist.globs import glob_match
 from archivist.yamlload import LinedDict, LinedList
@@ -25,8 +29,19 @@ VALUE_TYPES = ("string", "integer", "number", "boolean", "date", "email", "list"
 SIGNING_METHODS = ("sigstore", "key", "certificate")
 DVC_FIELDS = ("desc", "type", "labels")  # output fields DVC keeps beside ``meta``
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
-_UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+_FULL_HASH = re.compile(r"(?:md5:)?([0-9a-f]{32}(?:\.dir)?)")
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A ``pattern:`` constraint: an RE2 expression, searched in time linear in the value."""
+
+    pattern: str  # as written in the policy
+    compiled: Any = field(repr=False, compare=False)
+
+    def search(self, text: str) -> bool:
+        """True when the expression matches somewhere in ``text`` (as ``re.search``)."""
+        return self.compiled.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -35,7 +50,7 @@ class Constraint:
 
     key: str
     line: int
-    pattern: re.Pattern[str] | None = None
+    pattern: Pattern | None = None
     enum: tuple[Any, ...] | None = None
     type: str | None = None
     min_length: int | None = None
@@ -82,15 +97,23 @@ class RetentionClass:
 
 @dataclass(frozen=True)
 class Hold:
+    """A retention hold. ``path`` is normalised (``./models/a.bin`` and ``models/a.bin/`` are
+    ``models/a.bin``): an artifact path, a folder (covers what is below it) or a glob.
+    ``version`` is a full ``md5:<32 hex>[.dir]`` label, or None for every version."""
+
     path: str
     reason: str
     until: dt.date | None
     version: str | None
     line: int
 
+    def covers(self, path: str) -> bool:
+        """True when the hold's path names ``path``, a folder above it, or a glob over it."""
+        return path == self.path or path.startswith(self.path + "/") or \
+            glob_match(self.path, path)
+
     def applies(self, path: str, on: dt.date) -> bool:
-        covered = path == self.path or glob_match(self.path, path)
-        return covered and (self.until is None or on <= self.until)
+        return self.covers(path) and (self.until is None or on <= self.until)
 
 
 @dataclass(frozen=True)
@@ -209,28 +232,65 @@ class _Reader:
             raise self.fail(line, f"{what} {text!r} is not a valid regular expression: {exc}",
                             "check the escaping: in YAML double quotes write \\\\ for \\") from None
 
+    def pattern(self, value: Any, what: str, line: int) -> Pattern:
+        """An RE2 expression: linear-time matching, so a tag value can never hang a check."""
+        text = self.string(value, what, line)
+        import re2  # 2 ms, paid only by a policy that has a pattern
+
+        options = re2.Options()
+        options.log_errors = False  # RE2 would print its own copy of the error to stderr
+        try:
+            compiled = re2.compile(text, options)
+        except re2.error as exc:
+            reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(
+                exc.args[0], bytes) else str(exc)
+            raise self.fail(line, f"{what} {text!r} is not a valid regular expression in "
+                                  f"RE2 syntax: {reason}",
+                            "patterns use RE2 syntax: no backreferences or lookaround; in "
+                            "YAML double quotes write \\\\ for \\") from None
+        return Pattern(pattern=text, compiled=compiled)
+
     def duration(self, value: Any, what: str, line: int, *, forever_ok: bool) -> int | None:
-        if forever_ok and value == "forever":
-            return None
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return value  # a bare number is days
-        match = _DURATION.match(str(value)) if isinstance(value, str) else None
-        if not match:
-            forms = "30d, 4w, 6m, 1y" + (" or forever" if forever_ok else "")
-            raise self.fail(line, f"{what} {value!r} is not a duration", f"write {forms}")
-        return int(match.group(1)) * _UNIT_DAYS[match.group(2)]
+        try:
+            return dates.duration_days(value, forever_ok=forever_ok)
+        except dates.DateError as exc:
+            raise self.fail(line, f"{what} {exc.message}", exc.hint) from None
 
     def date(self, value: Any, what: str, line: int) -> dt.date:
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                pass
-        raise self.fail(line, f"{what} {value!r} is not a date", "write YYYY-MM-DD")
+        try:
+            return dates.to_date(value)
+        except dates.DateError as exc:
+            raise self.fail(line, f"{what} {exc.message}", exc.hint) from None
+
+    def hold_path(self, value: Any, line: int) -> str:
+        """``./models/a.bin``, ``models//a.bin/`` -> ``models/a.bin``; never outside the repo."""
+        text = self.string(value, "hold path", line).strip()
+        norm = posixpath.normpath(text.lstrip("/"))
+        if norm in ("", "."):
+            raise self.fail(line, f"hold path {text!r} names the whole repository",
+                            "name an artifact, a folder or a glob such as models/**")
+        if norm == ".." or norm.startswith("../"):
+            raise self.fail(line, f"hold path {text!r} is outside the repository",
+                            "write a path relative to the repository root")
+        return norm
+
+    def hold_version(self, value: Any, line: int) -> str:
+        """The full ``md5:<hex>`` label a hold names: a short hash would match nothing."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            text = str(value)  # an all-digit md5 written unquoted reads as a YAML integer
+            if len(text) != 32:
+                raise self.fail(line, f"hold version {value!r} is not a full hash (YAML read "
+                                      "it as a number)", "quote the whole md5: 'md5:...'")
+        elif isinstance(value, str):
+            text = value.strip().lower()
+        else:
+            raise self.fail(line, f"hold version must be a hash, not {_kind(value)}")
+        match = _FULL_HASH.fullmatch(text)
+        if match is None:
+            raise self.fail(line, f"hold version {value!r} is not a full hash",
+                            "write all 32 hex digits of the md5 (with .dir for a folder), "
+                            "as the .dvc file or `archivist plan --json` shows it")
+        return f"md5:{match.group(1)}"
 
 
 def _kind(value: Any) -> str:
@@ -261,7 +321,8 @@ def _constraint(r: _Reader, key: str, value: Any, line: int) -> Constraint:
     r.known_keys(spec, _CONSTRAINT_KEYS, f"the constraint on {key!r}")
     kwargs: dict[str, Any] = {}
     if "pattern" in spec:
-        kwargs["pattern"] = r.regex(spec["pattern"], f"pattern of {key!r}", spec.line_of("pattern"))
+        kwargs["pattern"] = r.pattern(spec["pattern"], f"pattern of {key!r}",
+                                      spec.line_of("pattern"))
     if "enum" in spec:
         items = r.sequence(spec["enum"], f"enum of {key!r}", spec.line_of("enum"))
         if not items:
@@ -355,11 +416,12 @@ def _retention(r: _Reader, value: Any, line: int) -> Retention:
             raise r.fail(hline, f"retention.holds[{i}] needs a path and a reason",
                          "write {path: models/clf.pkl, reason: \"legal hold LH-114\"}")
         holds.append(Hold(
-            path=r.string(hold["path"], "hold path", hold.line_of("path")),
+            path=r.hold_path(hold["path"], hold.line_of("path")),
             reason=r.string(hold["reason"], "hold reason", hold.line_of("reason")),
             until=r.date(hold["until"], "hold until", hold.line_of("until"))
             if hold.get("until") is not None else None,
-            version=str(hold["version"]) if hold.get("version") is not None else None,
+            version=r.hold_version(hold["version"], hold.line_of("version"))
+            if hold.get("version") is not None else None,
             line=hline,
         ))
     return Retention(default=str(default), classes=classes,
