@@ -105,8 +105,8 @@ def policy_at(root: Path, ref: str, cat: gitrepo.CatFile | None = None) -> Polic
         sha = gitrepo.resolve_commit(root, ref)
     except GitError:
         raise ConfigError(f"--policy-ref {ref}: no such commit in this clone",
-                          f"fetch it first (git fetch origin {ref.removeprefix('origin/')})"
-                          ) from None
+                          "fetch it first: git fetch origin "
+                          f"{ref.removeprefix('origin/')}") from None
     own = cat is None
     reader = cat or gitrepo.CatFile(root)
     try:
