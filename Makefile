@@ -1,14 +1,27 @@
 # Everything runs from a virtualenv this Makefile makes itself: a fresh machine needs only
-# Python 3.11, git and make.
-PYTHON ?= python3.11
+# Python 3.11 or newer, git and make.
+#
+# The newest python3.X >= 3.11 on PATH, or PYTHON=/path/to/python when given. Each candidate
+# is run, not only looked up: a pyenv shim exists for every version pyenv knows and fails
+# when that version is not selected.
+PYTHON_CANDIDATES := python3.13 python3.12 python3.11 python3
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in $(PYTHON_CANDIDATES); do \
+  if $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then \
+  echo $$p; break; fi; done)
+endif
+# Expanded only when the virtualenv is made (so `make clean` needs no Python).
+PYTHON_OK = $(shell $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  >/dev/null 2>&1 && echo yes)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: test demo lint bench clean install system-deps
+.PHONY: test demo lint bench clean install system-deps schemas
 
 $(STAMP): pyproject.toml
+	$(if $(PYTHON_OK),,$(error no Python 3.11 or newer (tried $(or $(PYTHON),$(PYTHON_CANDIDATES))): install one, or run make PYTHON=/path/to/python3.X))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -29,8 +42,16 @@ system-deps:
 	  fi; \
 	fi
 
+# The CI templates and the action against the schemas GitHub and GitLab publish (copies
+# vendored in check-jsonschema: no network).
+schemas: $(STAMP)
+	$(BIN)/check-jsonschema --no-cache --builtin-schema vendor.github-workflows templates/ci/github/*.yml
+	$(BIN)/check-jsonschema --no-cache --builtin-schema vendor.gitlab-ci templates/ci/gitlab/*.yml
+	$(BIN)/check-jsonschema --no-cache --builtin-schema vendor.github-actions action.yml
+
 test: $(STAMP) system-deps
 	$(BIN)/ruff check src tests benchmarks demo
+	@$(MAKE) --no-print-directory schemas
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 demo: $(STAMP)

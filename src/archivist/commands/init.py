@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
+from archivist import gitrepo
 from archivist.commands._common import add_json, formatter, repo_root
 from archivist.errors import ConfigError, UsageError
 from archivist.output import print_json
@@ -45,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     text = templates[args.template].read_text(encoding="utf-8")
     parse_policy(text, f"template {args.template}")  # a shipped template must be valid
     target.write_text(text, encoding="utf-8")
-    snippet = (templates_dir() / "pre-commit-config.yaml").read_text(encoding="utf-8")
+    snippet = pin_snippet((templates_dir() / "pre-commit-config.yaml").read_text(
+        encoding="utf-8"))
     if args.json:
         print_json({"policy": POLICY_FILE, "template": args.template,
                     "pre_commit_config": snippet})
@@ -54,3 +60,41 @@ def run(args: argparse.Namespace) -> int:
     print("Add this to .pre-commit-config.yaml, then run `pre-commit install`:\n")
     print(snippet.rstrip())
     return 0
+
+
+def installed_source() -> tuple[str, str] | None:
+    """(repository, full commit sha) this archivist was installed from, when pip recorded a
+    git URL and commit (PEP 610's direct_url.json) or a local git checkout; else None."""
+    from importlib import metadata
+
+    try:
+        text = metadata.distribution("archivist").read_text("direct_url.json")
+        info = json.loads(text or "null")
+    except (metadata.PackageNotFoundError, ValueError):
+        return None
+    if not isinstance(info, dict) or not isinstance(info.get("url"), str):
+        return None
+    url: str = info["url"]
+    vcs = info.get("vcs_info")
+    if isinstance(vcs, dict) and vcs.get("vcs") == "git" and isinstance(vcs.get("commit_id"),
+                                                                       str):
+        return url, vcs["commit_id"]
+    if isinstance(info.get("dir_info"), dict) and url.startswith("file://"):
+        folder = Path(unquote(urlparse(url).path))
+        if gitrepo.toplevel(folder) != folder.resolve():
+            return None
+        sha = gitrepo.git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], folder,
+                          check=False).strip()
+        return (str(folder), sha) if re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
+    return None
+
+
+def pin_snippet(snippet: str) -> str:
+    """The pre-commit snippet naming the repository and commit this archivist came from;
+    the template's placeholders (and the comment saying what to put there) otherwise."""
+    source = installed_source()
+    if source is None:
+        return snippet
+    repo, sha = source
+    snippet = re.sub(r"(?m)^(\s*- repo: ).*$", lambda m: m.group(1) + repo, snippet, count=1)
+    return re.sub(r"(?m)^(\s*rev: ).*$", lambda m: m.group(1) + sha, snippet, count=1)
