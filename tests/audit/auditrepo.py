@@ -179,3 +179,64 @@ def forge_event(repo: Repo, kind: str, entries: list[dict[str, Any]], day: str, 
     run(["git", "commit", "-q", "--no-verify", "-F", "-", "--", rel, *also], repo.root,
         env=when(day, who), input=event.message())
     return repo.git("rev-parse", "HEAD").stdout.strip()
+
+
+RELEASE_POLICY = """\
+version: 1
+branch: main
+remotes: {active: storage, archive: archive}
+tags:
+  - match: {paths: ["models/**"]}
+    require:
+      owner: {pattern: "^[^@ ]+@[^@ ]+$"}
+retention:
+  default: standard
+  classes:
+    standard: {active: 180d, archive: 3y}
+signing:
+  method: key
+  public_keys: [keys/release.pub]
+"""
+
+RELEASE_DVC_YAML = """\
+artifacts:
+  clf:
+    path: models/clf.pkl
+    type: model
+    meta:
+      owner: ana@example.com
+"""
+
+
+def make_key(folder: Path, name: str) -> tuple[Path, bytes]:
+    """A P-256 key pair: the private key's file (outside any repository) and the public PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    folder.mkdir(parents=True, exist_ok=True)
+    private = folder / f"{name}.key"
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, public
+
+
+def forge_release_tag(repo: Repo, tag: str, bundle: bytes, *, artifact: str = "models/clf.pkl",
+                      ) -> str:
+    """Commit ``bundle`` where a release of ``tag`` keeps it, and tag that commit with the
+    message archivist writes: a release whose only fault is its bundle."""
+    from archivist import releases
+
+    name, version = tag.split("@")
+    rel = releases.bundle_path(name, version)
+    repo.write(rel, bundle)
+    sha = repo.commit(f"release {tag}", rel)
+    record = releases.ReleaseRecord(
+        name=name, version=version, artifact=artifact, label=version_at(repo, sha),
+        digest="sha256:" + "0" * 64, bundle=rel, signer="key sha256:" + "0" * 64,
+        method="key")
+    repo.git("tag", "-a", tag, "-m", releases.tag_message(record), sha)
+    return sha

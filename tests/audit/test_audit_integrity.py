@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from .auditrepo import AuditRepo, when
 
 
@@ -165,3 +167,21 @@ def test_outside_a_repository_or_without_a_policy(tmp_path: Path, git_repo) -> N
     assert proc.returncode == 2 and "not inside a git repository" in proc.stderr
     proc = archivist("audit", cwd=git_repo.root)
     assert proc.returncode == 2 and "archivist.yaml not found" in proc.stderr
+
+
+@pytest.mark.s3
+def test_deep_without_credentials_names_the_remote(fresh: AuditRepo, s3_server) -> None:
+    """The archive remote on S3, its credentials not configured (a fork's CI job)."""
+    fresh.dvc("remote", "modify", "archive", "url", "s3://archive/audit-no-creds")
+    fresh.dvc("remote", "modify", "archive", "endpointurl", s3_server.endpoint)
+    nowhere = str(fresh.root.parent / "no-such-file")
+    env = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "",
+           "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+           "AWS_CONFIG_FILE": nowhere}
+    proc = fresh.audit("--deep", env=env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "'archive'" in lines[0] and s3_server.secret_key not in proc.stderr
+    # without --deep the audit reads only git: the remote is never asked
+    assert fresh.audit(env=env).returncode == 1
