@@ -69,6 +69,7 @@ class Rule:
     paths: tuple[str, ...]
     types: tuple[str, ...]
     require: tuple[Constraint, ...]
+    exclude: tuple[str, ...] = ()  # globs of paths the rule leaves out (``data/README.md``)
 
     @property
     def label(self) -> str:
@@ -77,14 +78,20 @@ class Rule:
             return ", ".join(self.paths)
         return "type " + ", ".join(self.types)
 
+    def excludes(self, path: str) -> bool:
+        return any(glob_match(p, path) for p in self.exclude)
+
     def matches(self, path: str, type_: str | None) -> bool:
+        if self.exclude and self.excludes(path):
+            return False
         if self.paths and not any(glob_match(p, path) for p in self.paths):
             return False
         return not (self.types and (type_ or "") not in self.types)
 
     def covers_path(self, path: str) -> bool:
         """True when the rule's globs cover ``path`` (types aside): for require-dvc."""
-        return bool(self.paths) and any(glob_match(p, path) for p in self.paths)
+        return bool(self.paths) and any(glob_match(p, path) for p in self.paths) and \
+            not (self.exclude and self.excludes(path))
 
 
 @dataclass(frozen=True)
@@ -305,7 +312,7 @@ def _kind(value: Any) -> str:
 
 _TOP_KEYS = ("version", "branch", "remotes", "tags", "retention", "signing")
 _RULE_KEYS = ("match", "require", "description")
-_MATCH_KEYS = ("paths", "types")
+_MATCH_KEYS = ("paths", "types", "exclude")
 _CONSTRAINT_KEYS = ("pattern", "enum", "type", "min_length", "max_length", "min", "max", "hint")
 _RETENTION_KEYS = ("default", "classes", "releases", "holds")
 _CLASS_KEYS = ("active", "archive")
@@ -363,6 +370,8 @@ def _rule(r: _Reader, index: int, value: Any, line: int) -> Rule:
         if "paths" in match else ()
     types = r.strings(match.get("types"), "match.types", match.line_of("types")) \
         if "types" in match else ()
+    exclude = r.strings(match.get("exclude"), "match.exclude", match.line_of("exclude")) \
+        if "exclude" in match else ()
     if not paths and not types:
         raise r.fail(match.line, f"tags[{index}].match names no paths and no types",
                      "add paths: [\"models/**\"] or types: [model]")
@@ -374,7 +383,7 @@ def _rule(r: _Reader, index: int, value: Any, line: int) -> Rule:
                          "write e.g. owner or data.source")
         constraints.append(_constraint(r, key, require[key], require.line_of(key)))
     return Rule(index=index, line=data.line, paths=paths, types=types,
-                require=tuple(constraints))
+                require=tuple(constraints), exclude=exclude)
 
 
 def _retention(r: _Reader, value: Any, line: int) -> Retention:
