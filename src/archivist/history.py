@@ -521,10 +521,18 @@ def read_timelines(root: Path, rev: str,
     """
     head = gitrepo.resolve_commit(root, rev)
     clock = read_clock(root, head, now)
-    out = Timelines(head=head, anomalies=list(clock.anomalies), positions=clock.positions)
-    open_spans: dict[str, Span] = {}
+    out = Timelines(head=head)
     if steps is None:
         steps = walk(root, head, warnings=out.warnings, use_cache=use_cache)
+    return fold_spans(head, steps, clock, out.warnings)
+
+
+def fold_spans(head: str, steps: Iterable[CommitArtifacts], clock: Clock,
+               warnings: list[str] | None = None) -> Timelines:
+    """The pure part of ``read_timelines``: steps + the bounded clock -> spans."""
+    out = Timelines(head=head, warnings=warnings if warnings is not None else [],
+                    anomalies=list(clock.anomalies), positions=clock.positions)
+    open_spans: dict[str, Span] = {}
     for commit in steps:
         when = clock.dates.get(commit.sha, commit.committer_date)
         position = clock.positions.get(commit.sha)

@@ -118,7 +118,7 @@ class PlanItem:
     @property
     def pinned(self) -> bool:
         """Kept where it is on every remote: current, held or in use by a stage."""
-        return self.current or self.state in PINNED_STATES
+        return self.current or self.state in PINNED_STATES or self.hold is not None
 
 
 def _fmt_days(days: int) -> str:
@@ -319,9 +319,13 @@ def _decide_one(record: VersionRecord, policy: Policy, fact: LedgerFact | None,
                         retention_class=name, location=location, reason=reason,
                         hold=hold.reason if hold else None)
     if fact is not None and fact.kind == "dispose":
+        # a hold that came after the disposal still keeps whatever of it is left
+        hold = _holds_for(policy.retention.holds, record.path, v, as_of)
         return PlanItem(**base, state="disposed", action="keep", due=None,
                         retention_class=name, location=None,
-                        reason=f"disposed {fact.on} in {fact.commit[:10]}")
+                        hold=hold.reason if hold else None,
+                        reason=f"disposed {fact.on} in {fact.commit[:10]}"
+                               + (f"; held: {hold.reason}" if hold else ""))
     cls = policy.retention.classes.get(name)
     if cls is None:
         known = ", ".join(policy.retention.classes)
@@ -410,7 +414,7 @@ class DeleteSet(Generic[Obj]):
 def _expected_on(item: PlanItem, remote: Location) -> bool:
     """Whether a version that is not due must keep its objects on ``remote``."""
     if item.pinned:
-        return True  # wherever its bytes are, they stay there
+        return True  # wherever its bytes are, they stay there (a held disposed one: what is left)
     if item.state == "disposed":
         return False
     if item.location is None:
@@ -433,6 +437,7 @@ def delete_sets(items: Sequence[PlanItem], objects: Mapping[tuple[str, str], Seq
     due_keys = {(i.path, i.version) for i in due}
     staying = [i for i in items if (i.path, i.version) not in due_keys]
     remotes: tuple[Location, ...] = ("active",) if kind == "archive" else ("archive", "active")
+    # a disposed version's objects are gone by the ledger's word: unknown is as expected
     missing = [i for i in staying if i.state != "disposed" and (i.path, i.version) not in objects]
     if missing:
         first = missing[0]
