@@ -321,8 +321,7 @@ def parse_dvc_yaml(text: str | bytes, path: str,
             if not isinstance(entry, dict):
                 raise ConfigError(f"{path}:{aline}: artifact {name!r} must be a mapping",
                                   "write path: and optionally type:, desc:, labels:, meta:")
-            out_path = join_repo_path(base, entry.get("path"), path,
-                                      entry.line_of("path"))
+            out_path = registry_path(base, entry.get("path"), path, entry.line_of("path"))
             fields = _tag_fields(entry, path, aline)
             prior = by_path.get(out_path)
             full_name = artifact_name(path, str(name))
@@ -378,3 +377,19 @@ def merge_registry(artifacts: Iterable[Artifact]) -> list[Artifact]:
         outputs[entry.path] = overlay(target, entry.name or "", entry.tags_in,
                                       entry.tags_line, fields)
     return sorted(outputs.values(), key=lambda a: a.path)
+
+
+def is_url(path: Any) -> bool:
+    """``s3://bucket/m.pt``: a location outside the repository (GTO allows it)."""
+    if not isinstance(path, str):
+        return False
+    scheme, sep, rest = path.partition("://")
+    return bool(sep and rest and scheme.isascii() and scheme.isalnum() and
+                scheme[:1].isalpha())
+
+
+def registry_path(base_dir: str, path: Any, where: str, line: int) -> str:
+    """An ``artifacts:`` entry's path: a URL as written, else as ``join_repo_path``."""
+    if is_url(path):
+        return path
+    return join_repo_path(base_dir, path, where, line)

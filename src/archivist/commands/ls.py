@@ -21,6 +21,7 @@ policy. Filters make tags searchable:
 
   archivist ls --where owner=ana@example.com          exact value
   archivist ls --where data.source~'^s3://raw/'       regular expression
+  archivist ls --where labels=nlp                     a list that holds nlp
   archivist ls --type model --json
 """
 
@@ -59,11 +60,15 @@ def _matches(artifact: Artifact, filters: list[tuple[str, Any]]) -> bool:
         value = artifact.tag(key)
         if value is None:
             return False
-        text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        # A list (labels: [nlp, prod]) matches when one of its items does, or all of
+        # them written as one (labels=nlp,prod).
+        texts = [str(value)]
+        if isinstance(value, list | tuple):
+            texts = [str(v) for v in value] + [",".join(map(str, value))]
         if isinstance(want, re.Pattern):
-            if want.search(text) is None:
+            if not any(want.search(t) for t in texts):
                 return False
-        elif text != want:
+        elif want not in texts:
             return False
     return True
 
