@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from archivist import gitrepo
 from archivist.artifacts import Artifact
@@ -30,11 +30,14 @@ from archivist.globs import glob_match
 from archivist.inventory import load_artifacts
 from archivist.ledger import EVENT_KINDS, EVENTS_DIR, LedgerCommit, read_ledger
 from archivist.metadata import Violation, check_all
-from archivist.policy import POLICY_FILE, Hold, Policy, RetentionClass, Rule, parse_policy
-from archivist.retention import PlanItem
+from archivist.policy import POLICY_FILE, Policy, RetentionClass, Rule, parse_policy
+from archivist.retention import PlanItem, UnmatchedHold, unmatched_holds
 from archivist.trees import CommitTree, Tree
 
-UNTIL_TRAILER = "Archivist-Until"  # a restore's end date (lifecycle reads it too)
+if TYPE_CHECKING:
+    from archivist.history import DateAnomaly
+    from archivist.lifecycle import ReleaseAnomaly
+
 
 # Finding kinds, in the order reports list them. Their names are part of the JSON output.
 FindingKind = Literal[
@@ -547,96 +550,7 @@ def plan_figures(plan: Sequence[PlanItem], figures: Figures, as_of: dt.date,
     return findings
 
 
-# ---------------------------------------------------------------- dates, holds, releases
-
-# Clock skew between machines; retention decides in days, so an hour hides nothing.
-CLOCK_SLACK = dt.timedelta(hours=1)
-DateProblem = Literal["backwards", "future"]
-
-
-@dataclass(frozen=True)
-class DateAnomaly:
-    """A first-parent commit whose committer date cannot be true."""
-
-    sha: str
-    problem: DateProblem
-    committed: dt.datetime
-    bound: dt.datetime  # backwards: the latest earlier date; future: now
-
-
-def date_anomalies(chain: Sequence[tuple[str, dt.datetime]], now: dt.datetime,
-                   slack: dt.timedelta = CLOCK_SLACK) -> list[DateAnomaly]:
-    """Commits (oldest first, with committer dates) dated in the future, or before a commit
-    that came earlier on the first-parent chain.
-
-    A future-dated commit does not raise the bar for the commits after it: one commit
-    dated 9999 is one finding, not one per later commit.
-    """
-    out: list[DateAnomaly] = []
-    latest: dt.datetime | None = None
-    for sha, when in chain:
-        if when > now + slack:
-            out.append(DateAnomaly(sha, "future", when, now))
-            continue
-        if latest is not None and when < latest - slack:
-            out.append(DateAnomaly(sha, "backwards", when, latest))
-        latest = when if latest is None else max(latest, when)
-    return out
-
-
-def hold_matches(hold: Hold, path: str, digest: str) -> bool:
-    """Whether ``hold`` covers version ``digest`` (no ``md5:``) of ``path``, as retention
-    reads it."""
-    covered = path == hold.path or glob_match(hold.path, path)
-    return covered and (hold.version is None or hold.version.removeprefix("md5:") == digest)
-
-
-def unmatched_holds(holds: Iterable[Hold], versions: Iterable[tuple[str, str]],
-                    on: dt.date) -> list[Hold]:
-    """Holds in force on ``on`` that cover none of ``versions`` ((path, digest) pairs)."""
-    seen = list(versions)
-    return [h for h in holds if (h.until is None or on <= h.until)
-            and not any(hold_matches(h, path, digest) for path, digest in seen)]
-
-
-@dataclass(frozen=True)
-class LedgerRelease:
-    """A release the ledger records: the tag it made and the commit that tag must name."""
-
-    tag: str
-    commit: str
-    artifact: str | None
-    version: str | None
-    info: CommitInfo
-
-
-def release_tag_findings(released: Iterable[LedgerRelease],
-                         tags: Mapping[str, str]) -> list[Finding]:
-    """``release-tag-missing`` / ``release-tag-moved``: ``tags`` maps tag -> peeled commit.
-
-    The latest release event for a tag is the one it must match.
-    """
-    last: dict[str, LedgerRelease] = {}
-    for r in released:
-        last[r.tag] = r
-    out = []
-    for tag, r in sorted(last.items()):
-        what = f"{r.artifact} {r.version}" if r.artifact else "its version"
-        if tag not in tags:
-            out.append(Finding(
-                kind="release-tag-missing", subject=tag, artifact=r.artifact, commit=r.commit,
-                author=_who(r.info), date=r.info.date,
-                problem=f"the ledger records release {tag} ({what}) in {r.commit[:10]}, "
-                        "but the tag is gone: retention still keeps the version released",
-                fix=f"git tag -a {tag} {r.commit[:10]} (or push it: git push origin {tag})"))
-        elif tags[tag] != r.commit:
-            out.append(Finding(
-                kind="release-tag-moved", subject=tag, artifact=r.artifact, commit=r.commit,
-                author=_who(r.info), date=r.info.date,
-                problem=f"{tag} points to {tags[tag][:10]}, but the ledger's release commit "
-                        f"is {r.commit[:10]} ({what})",
-                fix=f"git tag -f -a {tag} {r.commit[:10]}, then git push -f origin {tag}"))
-    return out
+# ---------------------------------------------------------------- records
 
 
 def unknown_version_findings(events: Iterable[AuditEvent],
@@ -970,32 +884,12 @@ def head_findings(tree: Tree, policy: Policy, figures: Figures,
     return out
 
 
-@dataclass(frozen=True)
-class ChainCommit:
-    """One commit of the first-parent chain, with its committer date (what clocks read)."""
-
-    info: CommitInfo
-    committed: dt.datetime
-
-
-def _epoch(text: str) -> dt.datetime:
-    try:
-        return dt.datetime.fromtimestamp(int(text), dt.UTC)
-    except (ValueError, OverflowError, OSError):
-        return dt.datetime.max.replace(tzinfo=dt.UTC)  # beyond any calendar: the future
-
-
-def read_chain(root: Path, head: str) -> list[ChainCommit]:
+def read_chain(root: Path, head: str) -> list[CommitInfo]:
     """The first-parent chain of ``head``, oldest first: each commit's parent precedes it."""
     out = gitrepo.git_bytes(["log", "--first-parent", "--reverse", "-z",
-                             "--format=%H%x1f%ct%x1f%an%x1f%ae%x1f%aI%x1f%s", head, "--"], root)
-    chain = []
-    for record in out.split(b"\0"):
-        if not record.strip():
-            continue
-        sha, committed, *rest = record.decode("utf-8", "surrogateescape").split("\x1f")
-        chain.append(ChainCommit(_info([sha, *rest]), _epoch(committed)))
-    return chain
+                             "--format=%H%x1f%an%x1f%ae%x1f%aI%x1f%s", head, "--"], root)
+    return [_info(record.decode("utf-8", "surrogateescape").split("\x1f"))
+            for record in out.split(b"\0") if record.strip()]
 
 
 def _changed_files(root: Path, shas: Sequence[str]) -> dict[str, list[str]]:
@@ -1015,73 +909,68 @@ def _changed_files(root: Path, shas: Sequence[str]) -> dict[str, list[str]]:
     return files
 
 
-def date_findings(chain: Sequence[ChainCommit], now: dt.datetime) -> list[Finding]:
-    """``backdated-commit`` and ``future-commit`` for the first-parent chain."""
-    infos = {c.info.sha: c.info for c in chain}
+def date_findings(anomalies: Iterable[DateAnomaly],
+                  infos: Mapping[str, CommitInfo]) -> list[Finding]:
+    """``backdated-commit`` and ``future-commit``, from the clock the history keeps."""
     findings = []
-    for a in date_anomalies([(c.info.sha, c.committed) for c in chain], now):
-        info = infos[a.sha]
-        stamp = a.committed.isoformat(timespec="seconds")
-        if a.problem == "future":
+    for a in anomalies:
+        info = infos.get(a.commit)
+        who, when = (_who(info), info.date) if info else (None, None)
+        subject = f" ({info.subject})" if info else ""
+        if a.kind == "future":
             findings.append(Finding(
-                kind="future-commit", subject=a.sha, commit=a.sha, author=_who(info),
-                date=info.date,
-                problem=f"committed {stamp}, after now ({a.bound.isoformat(timespec='seconds')})"
-                        f" ({info.subject}): a clock read from it would not start for years",
-                fix=f"check the committer's clock (git show -s --format=%ci {a.sha[:10]}); "
-                    "retention never starts a clock later than it saw the commit"))
+                kind="future-commit", subject=a.commit, commit=a.commit, author=who, date=when,
+                problem=f"{a.describe()}{subject}",
+                fix=f"check the committer's clock (git show -s --format=fuller "
+                    f"{a.commit[:10]}): nothing can be committed in the future"))
         else:
             findings.append(Finding(
-                kind="backdated-commit", subject=a.sha, commit=a.sha, author=_who(info),
-                date=info.date,
-                problem=f"committed {stamp}, before {a.bound.isoformat(timespec='seconds')} "
-                        f"of an earlier commit on the branch ({info.subject}): a retention "
-                        "clock read from it would start early",
-                fix=f"check who made {a.sha[:10]} and why (git show -s --format=fuller "
-                    f"{a.sha[:10]}); retention never starts a clock before the parent's date"))
+                kind="backdated-commit", subject=a.commit, commit=a.commit, author=who,
+                date=when, problem=f"{a.describe()}{subject}",
+                fix=f"check who made {a.commit[:10]} and why (git show -s --format=fuller "
+                    f"{a.commit[:10]}): a backdated commit could start a retention clock "
+                    "early"))
     return findings
 
 
-def _hold_findings(policy: Policy, spans: Iterable[Any], as_of: dt.date) -> list[Finding]:
-    """``hold-unmatched``: holds of the audited policy that hold nothing on the branch."""
-    if policy.retention is None:
-        return []
-    versions = {(s.path, s.version.digest) for s in spans}
+_HOLD_FIXES = {
+    "no-artifact": "write the path as `archivist ls` shows it (no ./, no trailing /)",
+    "no-version": "name a version the artifact had, in full, as `archivist plan` prints it",
+    "short-hash": "write the version in full (md5:<32 hex digits>), as `archivist plan "
+                  "--json` prints it",
+}
+
+
+def hold_findings(unmatched: Iterable[UnmatchedHold], as_of: dt.date) -> list[Finding]:
+    """``hold-unmatched``: holds in force on ``as_of`` that hold nothing on the branch."""
+    return [Finding(kind="hold-unmatched", subject=f"{POLICY_FILE}:{u.hold.line}",
+                    problem=f"{u.message} ({u.hold.reason}): it holds nothing",
+                    fix=_HOLD_FIXES.get(u.problem, "fix the hold in archivist.yaml"))
+            for u in unmatched if u.hold.until is None or as_of <= u.hold.until]
+
+
+def release_tag_findings(anomalies: Iterable[ReleaseAnomaly],
+                         ledger: Iterable[LedgerCommit]) -> list[Finding]:
+    """``release-tag-missing`` / ``release-tag-moved``, each naming the release commit."""
+    by_sha = {c.sha: c for c in ledger}
     out = []
-    for hold in unmatched_holds(policy.retention.holds, versions, as_of):
-        what = hold.path + (f" {hold.version}" if hold.version else "")
-        out.append(Finding(
-            kind="hold-unmatched", subject=f"{POLICY_FILE}:{hold.line}", artifact=None,
-            problem=f"hold on {what} ({hold.reason}) matches no artifact version the branch "
-                    "ever had: it holds nothing",
-            fix="write the path as `archivist ls` shows it and the version in full "
-                "(md5:<32 hex digits>), as `archivist plan --json` prints it"))
+    for a in anomalies:
+        c = by_sha.get(a.release_commit)
+        who, when = (f"{c.author} <{c.email}>", c.date) if c else (None, None)
+        if a.kind == "missing":
+            out.append(Finding(
+                kind="release-tag-missing", subject=a.tag, artifact=a.artifact,
+                commit=a.release_commit, author=who, date=when,
+                problem=f"{a.describe()}: retention still keeps the version as released",
+                fix=f"git tag -a {a.tag} {a.release_commit[:10]}, then git push origin "
+                    f"{a.tag}"))
+        else:
+            out.append(Finding(
+                kind="release-tag-moved", subject=a.tag, artifact=a.artifact,
+                commit=a.release_commit, author=who, date=when, problem=a.describe(),
+                fix=f"git tag -f -a {a.tag} {a.release_commit[:10]}, then git push -f "
+                    f"origin {a.tag}"))
     return out
-
-
-def _ledger_releases(ledger: Sequence[LedgerCommit]) -> list[LedgerRelease]:
-    out = []
-    for c in ledger:
-        if c.kind != "release":
-            continue
-        pairs = c.pairs()
-        artifact, version = pairs[0] if pairs else (None, None)
-        info = CommitInfo(c.sha, c.author, c.email, c.date, c.subject)
-        out += [LedgerRelease(tag, c.sha, artifact, version, info)
-                for tag in c.values("Archivist-Tag")]
-    return out
-
-
-def _peeled_tags(root: Path) -> dict[str, str]:
-    """Every tag and the commit it names, in one ``git for-each-ref``."""
-    out = gitrepo.git(["for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00"
-                       "%(*objectname)", "refs/tags/"], root)
-    tags = {}
-    for line in out.splitlines():
-        parts = line.split("\0")
-        if len(parts) == 3:
-            tags[parts[0]] = parts[2] or parts[1]
-    return tags
 
 
 def _release_policy_findings(root: Path, policy: Policy, policy_rev: str | None,
@@ -1162,24 +1051,23 @@ def _release_findings(root: Path, policy: Policy, policy_rev: str | None,
     return findings
 
 
-def _plan(root: Path, policy: Policy, as_of: dt.date, head: str,
-          steps: list[Any], figures: Figures, notes: list[str],
-          ) -> tuple[list[PlanItem], list[Any], list[Finding]]:
-    """The head's plan items, its version spans, and the overdue findings."""
-    from archivist import history, lifecycle
+def _plan(root: Path, policy: Policy, as_of: dt.date, timelines: Any, figures: Figures,
+          notes: list[str]) -> tuple[list[PlanItem], list[Finding]]:
+    """The head's plan items and the overdue findings."""
+    from archivist import lifecycle
 
-    # the walk the audit made already: the plan folds it instead of walking again
-    timelines = history.read_timelines(root, head, steps=steps)
     try:
+        # the walk the audit made already: the plan folds it instead of walking again
         plan = lifecycle.build_plan_details(root, policy, as_of, timelines=timelines)
     except ArchivistError as exc:
         notes.append(f"retention plan unavailable: {exc}")
-        return [], timelines.spans, []
+        return [], []
+    head = timelines.head
     if plan.head and plan.head != head:
         notes.append(f"retention figures and overdue versions are for the governed branch "
                      f"{plan.branch} at {plan.head[:10]}, not {head[:10]}")
     roles = {"active": policy.remotes.active, "archive": policy.remotes.archive}
-    return plan.items, timelines.spans, plan_figures(plan.items, figures, as_of, roles)
+    return plan.items, plan_figures(plan.items, figures, as_of, roles)
 
 
 def _entries(c: LedgerCommit, document: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
@@ -1203,10 +1091,10 @@ def _event_finding(c: LedgerCommit, kind: FindingKind, entry: Mapping[str, Any],
                            f"{problem}", fix=fix)
 
 
-def replay_findings(root: Path, chain: Sequence[ChainCommit], steps: Sequence[Any],
+def replay_findings(root: Path, chain: Sequence[CommitInfo], steps: Sequence[Any],
                     ledger: Sequence[LedgerCommit],
                     documents: Mapping[str, tuple[str, Any] | None],
-                    cat: gitrepo.CatFile) -> list[Finding]:
+                    cat: gitrepo.CatFile, now: dt.datetime) -> list[Finding]:
     """``disposal-not-due`` and ``restore-beyond-window``: each dispose and restore judged
     by the plan at its parent commit, under the parent's policy, on the day it was made.
 
@@ -1215,13 +1103,13 @@ def replay_findings(root: Path, chain: Sequence[ChainCommit], steps: Sequence[An
     """
     from archivist import history, lifecycle
 
-    order = {c.info.sha: i for i, c in enumerate(chain)}
+    order = {c.sha: i for i, c in enumerate(chain)}
     findings: list[Finding] = []
     for c in ledger:
         if c.kind not in ("dispose", "restore") or order.get(c.sha, 0) == 0:
             continue
         position = order[c.sha]
-        parent = chain[position - 1].info.sha
+        parent = chain[position - 1].sha
         day = c.date.astimezone(dt.UTC).date()
         document = documents.get(c.sha)
         entries = _entries(c, document[1] if document and isinstance(document[1], Mapping)
@@ -1233,7 +1121,7 @@ def replay_findings(root: Path, chain: Sequence[ChainCommit], steps: Sequence[An
                 raise ConfigError(f"no {POLICY_FILE} at its parent {parent[:10]}")
             policy = parse_policy(text, f"{POLICY_FILE} at {parent[:10]}")
             before = [s for s in steps if order.get(s.sha, position) < position]
-            timelines = history.read_timelines(root, parent, steps=before)
+            timelines = history.read_timelines(root, parent, steps=before, now=now)
             plan = lifecycle.build_plan_details(root, policy, day, timelines=timelines)
         except ArchivistError as exc:
             if c.kind == "dispose":
@@ -1252,7 +1140,7 @@ def replay_findings(root: Path, chain: Sequence[ChainCommit], steps: Sequence[An
                         f"not due under the policy of its parent {parent[:10]}: {problem}",
                         f"if bytes remain, push them back (dvc push); {culprit}"))
                 continue
-            until = entry.get("until") or next(iter(c.values(UNTIL_TRAILER)), None)
+            until = entry.get("until") or next(iter(c.values(lifecycle.UNTIL_TRAILER)), None)
             problem = restore_problem(item, policy, day, str(until) if until else None)
             if problem is not None:
                 findings.append(_event_finding(
@@ -1309,7 +1197,7 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     ``release_policy`` (the base branch's), with trust files read at ``policy_rev``.
     ``now`` bounds commit dates (default: the clock).
     """
-    from archivist import history
+    from archivist import history, lifecycle
 
     head = gitrepo.resolve_commit(root, rev)
     release_policy = release_policy or policy
@@ -1322,9 +1210,8 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     cat = gitrepo.CatFile(root)
     try:
         chain = read_chain(root, head)
-        order = {c.info.sha: i for i, c in enumerate(chain)}
+        order = {c.sha: i for i, c in enumerate(chain)}
         figures.commits = len(order)
-        findings += date_findings(chain, now)
         findings += head_findings(CommitTree(root, head, cat=cat), policy, figures, tracked)
         policy_changes = read_policy_changes(root, head, cat)
         ledger = read_ledger(root, head)
@@ -1351,12 +1238,16 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
         findings += replay_gate(steps, policy_changes, order)
         notes += [f"history: {w}" for w in warnings]
         findings += unknown_version_findings(events, _first_seen(steps, order), order)
-        findings += replay_findings(root, chain, steps, ledger, documents, cat)
+        findings += replay_findings(root, chain, steps, ledger, documents, cat, now)
 
-        items, spans, overdue = _plan(root, policy, as_of, head, steps, figures, notes)
+        timelines = history.read_timelines(root, head, steps=steps, now=now)
+        findings += date_findings(timelines.anomalies, {c.sha: c for c in chain})
+        items, overdue = _plan(root, policy, as_of, timelines, figures, notes)
         findings += overdue
-        findings += _hold_findings(policy, spans, as_of)
-        tag_findings = release_tag_findings(_ledger_releases(ledger), _peeled_tags(root))
+        findings += hold_findings(
+            unmatched_holds(policy, lifecycle.version_records(timelines.spans)), as_of)
+        anomalies = lifecycle.read_pins(root, ledger, fresh=False).anomalies
+        tag_findings = release_tag_findings(anomalies, ledger)
         findings += tag_findings
         moved = {f.subject for f in tag_findings if f.kind == "release-tag-moved"}
         findings += _release_findings(root, release_policy, policy_rev, figures, notes, moved)
