@@ -34,9 +34,10 @@ from archivist.policy import POLICY_FILE, Policy, RetentionClass, Rule, parse_po
 from archivist.retention import PlanItem, UnmatchedHold, unmatched_holds
 from archivist.trees import CommitTree, Tree
 
-if TYPE_CHECKING:
-    from archivist.history import DateAnomaly
+if TYPE_CHECKING:  # adapters the audit imports only when it runs
+    from archivist.history import CommitArtifacts, DateAnomaly, Timelines
     from archivist.lifecycle import ReleaseAnomaly
+    from archivist.objectcheck import ObjectProblem
 
 
 # Finding kinds, in the order reports list them. Their names are part of the JSON output.
@@ -537,14 +538,14 @@ def plan_figures(plan: Sequence[PlanItem], figures: Figures, as_of: dt.date,
         assert due is not None  # overdue_items keeps dated items only
         days = (as_of - due).days
         findings.append(Finding(
-            kind="overdue", subject=f"{item.path} {_label(item.version)}", artifact=item.path,
+            kind="overdue", subject=f"{item.path} {item.version}", artifact=item.path,
             problem=f"{item.action} was due {due} ({days} day(s) ago, class "
                     f"{item.retention_class or '?'}): {item.reason or 'not yet done'}",
             fix=f"archivist {item.action} --apply (the scheduled retention job)",
         ))
     if late:
         first = late[0]
-        figures.oldest_overdue = {"artifact": first.path, "version": _label(first.version),
+        figures.oldest_overdue = {"artifact": first.path, "version": first.version,
                                   "action": first.action,
                                   "due": first.due.isoformat() if first.due else None}
     return findings
@@ -613,16 +614,6 @@ def restore_problem(item: PlanItem | None, policy: Policy, restored_on: dt.date,
         return None
     return (f"active until {end}, but class {cls.name} allows {cls.active_days}d from "
             f"{restored_on}: {limit}")
-
-
-def _label(version: Any) -> str:
-    if version is None:
-        return ""
-    label = getattr(version, "label", None)
-    if isinstance(label, str):
-        return label
-    text = str(version)
-    return text if ":" in text else f"md5:{text}"
 
 
 def filter_audit(audit: Audit, since: dt.date | None, artifact: str | None) -> None:
@@ -749,7 +740,7 @@ def _bypass(info: CommitInfo, artifact: str, items: list[Violation]) -> Finding:
                        "(pre-commit install)")
 
 
-def replay_gate(steps: Iterable[Any], policy_changes: Sequence[PolicyChange],
+def replay_gate(steps: Iterable[CommitArtifacts], policy_changes: Sequence[PolicyChange],
                 order: Mapping[str, int]) -> list[Finding]:
     """What the hook would have refused, commit by commit, from the history walk.
 
@@ -1051,7 +1042,7 @@ def _release_findings(root: Path, policy: Policy, policy_rev: str | None,
     return findings
 
 
-def _plan(root: Path, policy: Policy, as_of: dt.date, timelines: Any, figures: Figures,
+def _plan(root: Path, policy: Policy, as_of: dt.date, timelines: Timelines, figures: Figures,
           notes: list[str]) -> tuple[list[PlanItem], list[Finding]]:
     """The head's plan items and the overdue findings."""
     from archivist import lifecycle
@@ -1091,7 +1082,8 @@ def _event_finding(c: LedgerCommit, kind: FindingKind, entry: Mapping[str, Any],
                            f"{problem}", fix=fix)
 
 
-def replay_findings(root: Path, chain: Sequence[CommitInfo], steps: Sequence[Any],
+def replay_findings(root: Path, chain: Sequence[CommitInfo],
+                    steps: Sequence[CommitArtifacts],
                     ledger: Sequence[LedgerCommit],
                     documents: Mapping[str, tuple[str, Any] | None],
                     cat: gitrepo.CatFile, now: dt.datetime) -> list[Finding]:
@@ -1150,7 +1142,8 @@ def replay_findings(root: Path, chain: Sequence[CommitInfo], steps: Sequence[Any
     return findings
 
 
-def _first_seen(steps: Iterable[Any], order: Mapping[str, int]) -> dict[tuple[str, str], int]:
+def _first_seen(steps: Iterable[CommitArtifacts],
+                order: Mapping[str, int]) -> dict[tuple[str, str], int]:
     """Where on the chain each (artifact path, version label) first appeared."""
     seen: dict[tuple[str, str], int] = {}
     for step in steps:
@@ -1160,7 +1153,7 @@ def _first_seen(steps: Iterable[Any], order: Mapping[str, int]) -> dict[tuple[st
     return seen
 
 
-def _object_findings(problems: Iterable[Any]) -> list[Finding]:
+def _object_findings(problems: Iterable[ObjectProblem]) -> list[Finding]:
     """The audit's findings for what ``objectcheck`` saw on the remotes."""
     out = []
     for p in problems:

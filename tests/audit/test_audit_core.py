@@ -9,14 +9,19 @@ from archivist.audit import (
     AuditEvent,
     CommitInfo,
     describe_tag_changes,
+    disposal_problem,
     event_file_problems,
+    foreign_changes,
     ledger_locations,
     people_events,
     policy_weakenings,
+    restore_problem,
     tag_changes,
+    unknown_version_findings,
 )
 from archivist.ledger import LedgerCommit
 from archivist.policy import parse_policy
+from archivist.retention import PlanItem
 
 BASE = """\
 version: 1
@@ -141,3 +146,55 @@ def test_ledger_locations_replay_the_moves() -> None:
         ("m", "md5:1"): {"archive", "storage"}}
     assert ledger_locations([_event("archive", "storage", "archive"),
                              _event("dispose", "archive", None)]) == {}
+
+
+def _item(state: str, action: str, klass: str = "standard") -> PlanItem:
+    return PlanItem(path="models/m.pkl", version="md5:" + "a" * 32, state=state, action=action,
+                    reason=f"{state} for a reason", due=None, retention_class=klass, size=1,
+                    location="archive")
+
+
+def test_a_disposal_is_due_only_when_the_plan_said_dispose() -> None:
+    assert disposal_problem(_item("archived", "dispose")) is None
+    assert disposal_problem(None) is None  # unknown-version reports a version never seen
+    for state, action in (("held", "keep"), ("current", "keep"), ("archived", "keep"),
+                          ("active", "archive")):
+        problem = disposal_problem(_item(state, action))
+        assert problem is not None and state in problem
+
+
+def test_a_restore_may_last_one_active_window() -> None:
+    policy = parse_policy(BASE)  # standard: active 180d
+    on = dt.date(2024, 1, 1)
+    item = _item("archived", "keep")
+    assert restore_problem(item, policy, on, "2024-06-29") is None  # 180 days on
+    assert restore_problem(item, policy, on, "2024-06-30") is not None
+    assert restore_problem(item, policy, on, "9999-12-31") is not None
+    assert restore_problem(item, policy, on, None) is not None  # forever
+    assert restore_problem(item, policy, on, "someday") is not None
+    assert restore_problem(_item("archived", "keep", "regulated"), policy, on,
+                           "2024-12-31") is None  # 1y
+    assert restore_problem(None, policy, on, "9999-12-31") is None  # unknown-version's
+
+
+def test_archivist_commits_only_its_own_records() -> None:
+    assert foreign_changes("archive", [".archivist/events/x.json"]) == []
+    assert foreign_changes("release", [".archivist/events/x.json",
+                                       ".archivist/signatures/clf/v1.0.0.sig"]) == []
+    assert len(foreign_changes("archive", [".archivist/events/x.json", "m.pkl.dvc"])) == 1
+    assert len(foreign_changes("purge", [".archivist/events/x.json"])) == 1
+
+
+def test_an_event_must_follow_the_version_it_names() -> None:
+    order = {"c1": 0, "c2": 1, "c3": 2}
+    seen = {("m", "md5:1"): 1}
+
+    def event(commit: str, version: str) -> AuditEvent:
+        return AuditEvent(kind="archive", commit=commit, author="bot", email="b@x.io",
+                          date=dt.datetime(2024, 1, 1, tzinfo=dt.UTC), artifact="m",
+                          version=version, summary="", by_archivist=True)
+
+    found = unknown_version_findings([event("c1", "md5:1"), event("c2", "md5:1"),
+                                      event("c3", "md5:1"), event("c3", "md5:2")], seen, order)
+    assert [(f.kind, f.commit, f.subject) for f in found] == [
+        ("unknown-version", "c1", "m md5:1"), ("unknown-version", "c3", "m md5:2")]
