@@ -9,9 +9,15 @@ Three parts, in the order every report shows them:
 - findings, each with a kind, what it is about and a one-line fix.
 
 The decisions (what a tag change is, whether a policy change weakens it, whether an event
-file agrees with its trailers) are pure functions of text and values. ``collect`` is the
-adapter that reads git: one ``git log`` pass over DVC files and the policy, one over the
-ledger (``ledger.read_ledger``), blobs through a single ``git cat-file --batch``.
+file agrees with its trailers, whether a disposal or a restore was what retention asked
+for) are pure functions of text and values. ``collect`` is the adapter that reads git: one
+``git log`` pass over DVC files and the policy, one over the ledger
+(``ledger.read_ledger``), blobs through a single ``git cat-file --batch``. Each dispose
+and restore is judged by the retention plan recomputed at its parent commit, from the
+same walk; commit-date anomalies, unmatched holds and missing or moved release tags come
+from ``history``, ``retention`` and ``lifecycle``, which keep those definitions. Release
+signatures are checked by ``signing`` with the base policy the caller names; ``--deep``
+object reads are ``objectcheck``'s.
 """
 
 from __future__ import annotations
@@ -616,6 +622,70 @@ def restore_problem(item: PlanItem | None, policy: Policy, restored_on: dt.date,
             f"{restored_on}: {limit}")
 
 
+def date_findings(anomalies: Iterable[DateAnomaly],
+                  infos: Mapping[str, CommitInfo]) -> list[Finding]:
+    """``backdated-commit`` and ``future-commit``, from the clock the history keeps."""
+    findings = []
+    for a in anomalies:
+        info = infos.get(a.commit)
+        who, when = (_who(info), info.date) if info else (None, None)
+        subject = f" ({info.subject})" if info else ""
+        if a.kind == "future":
+            findings.append(Finding(
+                kind="future-commit", subject=a.commit, commit=a.commit, author=who, date=when,
+                problem=f"{a.describe()}{subject}",
+                fix=f"check the committer's clock (git show -s --format=fuller "
+                    f"{a.commit[:10]}): nothing can be committed in the future"))
+        else:
+            findings.append(Finding(
+                kind="backdated-commit", subject=a.commit, commit=a.commit, author=who,
+                date=when, problem=f"{a.describe()}{subject}",
+                fix=f"check who made {a.commit[:10]} and why (git show -s --format=fuller "
+                    f"{a.commit[:10]}): a backdated commit could start a retention clock "
+                    "early"))
+    return findings
+
+
+_HOLD_FIXES = {
+    "no-artifact": "write the path as `archivist ls` shows it (no ./, no trailing /)",
+    "no-version": "name a version the artifact had, in full, as `archivist plan` prints it",
+    "short-hash": "write the version in full (md5:<32 hex digits>), as `archivist plan "
+                  "--json` prints it",
+}
+
+
+def hold_findings(unmatched: Iterable[UnmatchedHold], as_of: dt.date) -> list[Finding]:
+    """``hold-unmatched``: holds in force on ``as_of`` that hold nothing on the branch."""
+    return [Finding(kind="hold-unmatched", subject=f"{POLICY_FILE}:{u.hold.line}",
+                    problem=f"{u.message} ({u.hold.reason}): it holds nothing",
+                    fix=_HOLD_FIXES.get(u.problem, "fix the hold in archivist.yaml"))
+            for u in unmatched if u.hold.until is None or as_of <= u.hold.until]
+
+
+def release_tag_findings(anomalies: Iterable[ReleaseAnomaly],
+                         ledger: Iterable[LedgerCommit]) -> list[Finding]:
+    """``release-tag-missing`` / ``release-tag-moved``, each naming the release commit."""
+    by_sha = {c.sha: c for c in ledger}
+    out = []
+    for a in anomalies:
+        c = by_sha.get(a.release_commit)
+        who, when = (f"{c.author} <{c.email}>", c.date) if c else (None, None)
+        if a.kind == "missing":
+            out.append(Finding(
+                kind="release-tag-missing", subject=a.tag, artifact=a.artifact,
+                commit=a.release_commit, author=who, date=when,
+                problem=f"{a.describe()}: retention still keeps the version as released",
+                fix=f"git tag -a {a.tag} {a.release_commit[:10]}, then git push origin "
+                    f"{a.tag}"))
+        else:
+            out.append(Finding(
+                kind="release-tag-moved", subject=a.tag, artifact=a.artifact,
+                commit=a.release_commit, author=who, date=when, problem=a.describe(),
+                fix=f"git tag -f -a {a.tag} {a.release_commit[:10]}, then git push -f "
+                    f"origin {a.tag}"))
+    return out
+
+
 def filter_audit(audit: Audit, since: dt.date | None, artifact: str | None) -> None:
     """Keep events and findings from ``since`` on and about ``artifact`` (in place).
 
@@ -898,70 +968,6 @@ def _changed_files(root: Path, shas: Sequence[str]) -> dict[str, list[str]]:
         rest = rest.lstrip("\0").removeprefix("\n")
         files[sha.strip()] = [p for p in rest.split("\0") if p]
     return files
-
-
-def date_findings(anomalies: Iterable[DateAnomaly],
-                  infos: Mapping[str, CommitInfo]) -> list[Finding]:
-    """``backdated-commit`` and ``future-commit``, from the clock the history keeps."""
-    findings = []
-    for a in anomalies:
-        info = infos.get(a.commit)
-        who, when = (_who(info), info.date) if info else (None, None)
-        subject = f" ({info.subject})" if info else ""
-        if a.kind == "future":
-            findings.append(Finding(
-                kind="future-commit", subject=a.commit, commit=a.commit, author=who, date=when,
-                problem=f"{a.describe()}{subject}",
-                fix=f"check the committer's clock (git show -s --format=fuller "
-                    f"{a.commit[:10]}): nothing can be committed in the future"))
-        else:
-            findings.append(Finding(
-                kind="backdated-commit", subject=a.commit, commit=a.commit, author=who,
-                date=when, problem=f"{a.describe()}{subject}",
-                fix=f"check who made {a.commit[:10]} and why (git show -s --format=fuller "
-                    f"{a.commit[:10]}): a backdated commit could start a retention clock "
-                    "early"))
-    return findings
-
-
-_HOLD_FIXES = {
-    "no-artifact": "write the path as `archivist ls` shows it (no ./, no trailing /)",
-    "no-version": "name a version the artifact had, in full, as `archivist plan` prints it",
-    "short-hash": "write the version in full (md5:<32 hex digits>), as `archivist plan "
-                  "--json` prints it",
-}
-
-
-def hold_findings(unmatched: Iterable[UnmatchedHold], as_of: dt.date) -> list[Finding]:
-    """``hold-unmatched``: holds in force on ``as_of`` that hold nothing on the branch."""
-    return [Finding(kind="hold-unmatched", subject=f"{POLICY_FILE}:{u.hold.line}",
-                    problem=f"{u.message} ({u.hold.reason}): it holds nothing",
-                    fix=_HOLD_FIXES.get(u.problem, "fix the hold in archivist.yaml"))
-            for u in unmatched if u.hold.until is None or as_of <= u.hold.until]
-
-
-def release_tag_findings(anomalies: Iterable[ReleaseAnomaly],
-                         ledger: Iterable[LedgerCommit]) -> list[Finding]:
-    """``release-tag-missing`` / ``release-tag-moved``, each naming the release commit."""
-    by_sha = {c.sha: c for c in ledger}
-    out = []
-    for a in anomalies:
-        c = by_sha.get(a.release_commit)
-        who, when = (f"{c.author} <{c.email}>", c.date) if c else (None, None)
-        if a.kind == "missing":
-            out.append(Finding(
-                kind="release-tag-missing", subject=a.tag, artifact=a.artifact,
-                commit=a.release_commit, author=who, date=when,
-                problem=f"{a.describe()}: retention still keeps the version as released",
-                fix=f"git tag -a {a.tag} {a.release_commit[:10]}, then git push origin "
-                    f"{a.tag}"))
-        else:
-            out.append(Finding(
-                kind="release-tag-moved", subject=a.tag, artifact=a.artifact,
-                commit=a.release_commit, author=who, date=when, problem=a.describe(),
-                fix=f"git tag -f -a {a.tag} {a.release_commit[:10]}, then git push -f "
-                    f"origin {a.tag}"))
-    return out
 
 
 def _release_policy_findings(root: Path, policy: Policy, policy_rev: str | None,
