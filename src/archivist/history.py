@@ -7,6 +7,9 @@ one ``git cat-file --batch`` process reads those blobs. Never one process per co
 ``walk`` yields the artifacts that changed in each such commit (the audit reads tag
 changes made by people from it); ``read_timelines`` folds the walk into version timelines:
 when each version of each artifact became current and which commit replaced or deleted it.
+Dates come from ``read_clock``: each commit's committer date bounded below by its
+first-parent ancestors' and above by now (a backdated commit never starts a clock early);
+where a claim is out of bounds, a ``DateAnomaly`` says so.
 """
 
 from __future__ import annotations

@@ -163,10 +163,12 @@ def _same_digest(held: str, digest: str) -> bool:
 
 def hold_covers(hold: Hold, path: str, version: Version | None) -> bool:
     """Whether ``hold`` names this artifact (and this version, when it names one); dates
-    aside. Paths are compared normalised; a short hash names nothing."""
+    aside. Paths are compared normalised, and a folder's hold covers what is inside it
+    (holding more is the safe side); a short hash names nothing."""
     pattern = normalize_path(hold.path)
     target = normalize_path(path)
-    if not pattern or not (pattern == target or glob_match(pattern, target)):
+    if not pattern or not (pattern == target or target.startswith(pattern + "/")
+                           or glob_match(pattern, target)):
         return False
     held = _hold_digest(hold)
     if held is None:

@@ -93,7 +93,7 @@ def test_ledger_facts_apply_only_to_the_life_they_were_recorded_in() -> None:
 
 
 @pytest.mark.parametrize("spelled", ["./models/a.bin", "models/a.bin/", "models//a.bin",
-                                     "models/./a.bin", "models/*.bin"])
+                                     "models/./a.bin", "models/*.bin", "models/", "./models"])
 def test_hold_paths_match_as_dvc_names_the_output(spelled: str) -> None:
     policy = parse_policy(with_holds(f"    - {{path: '{spelled}', reason: LH-1}}\n"))
     item = decide([rec(A, "2000-01-01")], policy, [], dt.date(2030, 1, 1))[0]
