@@ -42,7 +42,7 @@ from archivist.trees import CommitTree, Tree
 
 if TYPE_CHECKING:  # adapters the audit imports only when it runs
     from archivist.history import CommitArtifacts, DateAnomaly, Timelines
-    from archivist.lifecycle import ReleaseAnomaly
+    from archivist.lifecycle import Plan, ReleaseAnomaly
     from archivist.objectcheck import ObjectProblem
 
 
@@ -945,12 +945,16 @@ def head_findings(tree: Tree, policy: Policy, figures: Figures,
     return out
 
 
-def read_chain(root: Path, head: str) -> list[CommitInfo]:
-    """The first-parent chain of ``head``, oldest first: each commit's parent precedes it."""
-    out = gitrepo.git_bytes(["log", "--first-parent", "--reverse", "-z",
-                             "--format=%H%x1f%an%x1f%ae%x1f%aI%x1f%s", head, "--"], root)
-    return [_info(record.decode("utf-8", "surrogateescape").split("\x1f"))
-            for record in out.split(b"\0") if record.strip()]
+def _commit_infos(root: Path, shas: Sequence[str]) -> dict[str, CommitInfo]:
+    """Who made each of ``shas``, and when (one ``git log --no-walk`` for all of them)."""
+    if not shas:
+        return {}
+    out = gitrepo.git_bytes(["log", "--no-walk=unsorted", "--stdin", "-z",
+                             "--format=%H%x1f%an%x1f%ae%x1f%aI%x1f%s"], root,
+                            input=("\n".join(shas) + "\n").encode())
+    infos = [_info(record.decode("utf-8", "surrogateescape").split("\x1f"))
+             for record in out.split(b"\0") if record.strip()]
+    return {i.sha: i for i in infos}
 
 
 def _changed_files(root: Path, shas: Sequence[str]) -> dict[str, list[str]]:
@@ -1048,23 +1052,23 @@ def _release_findings(root: Path, policy: Policy, policy_rev: str | None,
     return findings
 
 
-def _plan(root: Path, policy: Policy, as_of: dt.date, timelines: Timelines, figures: Figures,
-          notes: list[str]) -> tuple[list[PlanItem], list[Finding]]:
-    """The head's plan items and the overdue findings."""
+def _plan(root: Path, policy: Policy, as_of: dt.date, timelines: Timelines,
+          notes: list[str]) -> Plan | None:
+    """The head's retention plan, from the walk the audit made; None (and a note) when the
+    policy cannot make one."""
     from archivist import lifecycle
 
     try:
-        # the walk the audit made already: the plan folds it instead of walking again
-        plan = lifecycle.build_plan_details(root, policy, as_of, timelines=timelines)
+        plan = lifecycle.build_plan_details(root, policy, as_of, timelines=timelines,
+                                            fresh=False)  # the audit deletes nothing
     except ArchivistError as exc:
         notes.append(f"retention plan unavailable: {exc}")
-        return [], []
+        return None
     head = timelines.head
     if plan.head and plan.head != head:
         notes.append(f"retention figures and overdue versions are for the governed branch "
                      f"{plan.branch} at {plan.head[:10]}, not {head[:10]}")
-    roles = {"active": policy.remotes.active, "archive": policy.remotes.archive}
-    return plan.items, plan_figures(plan.items, figures, as_of, roles)
+    return plan
 
 
 def _entries(c: LedgerCommit, document: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
@@ -1088,7 +1092,7 @@ def _event_finding(c: LedgerCommit, kind: FindingKind, entry: Mapping[str, Any],
                            f"{problem}", fix=fix)
 
 
-def replay_findings(root: Path, chain: Sequence[CommitInfo],
+def replay_findings(root: Path, chain: Sequence[str],
                     steps: Sequence[CommitArtifacts],
                     ledger: Sequence[LedgerCommit],
                     documents: Mapping[str, tuple[str, Any] | None],
@@ -1101,13 +1105,13 @@ def replay_findings(root: Path, chain: Sequence[CommitInfo],
     """
     from archivist import history, lifecycle
 
-    order = {c.sha: i for i, c in enumerate(chain)}
+    order = {sha: i for i, sha in enumerate(chain)}
     findings: list[Finding] = []
     for c in ledger:
         if c.kind not in ("dispose", "restore") or order.get(c.sha, 0) == 0:
             continue
         position = order[c.sha]
-        parent = chain[position - 1].sha
+        parent = chain[position - 1]
         day = c.date.astimezone(dt.UTC).date()
         document = documents.get(c.sha)
         entries = _entries(c, document[1] if document and isinstance(document[1], Mapping)
@@ -1120,7 +1124,8 @@ def replay_findings(root: Path, chain: Sequence[CommitInfo],
             policy = parse_policy(text, f"{POLICY_FILE} at {parent[:10]}")
             before = [s for s in steps if order.get(s.sha, position) < position]
             timelines = history.read_timelines(root, parent, steps=before, now=now)
-            plan = lifecycle.build_plan_details(root, policy, day, timelines=timelines)
+            plan = lifecycle.build_plan_details(root, policy, day, timelines=timelines,
+                                                fresh=False)
         except ArchivistError as exc:
             if c.kind == "dispose":
                 findings += [_event_finding(c, "disposal-not-due", e,
@@ -1208,9 +1213,6 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     tracked: list[str] = []
     cat = gitrepo.CatFile(root)
     try:
-        chain = read_chain(root, head)
-        order = {c.sha: i for i, c in enumerate(chain)}
-        figures.commits = len(order)
         findings += head_findings(CommitTree(root, head, cat=cat), policy, figures, tracked)
         policy_changes = read_policy_changes(root, head, cat)
         ledger = read_ledger(root, head)
@@ -1230,6 +1232,11 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
 
         warnings: list[str] = []
         steps = list(history.walk(root, head, warnings=warnings))
+        # the clock of the first-parent chain: positions, and the dates that cannot be
+        timelines = history.read_timelines(root, head, steps=steps, now=now)
+        order = dict(timelines.positions)
+        chain = sorted(order, key=order.__getitem__)
+        figures.commits = len(order)
         for step in steps:
             info = CommitInfo(sha=step.sha, author=step.author_name, email=step.author_email,
                               date=step.author_date, subject=step.subject)
@@ -1238,14 +1245,18 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
         notes += [f"history: {w}" for w in warnings]
         findings += unknown_version_findings(events, _first_seen(steps, order), order)
         findings += replay_findings(root, chain, steps, ledger, documents, cat, now)
+        findings += date_findings(timelines.anomalies, _commit_infos(
+            root, [a.commit for a in timelines.anomalies]))
 
-        timelines = history.read_timelines(root, head, steps=steps, now=now)
-        findings += date_findings(timelines.anomalies, {c.sha: c for c in chain})
-        items, overdue = _plan(root, policy, as_of, timelines, figures, notes)
-        findings += overdue
-        findings += hold_findings(
-            unmatched_holds(policy, lifecycle.version_records(timelines.spans)), as_of)
-        anomalies = lifecycle.read_pins(root, ledger, fresh=False).anomalies
+        plan = _plan(root, policy, as_of, timelines, notes)
+        items = plan.items if plan is not None else []
+        roles = {"active": policy.remotes.active, "archive": policy.remotes.archive}
+        findings += plan_figures(items, figures, as_of, roles) if plan is not None else []
+        # one version of each artifact's each version: what a hold could hold
+        versions = {(s.path, s.version.digest): s.artifact for s in timelines.spans}
+        findings += hold_findings(unmatched_holds(policy, versions.values()), as_of)
+        anomalies = (plan.release_anomalies if plan is not None
+                     else lifecycle.read_pins(root, ledger, fresh=False).anomalies)
         tag_findings = release_tag_findings(anomalies, ledger)
         findings += tag_findings
         moved = {f.subject for f in tag_findings if f.kind == "release-tag-moved"}
@@ -1260,7 +1271,6 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
         kept = {i.version for i in items if i.state != "disposed"}
         disposed = [(i.path, i.version) for i in items
                     if i.state == "disposed" and i.version not in kept]
-        roles = {"active": policy.remotes.active, "archive": policy.remotes.archive}
         findings += _object_findings(check_objects(
             root, ledger_locations(events), disposed=disposed,
             disposed_remotes=("active", "archive"), roles=roles,
