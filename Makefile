@@ -11,8 +11,8 @@ PYTHON := $(shell for p in $(PYTHON_CANDIDATES); do \
   echo $$p; break; fi; done)
 endif
 # Expanded only when the virtualenv is made (so `make clean` needs no Python).
-PYTHON_OK = $(shell $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-  >/dev/null 2>&1 && echo yes)
+PYTHON_OK = $(if $(PYTHON),$(shell $(PYTHON) -c \
+  'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo yes))
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

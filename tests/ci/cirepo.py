@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from realrepo import PROJECT, Repo, run
+from realrepo import BIN, PROJECT, Repo, run
 
 sys.path.insert(0, str(PROJECT / "tests" / "signing"))
 
@@ -152,7 +152,17 @@ class CISample:
         return self.remotes / remote / "files" / "md5" / md5[:2] / md5[2:]
 
 
-def make_ci_sample(root: Path) -> CISample:
+def s3_remotes(endpoint: str, prefix: str) -> str:
+    """DVC remotes on an S3 server; credentials are the job's (AWS_* variables)."""
+    return "".join(
+        f"['remote \"{name}\"']\n    url = s3://{name}/{prefix}\n    endpointurl = {endpoint}\n"
+        for name in ("storage", "archive")) + "[core]\n    remote = storage\n    autostage = true\n"
+
+
+def make_ci_sample(root: Path, dvc_config: str = RELATIVE_REMOTES,
+                   dvc_env: dict[str, str] | None = None) -> CISample:
+    """The sample, with local DVC remotes, or those ``dvc_config`` names (pushed to with
+    ``dvc_env``: an S3 server's credentials)."""
     root.mkdir(parents=True, exist_ok=True)
     run(["git", "init", "-q", "--bare", "-b", "main", str(root / "origin.git")], root)
     keys = make_keypair(root / "secrets")
@@ -164,7 +174,7 @@ def make_ci_sample(root: Path) -> CISample:
     seed.git("init", "-q", "-b", "main")
     seed.git("config", "commit.gpgsign", "false")
     seed.dvc("init", "-q")
-    seed.write(".dvc/config", RELATIVE_REMOTES)
+    seed.write(".dvc/config", dvc_config)
     v1 = os.urandom(16 * 1024)
     seed.write("models/clf.pkl", v1)
     seed.dvc("add", "-q", "models/clf.pkl")
@@ -174,14 +184,14 @@ def make_ci_sample(root: Path) -> CISample:
     seed.write("README.md", "models\n")
     seed.commit("models: clf v1 and its policy", env=dated("2023-01-02", "Ana Lima",
                                                            "ana@example.com"))
-    seed.dvc("push", "-q")
+    run([BIN / "dvc", "push", "-q"], seed.root, env=dvc_env)
     seed.write("models/clf.pkl", os.urandom(16 * 1024))
     seed.dvc("add", "-q", "models/clf.pkl")
     seed.commit("models: clf v2", env=dated("2023-03-01", "Bob Stone", "bob@example.com"))
-    seed.dvc("push", "-q")
+    run([BIN / "dvc", "push", "-q"], seed.root, env=dvc_env)
     seed.git("config", "user.name", "archivist release")
     seed.git("config", "user.email", "bot@example.com")
-    proc = seed.archivist("release", "clf", "v1.0.0", "--key", keys.private)
+    proc = seed.archivist("release", "clf", "v1.0.0", "--key", keys.private, env=dvc_env)
     assert proc.returncode == 0, proc.stderr
     seed.git("push", "-q", str(root / "origin.git"), "main", "--tags")
     shutil.rmtree(seed.root)

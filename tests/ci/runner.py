@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,7 @@ class Step:
     code: int | None = None
     stdout: str = ""
     stderr: str = ""
+    seconds: float = 0.0
 
 
 @dataclass
@@ -78,7 +80,8 @@ class Job:
 
     @property
     def output(self) -> str:
-        return "\n".join(f"== {s.name} [{s.outcome}]\n{s.stdout}{s.stderr}" for s in self.steps)
+        return "\n".join(f"== {s.name} [{s.outcome}, {s.seconds:.1f} s]\n{s.stdout}{s.stderr}"
+                         for s in self.steps)
 
 
 # ---------------------------------------------------------------------------- expressions
@@ -398,7 +401,9 @@ class GitHubRunner:
             if not self._condition(step.get("if")):
                 self.job.steps.append(Step(name, "skipped"))
                 continue
+            started = time.monotonic()
             result = self._one(name, step)
+            result.seconds = time.monotonic() - started
             self.job.steps.append(result)
             if step.get("id"):
                 self.steps_ctx[step["id"]] = {"outcome": result.outcome,
