@@ -274,6 +274,7 @@ class GitHubRun:
     event: dict[str, Any]
     secrets: dict[str, str] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)  # the repository's `vars`
     repository: str = "acme/models"
     before_step: Callable[[str], None] | None = None  # what happens elsewhere meanwhile
 
@@ -317,7 +318,7 @@ class GitHubRunner:
                 "secrets": dict(self.run.secrets), "runner": {"os": "Linux",
                                                                "temp": str(self.temp)},
                 "inputs": dict(inputs if inputs is not None else self.run.inputs),
-                "steps": self.steps_ctx, "vars": {}}
+                "steps": self.steps_ctx, "vars": dict(self.run.variables)}
 
     def functions(self) -> dict[str, Callable[..., Any]]:
         return {"always": lambda: True, "success": lambda: not self.failed,

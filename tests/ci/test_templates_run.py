@@ -167,13 +167,16 @@ def test_a_weakening_request_passes_when_judged_by_its_own_policy(
 
 
 def _github_retention(sample: CISample, tmp_path: Path, event_name: str, ref: str,
-                      before_step: Callable[[str], None] | None = None) -> Job:
+                      before_step: Callable[[str], None] | None = None,
+                      secrets: dict[str, str] | None = None,
+                      variables: dict[str, str] | None = None) -> Job:
     sha = _origin(sample, "rev-parse", ref).strip()
     # A schedule's payload has no repository (its default_branch is empty there).
     event = ({"schedule": "17 3 * * *"} if event_name == "schedule"
              else {"inputs": {}, "ref": ref, "repository": {"default_branch": "main"}})
     runner = GitHubRunner(sample.root / "gh", GitHubRun(
-        sample.origin, event_name, ref, sha, event, before_step=before_step))
+        sample.origin, event_name, ref, sha, event, before_step=before_step,
+        secrets=secrets or {}, variables=variables or {}))
     return runner.run_job(GITHUB / "retention.yml", "retention")
 
 
@@ -186,6 +189,14 @@ def _archived(sample: CISample) -> None:
     assert any(f.startswith(".archivist/events/") for f in files)
 
 
+def _ssh_key(folder: Path) -> tuple[str, str]:
+    """(private key text, public key line), made by ssh-keygen."""
+    folder.mkdir(parents=True, exist_ok=True)
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ci", "-f",
+         str(folder / "bot")], folder)
+    return (folder / "bot").read_text(), (folder / "bot.pub").read_text().strip()
+
+
 @pytest.mark.parametrize("event_name", ["schedule", "workflow_dispatch"])
 def test_github_retention_pushes_its_record_past_a_concurrent_push(
         sample: CISample, tmp_path: Path, event_name: str) -> None:
@@ -196,13 +207,31 @@ def test_github_retention_pushes_its_record_past_a_concurrent_push(
         if step == "Push the audit commits":
             pushed.append(_notes(bob, "meanwhile"))
 
-    job = _github_retention(sample, tmp_path, event_name, "refs/heads/main", meanwhile)
+    secrets, variables, public = {}, {}, ""
+    if event_name == "workflow_dispatch":  # and the audit commits signed, as authority: asks
+        private, public = _ssh_key(tmp_path / "keys")
+        secrets = {"ARCHIVIST_COMMIT_SIGNING_KEY": private}
+        variables = {"ARCHIVIST_BOT_EMAIL": "ci-retention@example.com"}
+    job = _github_retention(sample, tmp_path, event_name, "refs/heads/main", meanwhile,
+                            secrets, variables)
     assert job.ok, job.output
     _archived(sample)
     assert pushed and _on_main(sample, pushed[0])
     assert "replayed" in job.step("Push the audit commits").stdout
     assert (job.artifacts["audit.html"]).read_text().lstrip().lower().startswith("<!doctype")
     assert job.summary.strip()
+    if public:
+        # replayed on Bob's commit, and still signed by the bot: git itself says so
+        allowed = tmp_path / "allowed_signers"
+        allowed.write_text(f'ci-retention@example.com namespaces="git" {public}\n')
+        archive = _events(sample, "archive")[0]
+        assert _origin(sample, "rev-parse", f"{archive}^").strip() == pushed[0]
+        checked = run(["git", "--git-dir", str(sample.origin), "-c",
+                       f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", archive],
+                      sample.root, check=False)
+        assert checked.returncode == 0, checked.stderr
+        assert 'Good "git" signature for ci-retention@example.com' in checked.stderr
+        assert "BEGIN OPENSSH PRIVATE KEY" not in job.output
 
 
 def test_github_retention_started_on_another_branch_touches_nothing(
