@@ -163,3 +163,87 @@ def complies(artifact: Artifact, policy: Policy) -> bool:
 def rules_covering_path(policy: Policy, path: str) -> list[Rule]:
     """Rules whose path globs cover ``path``: such a file belongs in DVC, not git."""
     return [r for r in policy.rules if r.covers_path(path)]
+
+
+# ---------------------------------------------------------------- values `archivist tag` writes
+
+_INTEGER = re.compile(r"[-+]?[0-9]+")
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_BOOLEANS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DVC_FIELD_TYPES = {"labels": "list", "desc": "string", "type": "string"}
+
+
+def wanted_type(key: str, rules: Iterable[Rule]) -> tuple[str | None, str | None]:
+    """(type, rule label) the rules covering an artifact ask of ``key``: a ``type:``, else
+    number when ``min``/``max`` bound it; (None, None) when no rule says.
+
+    Raises ``UsageError`` when two rules ask for different types.
+    """
+    from archivist.errors import UsageError
+
+    if key in _DVC_FIELD_TYPES:
+        return _DVC_FIELD_TYPES[key], None
+    found: dict[str, Rule] = {}
+    for rule, c in ((r, c) for r in rules for c in r.require):
+        if c.key != key:
+            continue
+        kind = c.type or ("number" if c.minimum is not None or c.maximum is not None else None)
+        if kind is not None:
+            found.setdefault(kind, rule)
+    kinds = set(found)
+    if kinds and kinds <= {"string", "email"}:
+        kind = "email" if "email" in kinds else "string"  # an email is a stricter string
+        return kind, found[kind].label
+    if len(kinds) > 1:
+        names = ", ".join(f"{k} (rule {r.label})" for k, r in found.items())
+        raise UsageError(f"the rules disagree on the type of {key!r}: {names}",
+                         "make the rules agree in archivist.yaml")
+    if not kinds:
+        return None, None
+    kind = kinds.pop()
+    return kind, found[kind].label
+
+
+def tag_value(key: str, text: str, kind: str | None, rule: str | None = None) -> Any:
+    """What ``archivist tag KEY=TEXT`` stores: a value of ``kind`` (a rule's type), else text.
+
+    Raises ``UsageError`` in one line when ``text`` cannot be that type.
+    """
+    from archivist.errors import UsageError
+
+    def refuse(what: str, example: str) -> UsageError:
+        asks = f"rule {rule} asks" if rule else "the policy asks"
+        return UsageError(f"{key}={text}: {text!r} is not {what}, as {asks}",
+                          f"write e.g. {key}={example}")
+
+    stripped = text.strip()
+    if kind == "integer":
+        if not _INTEGER.fullmatch(stripped):
+            raise refuse("an integer", "5")
+        return int(stripped)
+    if kind == "number":
+        if not _NUMBER.fullmatch(stripped):
+            raise refuse("a number", "0.5")
+        if _INTEGER.fullmatch(stripped):
+            return int(stripped)
+        number = float(stripped)
+        if number in (float("inf"), float("-inf")):
+            raise refuse("a finite number", "1e300")
+        return number
+    if kind == "boolean":
+        if stripped.lower() not in _BOOLEANS:
+            raise refuse("a boolean", "true")
+        return _BOOLEANS[stripped.lower()]
+    if kind == "date":
+        try:
+            if not _ISO_DAY.fullmatch(stripped):
+                raise ValueError
+            return dt.date.fromisoformat(stripped)
+        except ValueError:
+            raise refuse("a date", "2024-06-30") from None
+    if kind == "list":
+        return [item.strip() for item in text.split(",") if item.strip()]
+    if kind == "email" and _EMAIL.match(text) is None:
+        raise refuse("an email address", "ana@example.com")
+    return text

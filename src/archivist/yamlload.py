@@ -336,6 +336,19 @@ class _Schema:
 _SCHEMA_12 = _Schema(_Loader12, _SCALAR_12)
 _SCHEMA_11 = _Schema(_Loader11, _SCALAR_11)
 
+def reads_as_text(value: str) -> bool:
+    """True when ``value`` written as a plain scalar reads back as this text under both YAML
+    1.2 (DVC) and 1.1 (PyYAML and older tools): ``yes``, ``1:30``, ``0012345``, ``1e3`` do not.
+    """
+    if value in ("y", "Y", "n", "N"):  # booleans in the YAML 1.1 spec, not in PyYAML
+        return False
+    for schema in (_SCHEMA_12, _SCHEMA_11):
+        for _tag, regexp in schema.resolvers.get(value[:1], ()):
+            if regexp.match(value):
+                return False
+    return True
+
+
 _SCALAR, _MAP_START, _SEQ_START = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
 _MAP_END, _SEQ_END, _DOC_END = yaml.MappingEndEvent, yaml.SequenceEndEvent, yaml.DocumentEndEvent
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from archivist.commands._common import add_json, formatter, repo_root, to_repo_path
 from archivist.errors import ArchivistError, ConfigError, UsageError
 from archivist.inventory import find_artifact, load_artifacts
-from archivist.metadata import check_artifact
+from archivist.metadata import check_artifact, tag_value, wanted_type
 from archivist.output import print_json
 from archivist.policy import POLICY_FILE, parse_policy
 from archivist.tagedit import edit_tags
@@ -28,7 +28,11 @@ the file, and keeps the tags when `dvc add` runs again.
   archivist tag clf --unset train.commit          (a dvc.yaml artifacts: name)
 
 Dotted keys make nested maps under `meta:` (data.source -> meta: {data: {source: ...}});
-desc, type and labels (comma-separated) are DVC's own fields. Values are stored as text.
+desc, type and labels (comma-separated) are DVC's own fields. A value is written as the
+type the policy's rule for that key asks (integer, number, boolean, date, list: epochs=5
+becomes `epochs: 5`), and refused when it cannot be one; without a type it is text, quoted
+where YAML would read it as something else (approved=yes, commit=0012345). Only the lines
+of the edited entry change.
 """
 
 
@@ -94,8 +98,13 @@ def run(args: argparse.Namespace) -> int:
     registry = None
     if artifact.registered and artifact.tags_in.endswith("dvc.yaml") and artifact.name:
         registry = artifact.name.rpartition(":")[2]
+    # The rules that will judge the artifact (its type as this very command leaves it).
+    type_ = updates.get("type", artifact.type) if "type" not in args.unset else None
+    rules = policy.rules_for(artifact.path, type_) if policy is not None else []
+    typed = {key: tag_value(key, text, *wanted_type(key, rules))
+             for key, text in updates.items()}
     new_text, removed = edit_tags(old_text, artifact.tags_in, artifact.path, registry,
-                                  updates, args.unset)
+                                  typed, args.unset)
     missing = [k for k in args.unset if k not in removed]
     if new_text != old_text:
         _write_atomically(target, new_text)
