@@ -11,6 +11,17 @@ Every action follows the same order, so that no object is ever absent from both 
 A crash at any point leaves every object intact in at least one remote; a rerun sees the
 same plan (the ledger has no event yet), skips what is already copied and verified, and
 finishes. One lock per repository serialises concurrent runs.
+
+Dispose has nothing to copy, so its order is the one a rerun from a fresh clone (no DVC
+cache) can always finish: on each remote every file object first, a folder's ``.dir``
+manifest last. A manifest still there lists what is left to delete; a manifest gone from
+every remote means its files went before it. Restore copies only the objects missing from
+the active remote, and a dead run's staging folder is removed by the next one.
+
+Before any of it, a run that changes remotes refuses (exit 2, nothing touched) when the
+two remote names are one place (``storage.same_place``), when ``archivist.yaml`` differs
+from the governed branch's commit (``committed_policy``), and when ``--as-of`` is after
+today: what deletes decides only from reviewed, committed state.
 """
 
 from __future__ import annotations
@@ -27,21 +38,30 @@ from pathlib import Path
 from typing import Any
 
 from archivist import gitrepo, ledger
-from archivist.errors import ConfigError, IntegrityError
+from archivist.errors import ArchivistError, ConfigError, IntegrityError, UsageError
 from archivist.lifecycle import UNTIL_TRAILER, build_plan_details
-from archivist.policy import Policy
+from archivist.policy import POLICY_FILE, Policy, parse_policy
 from archivist.retention import PlanItem, describe_class
 from archivist.storage import (
+    ManifestMissing,
     ObjectRef,
     Store,
     Stores,
     VersionObjects,
+    clean_stale_staging,
     copy_object,
     failpoint,
+    parse_manifest,
+    same_place,
     stage_dir,
     unique,
     version_objects,
 )
+
+# What a dispose record says about copies archivist cannot reach.
+ELSEWHERE_NOTE = ("other clones' DVC caches and workspaces may still hold copies of these "
+                  "objects: archivist removed them from the remotes and from the DVC cache "
+                  "of the machine that ran it only")
 
 
 class Progress:
@@ -75,6 +95,8 @@ class Outcome:
     nbytes: int = 0
     warnings: list[str] = field(default_factory=list)
     until: dt.date | None = None
+    problems: list[str] = field(default_factory=list)  # versions left undone: exit 1
+    cache_removed: int = 0  # objects removed from this machine's DVC cache
 
 
 def remote_names(policy: Policy, stores: Stores | None = None) -> tuple[str, str]:
@@ -94,13 +116,75 @@ def remote_names(policy: Policy, stores: Stores | None = None) -> tuple[str, str
     return active, policy.remotes.archive
 
 
+def committed_policy(root: Path) -> Policy:
+    """The policy a command that changes remotes obeys: ``archivist.yaml`` as committed on
+    the governed branch, which HEAD must be, and unchanged in the working tree and index.
+
+    Raises ``ConfigError`` (one line, nothing touched) when HEAD is detached or on another
+    branch than ``branch:``, when the file is not committed, or when it has uncommitted
+    changes: an edit that drops a hold is obeyed only once it is committed and reviewed.
+    """
+    current = gitrepo.current_branch(root)
+    if current is None:
+        raise ConfigError("HEAD is detached: the audit commit needs a branch",
+                          "git switch to the governed branch")
+    with gitrepo.CatFile(root) as cat:
+        data = cat.read(f"HEAD:{POLICY_FILE}")
+    if data is None:
+        raise ConfigError(f"{POLICY_FILE} is not committed on {current!r}: commands that "
+                          "change remotes obey only the committed policy",
+                          f"git add {POLICY_FILE} && git commit")
+    policy = parse_policy(data, POLICY_FILE)
+    if policy.branch and policy.branch != current:
+        raise ConfigError(f"on branch {current!r}, but the policy governs {policy.branch!r}",
+                          f"git switch {policy.branch}")
+    if policy_edited(root):
+        raise ConfigError(f"{POLICY_FILE} has uncommitted changes: commands that change "
+                          f"remotes obey only the policy committed on {current!r}",
+                          f"commit the change (it is reviewed like code), or undo it: "
+                          f"git restore --staged --worktree {POLICY_FILE}")
+    return policy
+
+
+def policy_edited(root: Path) -> bool:
+    """True when the working tree or the index changes ``archivist.yaml`` against HEAD."""
+    out = gitrepo.git(["status", "--porcelain", "--untracked-files=all", "--",
+                       POLICY_FILE], root)
+    return bool(out.strip())
+
+
+def _today(now: dt.datetime | None) -> dt.date:
+    return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date()
+
+
+def _refuse_early(root: Path, policy: Policy, as_of: dt.date,
+                  now: dt.datetime | None) -> None:
+    """Everything that must hold before a remote is touched (exit 2 otherwise)."""
+    today = _today(now)
+    if as_of > today:
+        raise UsageError(f"--as-of {as_of} is after today ({today}, UTC): a command that "
+                         "changes remotes acts only on what is due by today",
+                         f"drop --as-of; `archivist plan --as-of {as_of}` shows what "
+                         "will be due then")
+    ledger.ensure_can_commit(root, policy.branch)
+    if policy_edited(root):
+        raise ConfigError(f"{POLICY_FILE} has uncommitted changes: commands that change "
+                          "remotes obey only the committed policy",
+                          f"commit the change, or undo it: git restore --staged --worktree "
+                          f"{POLICY_FILE}")
+
+
 @contextlib.contextmanager
 def repo_lock(root: Path) -> Iterator[None]:
-    """One archivist action at a time in a repository (a second run waits, then replans)."""
+    """One archivist action at a time in a repository (a second run waits, then replans).
+
+    Holding it, no other run is alive here: a staging folder left under ``.dvc/tmp`` is a
+    dead run's, and goes."""
     git_dir = Path(gitrepo.git(["rev-parse", "--absolute-git-dir"], root).strip())
     with open(git_dir / "archivist.lock", "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
+            clean_stale_staging(root)
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
@@ -204,8 +288,9 @@ def _mirror(src: Store, fallback: Store | None, dst: Store, refs: Sequence[Objec
 
 
 def _delete(store: Store, refs: Sequence[ObjectRef], protected: set[ObjectRef],
-            outcome: Outcome) -> list[str]:
-    """Delete ``refs`` from ``store`` in order (manifests come first), sparing ``protected``."""
+            outcome: Outcome, absent: list[str] | None = None) -> list[str]:
+    """Delete ``refs`` from ``store`` in the order given, sparing ``protected``; the oids
+    deleted (those already gone are added to ``absent``)."""
     gone = []
     for ref in refs:
         if ref in protected:
@@ -213,6 +298,8 @@ def _delete(store: Store, refs: Sequence[ObjectRef], protected: set[ObjectRef],
             continue
         if store.delete(ref):
             gone.append(ref.oid)
+        elif absent is not None:
+            absent.append(ref.oid)
         failpoint("mid-delete")
     outcome.deleted[store.name] = outcome.deleted.get(store.name, 0) + len(gone)
     store.clear_index()
@@ -247,21 +334,32 @@ class _Remotes:
 
 
 def _open_remotes(stores: Stores, policy: Policy) -> _Remotes:
-    """Both remotes the policy names, each probed, and the local cache."""
+    """Both remotes the policy names, checked to be two places, each probed, and the
+    local cache."""
     active_name, archive_name = remote_names(policy, stores)
     remotes = _Remotes(active_name, archive_name, stores.remote(active_name),
                        stores.remote(archive_name), stores.cache())
+    if same_place(remotes.active, remotes.archive):
+        a, b = remotes.active.location(), remotes.archive.location()
+        how = "the same place" if a == b else "one inside the other"
+        raise ConfigError(
+            f"DVC remotes {active_name!r} ({remotes.active.url}) and {archive_name!r} "
+            f"({remotes.archive.url}) are {how} ({a if len(a.parts) <= len(b.parts) else b}):"
+            " a copy between them would land on the original, and deleting the original "
+            "would delete the only copy", f"point {archive_name!r} at a separate location "
+            f"(dvc remote modify {archive_name} url ...)")
     remotes.active.probe()
     remotes.archive.probe()
     return remotes
 
 
 @contextlib.contextmanager
-def _planned(root: Path, policy: Policy, as_of: dt.date, kind: str,
-             apply: bool) -> Iterator[tuple[Any, list[PlanItem], Outcome]]:
+def _planned(root: Path, policy: Policy, as_of: dt.date, kind: str, apply: bool,
+             now: dt.datetime | None = None,
+             ) -> Iterator[tuple[Any, list[PlanItem], Outcome]]:
     """Refuse early, lock, plan: the versions the plan says to ``kind`` and their outcome."""
     if apply:
-        ledger.ensure_can_commit(root, policy.branch)
+        _refuse_early(root, policy, as_of, now)
     with repo_lock(root) if apply else contextlib.nullcontext():
         plan = build_plan_details(root, policy, as_of)
         due = [i for i in plan.items if i.action == kind]
@@ -273,7 +371,7 @@ def archive(root: Path, policy: Policy, as_of: dt.date, *, apply: bool, jobs: in
             progress: Progress | None = None, now: dt.datetime | None = None) -> Outcome:
     """Move the versions due on ``as_of`` from the active remote to the archive remote."""
     progress = progress or Progress()
-    with _planned(root, policy, as_of, "archive", apply) as (plan, due, outcome):
+    with _planned(root, policy, as_of, "archive", apply, now) as (plan, due, outcome):
         if not apply or not due:
             if due:
                 remote_names(policy)
@@ -330,10 +428,18 @@ def _entry_details(item: PlanItem, objs: VersionObjects | None) -> dict[str, Any
 
 def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
             progress: Progress | None = None, now: dt.datetime | None = None) -> Outcome:
-    """Delete the versions whose archive window is over, from both remotes, and commit the
-    tombstone: what, which hashes, when, by which rule, and who ran it."""
+    """Delete the versions whose archive window is over, from both remotes and from this
+    machine's DVC cache, and commit the tombstone: what, which hashes, when, by which
+    rule, and who ran it.
+
+    Never deletes an object a version that stays uses. Interrupted at any point (or its
+    commit never pushed), a rerun from any clone, with or without a DVC cache, finishes:
+    see the module's docstring for the order that makes it so. A version whose manifest
+    is damaged everywhere is left alone and reported in ``Outcome.problems``; the others
+    are still disposed of.
+    """
     progress = progress or Progress()
-    with _planned(root, policy, as_of, "dispose", apply) as (plan, due, outcome):
+    with _planned(root, policy, as_of, "dispose", apply, now) as (plan, due, outcome):
         if not apply or not due:
             if due:
                 remote_names(policy)
@@ -348,45 +454,138 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
                 [i for i in staying if i.location == "active"], sources).values())
             keep_archive = _protected(_objects_of(
                 [i for i in staying if i.location == "archive"], sources).values())
-            due_objs = _objects_of(due, sources)
-            # A rerun after a crash must still find the manifests it is deleting.
-            for vo in due_objs.values():
-                if vo.manifest is not None and not cache.exists(vo.manifest):
-                    data = target.read_bytes(vo.manifest) or active.read_bytes(vo.manifest)
-                    if data is not None:
-                        _keep_manifest(root, cache, vo.manifest, data)
-            order = _delete_order(due_objs.values())
+            due_objs, done = _dispose_objects(due, sources, outcome)
+            order = _dispose_order(due_objs.values())
             progress.start("dispose", len(order) * 2, None)
+            absent: dict[str, list[str]] = {}
             try:
-                gone_archive = _delete(target, order, keep_archive, outcome)
-                gone_active = _delete(active, order, keep_active, outcome)
+                gone_archive = _delete(target, order, keep_archive, outcome,
+                                       absent.setdefault(archive_name, []))
+                gone_active = _delete(active, order, keep_active, outcome,
+                                      absent.setdefault(active_name, []))
             finally:
                 progress.close()
+            failpoint("after-delete")
+            cache_note, cache_gone = _clean_cache(root, cache, order,
+                                                  keep_active | keep_archive, outcome)
         entries = tuple(ledger.EventEntry(
             artifact=i.path, version=i.version,
             source=archive_name if i.location == "archive" else active_name,
-            details=_entry_details(i, due_objs[(i.path, i.version)]),
-        ) for i in due)
+            details={**_entry_details(i, due_objs[(i.path, i.version)]),
+                     **done.get((i.path, i.version), {})},
+        ) for i in due if (i.path, i.version) in due_objs)
+        if not entries:  # every due version was left undone: nothing to record
+            return outcome
+        outcome.items = [i for i in due if (i.path, i.version) in due_objs]
+        outcome.nbytes = sum(i.size or 0 for i in outcome.items)
         event = ledger.Event(
-            kind="dispose", subject=_subject("dispose", due), entries=entries,
-            rule=_class_rule(due, policy, "archive window over"),
+            kind="dispose", subject=_subject("dispose", outcome.items), entries=entries,
+            rule=_class_rule(outcome.items, policy, "archive window over"),
             details={"as_of": as_of.isoformat(), "branch": plan.branch, "head": plan.head,
                      "deleted_from": {archive_name: gone_archive, active_name: gone_active},
-                     "kept_shared": outcome.kept_shared},
+                     "already_absent": {k: v for k, v in absent.items() if v},
+                     "kept_shared": outcome.kept_shared,
+                     "local_cache": {"removed": cache_gone, "note": cache_note},
+                     "copies_elsewhere": ELSEWHERE_NOTE},
         )
         outcome.applied = True
-        outcome.commit = ledger.record(root, event, now=now)
+        outcome.commit = ledger.record(root, event, now=now,
+                                       body=ELSEWHERE_NOTE[:1].upper() + ELSEWHERE_NOTE[1:]
+                                       + ".")
         return outcome
 
 
-def _keep_manifest(root: Path, cache: Store, ref: ObjectRef, data: bytes) -> None:
-    tmp = stage_dir(root)
+def _dispose_objects(due: Sequence[PlanItem], sources: Sequence[Store], outcome: Outcome,
+                     ) -> tuple[dict[tuple[str, str], VersionObjects],
+                                dict[tuple[str, str], dict[str, Any]]]:
+    """The objects of each due version, and notes for the record.
+
+    A folder whose manifest is in no source is one whose files a run before this one
+    deleted (a manifest goes only after them): its manifest is all there is left to look
+    for. One whose manifest is damaged everywhere cannot be listed: left alone, reported.
+    """
+    objs: dict[tuple[str, str], VersionObjects] = {}
+    notes: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in due:
+        key = (item.path, item.version)
+        if key in objs:
+            continue
+        try:
+            objs[key] = version_objects(item.digest, item.algorithm, sources)
+        except ManifestMissing:
+            ref = ObjectRef(item.digest, item.algorithm)
+            objs[key] = VersionObjects(files=(), manifest=ref)
+            notes[key] = {"manifest_absent": "its .dir manifest was in no remote and not in "
+                          "this cache; archivist deletes a manifest only after every file it "
+                          "lists, so no file of it was left to find"}
+            outcome.warnings.append(f"{item.path} {item.version}: its .dir manifest is "
+                                    "already gone (an earlier run that was interrupted, or "
+                                    "whose commit was never pushed): recorded as disposed of")
+        except IntegrityError as exc:
+            outcome.problems.append(f"{item.path} {item.version}: {exc.message}; left as it "
+                                    "is")
+    return objs, notes
+
+
+def _dispose_order(objs: Iterable[VersionObjects]) -> list[ObjectRef]:
+    """Files first, manifests last: a manifest that is still there lists what is left."""
+    refs = [r for vo in objs for r in vo.in_copy_order()]
+    return unique([r for r in refs if not r.is_dir] + [r for r in refs if r.is_dir])
+
+
+def _workspace_objects(root: Path, cache: Store) -> set[ObjectRef] | None:
+    """Objects the working tree's DVC files use (a folder's through its cached manifest);
+    None when they cannot all be read, so that nothing is removed from the cache."""
+    from archivist.inventory import load_artifacts
+    from archivist.trees import WorkingTree
+
+    tree = WorkingTree(root)
     try:
-        path = tmp / "manifest"
-        path.write_bytes(data)
-        cache.upload(path, ref)
+        artifacts = load_artifacts(tree)
+    except ArchivistError:
+        return None
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        tree.close()
+    refs: set[ObjectRef] = set()
+    for artifact in artifacts:
+        version = artifact.version
+        if version is None:
+            continue
+        ref = ObjectRef(version.digest, version.algorithm)
+        refs.add(ref)
+        if ref.is_dir:
+            data = cache.read_bytes(ref)
+            if data is None:
+                continue  # not in this cache: nor are the files it lists, as far as DVC knows
+            try:
+                refs.update(r for _, r in parse_manifest(data, ref.algorithm, ref.oid))
+            except IntegrityError:
+                return None
+    return refs
+
+
+def _clean_cache(root: Path, cache: Store, order: Sequence[ObjectRef],
+                 protected: set[ObjectRef], outcome: Outcome) -> tuple[str, list[str]]:
+    """Remove disposed objects from this machine's DVC cache (a copy left is a leak),
+    sparing what a kept version or the working tree uses. A cache outside the
+    repository may be shared by other projects: it is left alone."""
+    cache_root = os.path.realpath(cache.root_path)
+    own = os.path.realpath(root / ".dvc")
+    if os.path.commonpath([cache_root, own]) != own:
+        return (f"the DVC cache at {cache_root} is outside the repository (it may be shared "
+                "with other projects): not cleaned"), []
+    workspace = _workspace_objects(root, cache)
+    if workspace is None:
+        return "the working tree's DVC files could not all be read: cache not cleaned", []
+    spare = protected | workspace
+    gone = []
+    for ref in order:
+        if ref in spare:
+            continue
+        if cache.delete(ref):
+            gone.append(ref.oid)
+    outcome.cache_removed = len(gone)
+    return "removed from the DVC cache of the machine that ran it", gone
 
 
 def verify_release_signature(root: Path, artifact: str, version: str,
@@ -410,9 +609,12 @@ def restore(root: Path, policy: Policy, path: str, version: str, *, as_of: dt.da
             until: dt.date | None, progress: Progress | None = None,
             now: dt.datetime | None = None) -> Outcome:
     """Copy one archived version back into the active remote, checking every hash, and
-    keep it active until ``until`` (default: its class's active window from ``as_of``)."""
+    keep it active until ``until`` (default: its class's active window from ``as_of``).
+
+    Only the objects missing from the active remote (or damaged there) are copied; a rerun
+    after a crash, from any clone, copies what is still missing and commits once."""
     progress = progress or Progress()
-    ledger.ensure_can_commit(root, policy.branch)
+    _refuse_early(root, policy, as_of, now)
     with repo_lock(root):
         plan = build_plan_details(root, policy, as_of)
         matches = [i for i in plan.items if i.path == path and i.version == version]
@@ -436,29 +638,41 @@ def restore(root: Path, policy: Policy, path: str, version: str, *, as_of: dt.da
                               "give a future date, e.g. --until "
                               f"{as_of + dt.timedelta(days=30)}")
         outcome = Outcome("restore", [item], until=until, nbytes=item.size or 0)
+        what = f"{path} {version}"
         with Stores(root) as stores:
             remotes = _open_remotes(stores, policy)
             active_name, archive_name = remotes.active_name, remotes.archive_name
             active, source, cache = remotes.active, remotes.archive, remotes.cache
-            objs = version_objects(item.digest, item.algorithm, [source, cache])
+            objs = version_objects(item.digest, item.algorithm, [source, cache, active])
             refs = objs.in_copy_order()
+            checked = _pool(4, active.verify, refs)  # read back: a damaged copy is missing
+            intact = {ref for ref, ok in zip(refs, checked, strict=True) if ok}
+            missing = [r for r in refs if r not in intact]
+            outcome.verified += len(refs) - len(missing)
             staging = stage_dir(root)
-            progress.start(f"restore from {archive_name}", len(refs), item.size)
+            progress.start(f"restore from {archive_name}", len(missing), item.size)
             try:
-                staged = _stage(source, refs, staging, progress, f"{path} {version}")
-                relpaths = {rel: staged[ref] for rel, ref in objs.files}
-                verify_release_signature(root, path, version, relpaths)
-                _upload_verified(active, refs, staged, outcome, f"{path} {version}")
+                staged = _stage(source, missing, staging, progress, what)
+                if item.release:  # the signature check needs every file's bytes
+                    staged.update(_stage(active, [r for r in refs if r in intact], staging,
+                                         progress, what))
+                failpoint("after-stage")
+                relpaths = {rel: staged[ref] for rel, ref in objs.files if ref in staged}
+                if relpaths or item.release:
+                    verify_release_signature(root, path, version, relpaths)
+                _upload_verified(active, missing, staged, outcome, what)
                 active.clear_index()
             finally:
                 progress.close()
                 shutil.rmtree(staging, ignore_errors=True)
+            failpoint("after-upload")
         event = ledger.Event(
             kind="restore",
             subject=f"restore: {path} {version[:16]} (active until {until})",
             entries=(ledger.EventEntry(
                 artifact=path, version=version, source=archive_name, target=active_name,
-                details={**_entry_details(item, objs), "until": until.isoformat()}),),
+                details={**_entry_details(item, objs), "until": until.isoformat(),
+                         "copied": [r.oid for r in missing]}),),
             rule=f"restored on request; active until {until}",
             extra_trailers=((UNTIL_TRAILER, until.isoformat()),),
             details={"as_of": as_of.isoformat(), "branch": plan.branch, "head": plan.head},
@@ -506,3 +720,4 @@ def _upload_verified(dest: Store, refs: Sequence[ObjectRef], staged: Mapping[Obj
             raise IntegrityError(f"object {ref.oid} of {what} read back from {dest.label()} "
                                  f"does not match its hash", "check the remote, then rerun")
         outcome.verified += 1
+        failpoint("mid-upload")

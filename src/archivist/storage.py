@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import posixpath
 import shutil
 import signal
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,82 @@ FAILPOINT_ENV = "ARCHIVIST_FAILPOINT"  # test-only: "<name>" or "<name>:<n>" kil
 
 class RemoteError(ConfigError):
     """A DVC remote is not configured, not reachable, or refused an operation."""
+
+
+class MissingCredentials(RemoteError):
+    """A remote needs credentials that are absent (or were refused): exit 2, one line
+    naming the remote and what to set, never a traceback."""
+
+
+class ManifestMissing(IntegrityError):
+    """No source holds any copy of a folder version's ``.dir`` manifest (a damaged copy
+    raises plain ``IntegrityError``)."""
+
+
+# Exception class names (from botocore, google-auth, azure-identity and their wrappers)
+# that mean "no usable credentials"; matched by name so that no cloud SDK is imported.
+_NO_CREDENTIALS = frozenset({
+    "NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError",
+    "DefaultCredentialsError", "CredentialUnavailableError", "ClientAuthenticationError",
+})
+# S3 error codes of a request signed with credentials the server does not accept.
+_REFUSED_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
+                            "ExpiredToken", "TokenRefreshRequired"})
+# What each kind of remote reads its credentials from: (environment, DVC config options).
+_WANTED = {
+    "s3": ("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", ("access_key_id",
+                                                          "secret_access_key")),
+    "gs": ("GOOGLE_APPLICATION_CREDENTIALS", ("credentialpath",)),
+    "gcs": ("GOOGLE_APPLICATION_CREDENTIALS", ("credentialpath",)),
+    "azure": ("AZURE_STORAGE_CONNECTION_STRING", ("connection_string",)),
+}
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _credential_problem(exc: BaseException) -> str | None:
+    """"missing", or the server's error code, when ``exc`` (or what it wraps) says the
+    credentials are absent or refused; None otherwise."""
+    for link in _chain(exc):
+        if type(link).__name__ in _NO_CREDENTIALS:
+            return "missing"
+        response = getattr(link, "response", None)
+        error = response.get("Error") if isinstance(response, dict) else None
+        code = error.get("Code") if isinstance(error, dict) else None
+        if code in _REFUSED_CODES:
+            return str(code)
+    return None
+
+
+def credentials_error(name: str, exc: BaseException, *, url: str = "",
+                      protocol: str | None = None) -> MissingCredentials | None:
+    """The one-line error for DVC remote ``name`` when ``exc`` says its credentials are
+    absent or refused; None when ``exc`` is about something else. Any code that opens a
+    remote (archive, restore, dispose, audit --deep, a fetch for verify) can turn its
+    failure into this: ``raise credentials_error(name, exc, url=url) or exc``.
+    ``protocol`` defaults to the URL's scheme."""
+    problem = _credential_problem(exc)
+    if problem is None:
+        return None
+    if protocol is None:
+        protocol = urlsplit(url).scheme.lower() if "://" in url else "local"
+    env, options = _WANTED.get(protocol, ("the variables its DVC filesystem reads", ()))
+    where = f"remote {name!r}" + (f" ({safe_url(url)})" if url else "")
+    message = (f"{where} needs credentials and none were found" if problem == "missing"
+               else f"{where} refused its credentials ({problem})")
+    if options:
+        modify = " and ".join(f"dvc remote modify --local {name} {opt} ..." for opt in options)
+        hint = f"set {env}, or run `{modify}`"
+    else:
+        hint = f"set {env}, or see `dvc remote modify --help` for {protocol} remotes"
+    return MissingCredentials(message, hint)
 
 
 def failpoint(name: str) -> None:
@@ -142,6 +219,16 @@ class Store:
         self._legacy = legacy_odb
         self.fs = odb.fs
 
+    @property
+    def root_path(self) -> str:
+        """The remote's root as its filesystem spells it (DVC 2 objects live here)."""
+        return str(self._legacy.path)
+
+    def location(self) -> Location:
+        """Where this store really keeps its objects, one spelling per place."""
+        return location_of(self.fs.protocol, self.root_path, self.url,
+                           getattr(self.fs, "fs_args", {}) or {})
+
     def __repr__(self) -> str:
         return f"Store({self.name!r}, {self.url!r})"
 
@@ -229,15 +316,24 @@ class Store:
                 get_index(odb).clear()
 
     def _error(self, what: str, ref: ObjectRef, exc: BaseException) -> RemoteError:
+        creds = credentials_error(self.name, exc, url=self.url, protocol=self.fs.protocol)
+        if creds is not None:
+            return creds
         return RemoteError(f"remote {self.label()}: {what} object {ref.oid}: {_short(exc)}",
                            "check the remote's URL and credentials (dvc remote list; "
                            "dvc remote modify)")
 
     def probe(self) -> None:
-        """Fail early, with one line, when the remote cannot be reached."""
+        """Fail early, with one line, when the remote cannot be reached.
+
+        Raises ``MissingCredentials`` when its credentials are absent or refused, else
+        ``RemoteError``."""
         try:
             self.fs.exists(self._odb.path)
         except Exception as exc:
+            creds = credentials_error(self.name, exc, url=self.url, protocol=self.fs.protocol)
+            if creds is not None:
+                raise creds from None
             raise RemoteError(f"remote {self.label()} is unreachable: {_short(exc)}",
                               "check the URL, the network and the credentials "
                               "(dvc remote list)") from None
@@ -289,6 +385,10 @@ def copy_object(src: Store, dst: Store, ref: ObjectRef, *, server_side: bool = T
         raise IntegrityError(f"object {ref.oid} is missing from {src.label()}",
                              "run `dvc push` from a clone that still has it") from None
     except Exception as exc:
+        for store in (dst, src):
+            creds = credentials_error(store.name, exc, url=store.url, protocol=store.fs.protocol)
+            if creds is not None:
+                raise creds from None
         raise RemoteError(f"copy of object {ref.oid} from {src.label()} to {dst.label()} "
                           f"failed: {_short(exc)}",
                           "check both remotes, then rerun: finished objects are kept") from None
@@ -381,6 +481,7 @@ def version_objects(digest: str, algorithm: str, sources: Sequence[Store]) -> Ve
         return VersionObjects(files=(("", ref),), manifest=None)
     import hashlib
 
+    damaged = False
     for store in sources:
         data = store.read_bytes(ref)
         if data is None:
@@ -389,20 +490,123 @@ def version_objects(digest: str, algorithm: str, sources: Sequence[Store]) -> Ve
 
         check = dos2unix(data) if ref.legacy else data
         if hashlib.md5(check, usedforsecurity=False).hexdigest() != ref.digest:
+            damaged = True
             continue  # a damaged copy: another source may hold a good one
         return VersionObjects(files=parse_manifest(data, algorithm, f"md5:{digest}"),
                               manifest=ref)
     where = ", ".join(s.label() for s in sources)
+    if not damaged:
+        raise ManifestMissing(f"the .dir manifest md5:{digest} is in none of {where}",
+                              "dvc push it from a clone whose cache has it")
     raise IntegrityError(f"the .dir manifest md5:{digest} is not intact in {where}",
                          "dvc push it from a clone whose cache has it")
 
 
+STAGING_PREFIX = "archivist-"
+
+
 def stage_dir(root: Path) -> Path:
-    """A private temporary folder inside the repository's DVC tmp (same filesystem)."""
+    """A private temporary folder inside the repository's DVC tmp (same filesystem).
+
+    Only a run that holds the repository lock (``actions.repo_lock``) stages, so any
+    such folder found while holding it is a dead run's: ``clean_stale_staging``."""
     base = root / ".dvc" / "tmp"
     base.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="archivist-", dir=base))
+    return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=base))
+
+
+def clean_stale_staging(root: Path) -> list[str]:
+    """Remove the staging folders of runs that died (SIGKILL, power loss); their names.
+
+    Call only under the repository lock: then no live run owns one."""
+    base = root / ".dvc" / "tmp"
+    removed = []
+    try:
+        entries = list(base.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for entry in entries:
+        if entry.name.startswith(STAGING_PREFIX) and entry.is_dir() \
+                and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
+    return removed
 
 
 def unique(refs: Iterable[ObjectRef]) -> list[ObjectRef]:
     return list(dict.fromkeys(refs))
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a remote keeps its objects, spelled one way: two names for one place (a
+    ``storage/./`` URL, a symlink, a path relative to ``.dvc/``, another spelling of an S3
+    endpoint) give equal locations."""
+
+    scheme: str  # "local", "s3", "gs", ...
+    authority: str  # the S3 endpoint or host; "" for a local folder
+    parts: tuple[str, ...]  # normalised path components (an object store's bucket first)
+
+    def overlaps(self, other: Location) -> bool:
+        """The same place, or one inside the other."""
+        if (self.scheme, self.authority) != (other.scheme, other.authority):
+            return False
+        n = min(len(self.parts), len(other.parts))
+        return self.parts[:n] == other.parts[:n]
+
+    def __str__(self) -> str:
+        path = "/".join(self.parts)
+        if self.scheme == "local":
+            return "/" + path
+        return f"{self.scheme}://{path}" + (f" at {self.authority}" if self.authority else "")
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Object stores whose path starts with the bucket; no endpoint means the provider's own.
+_OBJECT_STORES = ("s3", "gs", "gcs", "azure")
+
+
+def _endpoint(text: str | None) -> str:
+    """An endpoint URL spelled one way: lower-case scheme and host, no default port, no
+    trailing slash. None (the provider's own endpoint) is ""."""
+    if not text:
+        return ""
+    parts = urlsplit(text if "://" in text else f"https://{text}")
+    scheme = (parts.scheme or "https").lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    path = posixpath.normpath(parts.path) if parts.path.strip("/") else ""
+    return f"{scheme}://{netloc}{path.rstrip('/')}"
+
+
+def _path_parts(path: str) -> tuple[str, ...]:
+    return tuple(p for p in posixpath.normpath("/" + path).split("/") if p)
+
+
+def location_of(protocol: str, root_path: str, url: str,
+                fs_args: dict[str, Any]) -> Location:
+    """The ``Location`` of a remote from what DVC resolved: its filesystem protocol, its
+    root path (DVC already made a local path absolute against ``.dvc/``), its URL, and the
+    filesystem's arguments (endpoint only: credentials are never read here)."""
+    if protocol == "local":
+        return Location("local", "", _path_parts(os.path.realpath(root_path)))
+    client = fs_args.get("client_kwargs")
+    endpoint = client.get("endpoint_url") if isinstance(client, dict) else None
+    endpoint = endpoint or fs_args.get("endpoint_url") or fs_args.get("endpointurl")
+    if not endpoint and protocol not in _OBJECT_STORES:
+        # ssh, http, webdav...: the host is part of the place
+        try:
+            endpoint = fs_args.get("host") or urlsplit(url).hostname
+        except ValueError:
+            endpoint = None
+    return Location(protocol, _endpoint(str(endpoint) if endpoint else None),
+                    _path_parts(root_path))
+
+
+def same_place(a: Store, b: Store) -> bool:
+    """True when two remotes are one place, or one lies inside the other."""
+    return a.location().overlaps(b.location())

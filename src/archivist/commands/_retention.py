@@ -37,15 +37,37 @@ def as_of(args: argparse.Namespace) -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def retention_policy(root: Path) -> Policy:
+def retention_policy(root: Path, *, committed: bool = False) -> Policy:
+    """The policy with its ``retention:`` section. ``committed``: as the governed branch's
+    commit has it (what archive, restore and dispose --apply obey; a working-tree edit is
+    refused); else the working tree's, with a warning when that differs from the commit."""
     from archivist.errors import ConfigError
 
-    policy = load_policy(root)
+    if committed:
+        from archivist.actions import committed_policy
+
+        policy = committed_policy(root)
+    else:
+        policy = load_policy(root)
     if policy.retention is None:
         raise ConfigError(f"{policy.source}: no 'retention:' section",
                           "add retention: {default: standard, classes: {standard: "
                           "{active: 180d, archive: 3y}}}; see docs/retention.md")
     return policy
+
+
+def dry_run_policy_warning(root: Path) -> None:
+    """Say so when a dry run follows a policy edit that --apply would not obey."""
+    from archivist.actions import policy_edited
+    from archivist.errors import GitError
+
+    try:
+        edited = policy_edited(root)
+    except GitError:
+        return
+    if edited:
+        warn(["archivist.yaml has uncommitted changes: this dry run follows them, but "
+              "--apply obeys only the committed policy"])
 
 
 def short_version(version: str) -> str:
@@ -132,6 +154,7 @@ def outcome_json(outcome: Any) -> dict[str, Any]:
         "versions": [item_json(i) for i in outcome.items], "bytes": outcome.nbytes,
         "copied": outcome.copied, "verified": outcome.verified, "deleted": outcome.deleted,
         "kept_shared": outcome.kept_shared, "warnings": outcome.warnings,
+        "problems": outcome.problems, "cache_removed": outcome.cache_removed,
         **({"until": outcome.until} if outcome.until else {}),
     }
 

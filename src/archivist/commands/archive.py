@@ -24,8 +24,13 @@ still uses. Then one commit records it (trailers Archivist-Event: archive, -Arti
 -Version, -From, -To, and a file under .archivist/events/). Nothing due: no commit.
 Interrupted at any point, a rerun finishes the job.
 
+With --apply, the policy is archivist.yaml as committed on the governed branch (an
+uncommitted edit is refused), --as-of cannot be after today, and the two remotes must be
+two places (not one folder or bucket prefix under two names, nor one inside the other).
+
 exit codes: 0 ok, 1 a copy does not match its hash (nothing deleted),
-            2 usage or configuration error (dirty tree, wrong branch, unknown remote)
+            2 usage or configuration error (dirty index or policy, wrong branch, unknown
+            remote, one place under two remote names, missing credentials)
 """
 
 
@@ -44,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     from archivist.actions import archive
 
     root = repo_root()
-    policy = r.retention_policy(root)
+    policy = r.retention_policy(root, committed=args.apply)
+    if not args.apply and not args.json:
+        r.dry_run_policy_warning(root)
     outcome = archive(root, policy, r.as_of(args), apply=args.apply, jobs=args.jobs,
                       progress=r.progress() if args.apply and not args.json else None)
     if r.show_unapplied(outcome, args.json, "archive"):

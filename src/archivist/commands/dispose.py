@@ -18,8 +18,16 @@ a class with `archive: forever`. Without --apply, prints what it would do.
 
 The commit and its event file under .archivist/events/ are the tombstone: which versions,
 which object hashes, when, under which rule, and who ran it (Archivist-Event: dispose).
+The disposed objects also leave this machine's DVC cache (never one a kept version or the
+working tree uses); other clones may still hold copies, and the record says so.
 
-exit codes: 0 ok, 1 a manifest is damaged, 2 usage or configuration error
+With --apply, the policy is archivist.yaml as committed on the governed branch (an
+uncommitted edit is refused), and --as-of cannot be after today. Interrupted, or its
+commit never pushed, a rerun from any clone finishes the job.
+
+exit codes: 0 ok, 1 a version's manifest is damaged (the others are still disposed of),
+            2 usage or configuration error (dirty policy, future --as-of with --apply,
+            two remote names for one place, missing credentials)
 """
 
 
@@ -36,15 +44,25 @@ def run(args: argparse.Namespace) -> int:
     from archivist.actions import dispose
 
     root = repo_root()
-    policy = r.retention_policy(root)
+    policy = r.retention_policy(root, committed=args.apply)
+    if not args.apply and not args.json:
+        r.dry_run_policy_warning(root)
     outcome = dispose(root, policy, r.as_of(args), apply=args.apply,
                       progress=r.progress() if args.apply and not args.json else None)
+    code = 1 if outcome.problems else 0
+    if not args.json:
+        r.warn([f"not disposed of: {line}" for line in outcome.problems])
+        if args.apply and outcome.problems and not outcome.applied:
+            print(f"disposed of nothing: {len(outcome.problems)} version(s) left as they are")
+            return code
     if r.show_unapplied(outcome, args.json, "dispose of"):
-        return 0
+        return code
     size = r.human_bytes(outcome.nbytes)
     where = ", ".join(f"{n} from {name}" for name, n in outcome.deleted.items())
     print(f"disposed of {len(outcome.items)} version(s), {size}: deleted {where}"
+          + (f", {outcome.cache_removed} from the local DVC cache" if outcome.cache_removed
+             else "")
           + (f"; {outcome.kept_shared} object(s) kept (a kept version uses them)"
              if outcome.kept_shared else "")
           + f"; commit {outcome.commit[:10] if outcome.commit else '-'}")
-    return 0
+    return code

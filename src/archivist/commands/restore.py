@@ -21,7 +21,9 @@ nothing, makes no commit, and exits 1 naming the object.
 
 The version stays active until --until (default: its class's active window from today),
 then falls due for archiving again. One commit records it (Archivist-Event: restore,
-Archivist-Until: DATE).
+Archivist-Until: DATE). Only objects missing from the active remote are copied; an
+interrupted restore is finished by a rerun from any clone. The policy is archivist.yaml as
+committed on the governed branch, and --as-of cannot be after today.
 
 exit codes: 0 ok, 1 damaged or missing object (nothing restored),
             2 usage or configuration error
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from archivist.lifecycle import build_plan
 
     root = repo_root()
-    policy = r.retention_policy(root)
+    policy = r.retention_policy(root, committed=True)
     as_of = r.as_of(args)
     until = r.parse_date(args.until, "--until") if args.until else None
     versions = [(i.path, i.version) for i in build_plan(root, policy, as_of)] \
