@@ -1,4 +1,4 @@
-"""Helpers for the CI tests: a bare origin, clones of it, a released-model sample.
+"""Helpers for the CI tests: a bare origin, clones of it, a team's repository with a release.
 
 Everything real: ``git init --bare`` for the origin, ``git clone`` for each runner or
 person, ``dvc init/add/push`` to a local DVC remote, keys made with ``cryptography``.
@@ -36,8 +36,8 @@ signing:
   public_keys: [keys/release.pub]
 """
 
-__all__ = ["DVC_YAML", "POLICY", "CISample", "KeyPair", "Sample", "clone", "make_ci_sample",
-           "make_sample"]
+__all__ = ["DVC_YAML", "POLICY", "CISample", "KeyPair", "clone", "make_ci_sample",
+           "s3_remotes"]
 
 
 def clone(origin: Path, where: Path, name: str = "Test Author",
@@ -49,48 +49,6 @@ def clone(origin: Path, where: Path, name: str = "Test Author",
     repo.git("config", "user.email", email)
     repo.git("config", "commit.gpgsign", "false")
     return repo
-
-
-@dataclass
-class Sample:
-    """A bare origin whose main holds a DVC-tracked model (clf), its policy and public key;
-    the model's bytes are in the ``storage`` DVC remote."""
-
-    origin: Path
-    keys: KeyPair
-    remotes: Path
-
-    def clone(self, where: Path, name: str = "Test Author",
-              email: str = "author@example.com") -> Repo:
-        return clone(self.origin, where, name, email)
-
-
-def make_sample(tmp: Path, policy: str = POLICY) -> Sample:
-    origin = tmp / "origin.git"
-    run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], tmp)
-    keys = make_keypair(tmp / "secrets")
-    remotes = tmp / "remotes"
-    seed = Repo(tmp / "seed")
-    seed.root.mkdir()
-    seed.git("init", "-q", "-b", "main")
-    seed.git("config", "user.name", "Ana Lima")
-    seed.git("config", "user.email", "ana@example.com")
-    seed.git("config", "commit.gpgsign", "false")
-    seed.dvc("init", "-q")
-    for name in ("storage", "archive"):
-        (remotes / name).mkdir(parents=True)
-        seed.dvc("remote", "add", name, str(remotes / name))
-    seed.dvc("remote", "default", "storage")
-    seed.write("models/clf.pkl", os.urandom(32 * 1024))
-    seed.dvc("add", "-q", "models/clf.pkl")
-    seed.write("dvc.yaml", DVC_YAML)
-    seed.write("archivist.yaml", policy)
-    seed.write("keys/release.pub", keys.public_pem)
-    seed.write("README.md", "sample\n")
-    seed.commit("model clf and its policy")
-    seed.dvc("push", "-q")
-    seed.git("push", "-q", str(origin), "main")
-    return Sample(origin, keys, remotes)
 
 
 # Remotes by a path relative to .dvc/ (DVC resolves it from the config file): every clone

@@ -14,16 +14,22 @@ from pathlib import Path
 
 import pytest
 
-from ci.cirepo import Sample, make_sample
+from ci.cirepo import CISample as Sample
+from ci.cirepo import make_ci_sample
 from realrepo import BIN, Repo, run
 
 
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    return make_ci_sample(tmp_path_factory.mktemp("push-base"))
+
+
 @pytest.fixture
-def sample(tmp_path: Path) -> Sample:
-    return make_sample(tmp_path)
+def sample(base: Sample, tmp_path: Path) -> Sample:
+    return base.copy(tmp_path / "team")
 
 
-def _release(repo: Repo, sample: Sample, version: str = "v1.0.0") -> None:
+def _release(repo: Repo, sample: Sample, version: str = "v1.1.0") -> None:
     repo.dvc("pull", "-q")
     proc = repo.archivist("release", "clf", version, "--key", sample.keys.private)
     assert proc.returncode == 0, proc.stderr
@@ -69,38 +75,38 @@ git add "race-$n.txt" && git commit -q --no-verify -m "race $n" && git push -q o
 
 def test_release_after_a_concurrent_push_lands_whole_and_verifies(sample: Sample,
                                                                  tmp_path: Path) -> None:
-    publisher = sample.clone(tmp_path / "runner", "archivist release", "bot@example.com")
-    person = sample.clone(tmp_path / "bob", "Bob Stone", "bob@example.com")
-    _origin(sample, "tag", "release/clf/v1.0.0", "main")  # the request tag someone pushed
+    publisher = sample.clone("runner", "archivist release", "bot@example.com")
+    person = sample.clone("bob", "Bob Stone", "bob@example.com")
+    _origin(sample, "tag", "release/clf/v1.1.0", "main")  # the request tag someone pushed
     publisher.git("fetch", "-q", "--tags")
     _release(publisher, sample)
     theirs = _human_push(person, "meanwhile")  # lands between the release commit and push
 
-    proc = publisher.archivist("push", "--delete-tag", "release/clf/v1.0.0", "--json")
+    proc = publisher.archivist("push", "--delete-tag", "release/clf/v1.1.0", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert out["replayed"] == 1 and out["tags"] == ["clf@v1.0.0"]
+    assert out["replayed"] == 1 and out["tags"] == ["clf@v1.1.0"]
 
-    tagged = _origin(sample, "rev-parse", "clf@v1.0.0^{commit}").strip()
+    tagged = _origin(sample, "rev-parse", "clf@v1.1.0^{commit}").strip()
     run(["git", "--git-dir", str(sample.origin), "merge-base", "--is-ancestor", tagged,
          "main"], sample.origin.parent)
     run(["git", "--git-dir", str(sample.origin), "merge-base", "--is-ancestor", theirs,
          "main"], sample.origin.parent)
     assert _local_events(publisher) == _events_on_main(sample)
-    assert any(p.endswith("v1.0.0.sig") for p in _events_on_main(sample))
-    assert "release/clf/v1.0.0" not in _origin(sample, "tag", "--list")
+    assert any(p.endswith("v1.1.0.sig") for p in _events_on_main(sample))
+    assert "release/clf/v1.1.0" not in _origin(sample, "tag", "--list")
 
-    fresh = sample.clone(tmp_path / "auditor")
+    fresh = sample.clone("auditor")
     fresh.git("fetch", "-q", "--tags")
-    verified = fresh.archivist("verify", "clf@v1.0.0", "--json")
+    verified = fresh.archivist("verify", "clf@v1.1.0", "--json")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     gto = run([BIN / "gto", "show", "clf", "--json"], fresh.root).stdout
-    assert "v1.0.0" in gto
+    assert "v1.1.0" in gto
 
 
 def test_push_retries_while_others_keep_pushing(sample: Sample, tmp_path: Path) -> None:
-    publisher = sample.clone(tmp_path / "runner", "archivist release", "bot@example.com")
-    person = sample.clone(tmp_path / "bob", "Bob Stone", "bob@example.com")
+    publisher = sample.clone("runner", "archivist release", "bot@example.com")
+    person = sample.clone("bob", "Bob Stone", "bob@example.com")
     _release(publisher, sample)
     _race_hook(publisher, person, times=2)
 
@@ -110,14 +116,14 @@ def test_push_retries_while_others_keep_pushing(sample: Sample, tmp_path: Path) 
     main = _origin(sample, "ls-tree", "-r", "--name-only", "main").split()
     assert {"race-0.txt", "race-1.txt"} <= set(main)
     assert _local_events(publisher) == _events_on_main(sample)
-    tagged = _origin(sample, "rev-parse", "clf@v1.0.0^{commit}").strip()
+    tagged = _origin(sample, "rev-parse", "clf@v1.1.0^{commit}").strip()
     assert tagged in _origin(sample, "rev-list", "main").split()
 
 
 def test_push_overtaken_every_time_pushes_nothing_and_keeps_the_record(
         sample: Sample, tmp_path: Path) -> None:
-    publisher = sample.clone(tmp_path / "runner", "archivist release", "bot@example.com")
-    person = sample.clone(tmp_path / "bob", "Bob Stone", "bob@example.com")
+    publisher = sample.clone("runner", "archivist release", "bot@example.com")
+    person = sample.clone("bob", "Bob Stone", "bob@example.com")
     _release(publisher, sample)
     _race_hook(publisher, person, times=99)
     before = _events_on_main(sample)
@@ -128,11 +134,11 @@ def test_push_overtaken_every_time_pushes_nothing_and_keeps_the_record(
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "2 attempts" in proc.stderr
     assert _events_on_main(sample) == before  # atomic: neither branch nor tag moved
-    assert _origin(sample, "tag", "--list", "clf@*").strip() == ""
+    assert _origin(sample, "tag", "--list", "clf@v1.1.0").strip() == ""
     heads = run(["git", "bundle", "list-heads", str(bundle)], tmp_path).stdout
-    assert "refs/heads/main" in heads and "refs/tags/clf@v1.0.0" in heads
+    assert "refs/heads/main" in heads and "refs/tags/clf@v1.1.0" in heads
     # The bundle holds what origin lacks: fetched into a fresh clone, the record is whole.
-    kept = sample.clone(tmp_path / "kept")
+    kept = sample.clone("kept")
     kept.git("fetch", "-q", str(bundle), "refs/heads/main:refs/heads/recovered")
     kept.git("switch", "-q", "recovered")
     assert _local_events(kept) == _local_events(publisher) != before
@@ -140,8 +146,8 @@ def test_push_overtaken_every_time_pushes_nothing_and_keeps_the_record(
 
 def test_release_whose_artifact_moved_meanwhile_is_refused(sample: Sample,
                                                            tmp_path: Path) -> None:
-    publisher = sample.clone(tmp_path / "runner", "archivist release", "bot@example.com")
-    person = sample.clone(tmp_path / "bob", "Bob Stone", "bob@example.com")
+    publisher = sample.clone("runner", "archivist release", "bot@example.com")
+    person = sample.clone("bob", "Bob Stone", "bob@example.com")
     _release(publisher, sample)
     person.write("models/clf.pkl", os.urandom(1024))
     person.dvc("add", "-q", "models/clf.pkl")
@@ -151,14 +157,14 @@ def test_release_whose_artifact_moved_meanwhile_is_refused(sample: Sample,
 
     proc = publisher.archivist("push")
     assert proc.returncode == 1
-    assert "models/clf.pkl" in proc.stderr and "clf@v1.0.0" in proc.stderr
+    assert "models/clf.pkl" in proc.stderr and "clf@v1.1.0" in proc.stderr
     assert _origin(sample, "rev-parse", "main") == main_before
-    assert _origin(sample, "tag", "--list").strip() == ""
+    assert "clf@v1.1.0" not in _origin(sample, "tag", "--list")
 
 
 def test_a_persons_unpushed_commit_is_not_replayed(sample: Sample, tmp_path: Path) -> None:
-    publisher = sample.clone(tmp_path / "runner")
-    person = sample.clone(tmp_path / "bob", "Bob Stone", "bob@example.com")
+    publisher = sample.clone("runner")
+    person = sample.clone("bob", "Bob Stone", "bob@example.com")
     publisher.write("notes/mine.md", "mine\n")
     mine = publisher.commit("notes: mine")
     _human_push(person, "theirs")
@@ -172,7 +178,7 @@ def test_a_persons_unpushed_commit_is_not_replayed(sample: Sample, tmp_path: Pat
 
 
 def test_push_with_nothing_new_says_so(sample: Sample, tmp_path: Path) -> None:
-    publisher = sample.clone(tmp_path / "runner")
+    publisher = sample.clone("runner")
     proc = publisher.archivist("push", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["status"] == "up-to-date"
