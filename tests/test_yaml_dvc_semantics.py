@@ -127,6 +127,18 @@ def test_a_merge_key_may_be_overridden() -> None:
     assert yamlload.load(text, "dvc.yaml")["stages"]["s"] == {"cmd": "b", "wdir": "x"}
 
 
+@pytest.mark.parametrize("text", [
+    "a: &a {x: 1}\nb: &b {<<: *a, x: 2}\nc: {<<: *b, y: 3}\n",  # a merged merge: x is 2
+    "c: {<<: &b {<<: &a {x: 1}, x: 2}, x: 3}\nd: *b\ne: *a\n",
+    "a: &a {x: 1}\nb: {<<: [*a, {x: 5, z: 1}], x: 2}\nc: {<<: [*a, {x: 5, z: 1}]}\n",
+    "a: &a {x: 1}\nb: {<<: *a, <<: *a}\n",  # a second merge key: refused by both
+    "a: &a [1]\nb: {<<: *a}\n",  # only mappings merge
+])
+def test_merges_resolve_as_dvc_resolves_them(text: str) -> None:
+    theirs, ours = both(text)
+    assert ours == theirs
+
+
 POLICY = """\
 version: 1
 branch: main

@@ -169,13 +169,48 @@ def _scalar_constructor(build: Any) -> Any:
     return construct
 
 
+def _flatten(node: yaml.MappingNode) -> None:
+    """Resolve ``<<`` merge keys as ruamel (DVC) does: merged pairs first, in an order where
+    a later one wins; so a mapping's own keys beat what it merges, and in ``<<: [*a, *b]``
+    ``*a`` beats ``*b``. The count of merged pairs stays on the node (``merged``), so that a
+    repeated key is told from a merged one however often the node is merged elsewhere.
+    (PyYAML keeps the first pair of each key instead, which loses to DVC on nested merges.)
+    """
+    merge: list[tuple[yaml.Node, yaml.Node]] = []
+    index = 0
+    while index < len(node.value):
+        key_node, value_node = node.value[index]
+        if key_node.tag == _TAG + "merge":
+            if merge:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    "found a second merge key '<<'", key_node.start_mark)
+            del node.value[index]
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) \
+                else [value_node]
+            for source in reversed(sources):
+                if not isinstance(source, yaml.MappingNode):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"expected a mapping to merge, but found {source.id}",
+                        source.start_mark)
+                _flatten(source)
+                merge.extend(source.value)
+        else:
+            if key_node.tag == _TAG + "value":
+                key_node.tag = _TAG + "str"
+            index += 1
+    if merge:
+        node.value = merge + node.value
+        node.merged = len(merge)  # type: ignore[attr-defined]
+
+
 def _construct_map(loader: Any, node: yaml.MappingNode):  # type: ignore[no-untyped-def]
     data = LinedDict()
     data.line = node.start_mark.line + 1
     yield data
-    written = sum(1 for k, _ in node.value if k.tag != _TAG + "merge")
-    loader.flatten_mapping(node)
-    merged = len(node.value) - written  # merged pairs come first; written keys override
+    _flatten(node)
+    merged = getattr(node, "merged", 0)  # merged pairs come first; written keys override
     for index, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=False)
         try:
