@@ -225,9 +225,11 @@ def fetch_branch(root: Path, remote: str, branch: str) -> str | None:
     """
     listed = git_proc(["ls-remote", "--heads", "--", remote, f"refs/heads/{branch}"], root)
     if listed.returncode != 0:
-        detail = listed.stderr.decode("utf-8", "replace").strip().splitlines()
+        lines = listed.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = next((ln for ln in lines if ln.startswith("fatal: ")),
+                      lines[-1] if lines else "git ls-remote failed")
         raise GitError(f"cannot read {branch!r} from {remote}: "
-                       f"{(detail[-1] if detail else 'git ls-remote failed')}",
+                       f"{detail.removeprefix('fatal: ')}",
                        "check the remote's URL and the credentials the job pushes with")
     if not listed.stdout.strip():
         return None

@@ -212,8 +212,20 @@ def push_ledger(root: Path, remote: str = "origin", *, delete_tags: Sequence[str
 
     On failure this raises ConfigError (cannot push or replay: exit 2) or PushRefused (the
     remote refused for good, or every attempt was overtaken: exit 1); the local commits
-    stay, and ``bundle`` (when given) holds every unpushed commit and tag.
+    stay, and ``bundle`` (when given) holds every unpushed commit and tag. No message
+    carries the credentials a remote URL may hold.
     """
+    try:
+        return _push(root, remote, delete_tags, extra_tags, attempts, bundle, sleep)
+    except ArchivistError as exc:
+        exc.message = redact(exc.message)
+        exc.hint = redact(exc.hint) if exc.hint else exc.hint
+        exc.args = (exc.message,)
+        raise
+
+
+def _push(root: Path, remote: str, delete_tags: Sequence[str], extra_tags: Sequence[str],
+          attempts: int, bundle: Path | None, sleep: bool) -> PushResult:
     if remote.startswith("-"):
         raise ConfigError(f"{remote!r} is not a git remote")
     branch = gitrepo.current_branch(root)

@@ -182,3 +182,16 @@ def test_push_with_nothing_new_says_so(sample: Sample, tmp_path: Path) -> None:
     proc = publisher.archivist("push", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["status"] == "up-to-date"
+
+
+def test_push_without_access_is_one_line_and_shows_no_secret(sample: Sample,
+                                                             tmp_path: Path) -> None:
+    publisher = sample.clone("runner", "archivist release", "bot@example.com")
+    _release(publisher, sample)
+    # a closed port on the loopback: refused at once, as a remote without access would be
+    url = "https://bot:s3cr3t-token@127.0.0.1:9/acme/models.git"
+    proc = publisher.archivist("push", "--remote", url)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "s3cr3t-token" not in proc.stdout + proc.stderr
+    assert "***@127.0.0.1" in proc.stderr
