@@ -284,3 +284,12 @@ def test_github_keyless_identities_are_tight() -> None:
     header = (TEMPLATES / "github/release.yml").read_text(encoding="utf-8")
     assert r"^https://github\.com/ORG/REPO/\.github/workflows/release\.yml@refs/heads/main$" \
         in header
+
+
+def test_github_gate_reports_whatever_the_tag_check_said() -> None:
+    steps = _load("github/merge-gate.yml")["jobs"]["gate"]["steps"]
+    by_name = {s.get("name"): s for s in steps}
+    assert by_name["Audit report in the job summary"]["if"] == "always()"
+    assert "cancelled()" in by_name["Release signatures"]["if"]
+    checkout = steps[0]
+    assert checkout["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"

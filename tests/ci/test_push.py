@@ -67,6 +67,7 @@ def _race_hook(publisher: Repo, person: Repo, times: int) -> None:
 n=$(cat "{count}" 2>/dev/null || echo 0)
 [ "$n" -ge {times} ] && exit 0
 echo $((n + 1)) > "{count}"
+unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_PREFIX
 cd "{person.root}" && git pull -q --ff-only && echo "race $n" > "race-$n.txt" &&
 git add "race-$n.txt" && git commit -q --no-verify -m "race $n" && git push -q origin main
 """)
