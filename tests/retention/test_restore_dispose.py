@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 from retention.conftest import Sample, md5, object_key
+from retention.remotes_helpers import (
+    DISPOSE_AS_OF,
+    M1,
+    A,
+    B,
+    C,
+    D,
+    E,
+    cache_oids,
+    disposal_history,
+    disposed_objects,
+    last_event,
+)
 
 OLD, NEWER, NOW = b"\0old" * 500, b"\0newer" * 500, b"\0now" * 500
 REG1 = b"\0reg1"
@@ -96,8 +110,8 @@ def test_holds_and_forever_classes_are_never_disposed(local_sample: Sample) -> N
     assert "legal hold LH-114" in held["reason"]
     reg = next(i for i in plan["items"] if i["version"] == f"md5:{md5(REG1)}")
     assert reg["retention_class"] == "regulated" and reg["action"] == "archive"
-    proc = local_sample.archivist("dispose", "--apply", "--as-of", "2030-01-01")
-    assert "nothing is due" in proc.stdout
+    proc = local_sample.archivist("dispose", "--apply", "--as-of", "2026-06-01")
+    assert "nothing is due" in proc.stdout, proc.stderr
     assert local_sample.remotes["storage"].intact(v1)  # a hold froze it where it was
     # after the hold ends, the held version goes; the regulated one never does
     plan = json.loads(local_sample.archivist("plan", "--json", "--as-of", "2090-01-01").stdout)
@@ -117,3 +131,27 @@ def test_release_tag_pins_the_release_class(local_sample: Sample) -> None:
     item = next(i for i in plan["items"] if i["version"] == f"md5:{md5(OLD)}")
     assert item["release"] == "clf@v1.0.0" and item["retention_class"] == "regulated"
     assert item["action"] == "archive"  # regulated: archive forever, never disposed
+
+
+def test_dispose_cleans_the_local_cache_but_never_what_is_kept(local_sample: Sample) -> None:
+    v = disposal_history(local_sample)
+    assert disposed_objects(v) <= cache_oids(local_sample)  # `dvc add` left them there
+    # the working tree brings M1's bytes back, not committed yet: its cache copy must stay
+    local_sample.write("models/m.bin", M1)
+    local_sample.dvc("add", "-q", "models/m.bin")
+    local_sample.git("restore", "--staged", "--", "models/m.bin.dvc")
+    proc = local_sample.archivist("dispose", "--apply", "--as-of", DISPOSE_AS_OF)
+    assert proc.returncode == 0, proc.stderr
+    assert "3 from the local DVC cache" in proc.stdout
+    cache = cache_oids(local_sample)
+    assert not cache & (disposed_objects(v) - {v["m1"]})
+    assert {v["v2"], v["v3"], md5(A), md5(D), md5(E), v["m2"], v["m1"]} <= cache
+    assert not local_sample.remotes["archive"].has(v["m1"])  # gone from the remotes still
+    event = last_event(local_sample)
+    assert set(event["details"]["local_cache"]["removed"]) == {v["v1"], md5(B), md5(C)}
+    assert "may still hold copies" in event["details"]["copies_elsewhere"]
+    assert "other clones" in local_sample.git("log", "-1", "--format=%b").stdout.lower()
+    # DVC itself: the head still checks out from this cache alone
+    shutil.rmtree(local_sample.root / "data")
+    local_sample.dvc("checkout", "-q", "data.dvc")
+    assert (local_sample.root / "data" / "e").read_bytes() == E
