@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archivist.artifacts import Artifact, Version
-from archivist.history import read_timelines, walk
+from archivist.history import read_clock, read_timelines, walk
 from archivist.policy import parse_policy
 from archivist.retention import LedgerFact, VersionRecord, decide
-from retention.conftest import POLICY, Sample, dated
+
+if TYPE_CHECKING:  # the fixtures come from conftest; nothing is imported from it
+    from retention.conftest import Sample
+
+POLICY = """\
+version: 1
+remotes: {active: storage, archive: archive}
+retention:
+  default: standard
+  classes:
+    experiment: {active: 30d, archive: 1y}
+    standard: {active: 180d, archive: 3y}
+    regulated: {active: 1y, archive: forever}
+  releases: regulated
+"""
+
+
+def dated(when: str) -> dict[str, str]:
+    stamp = f"{when}T12:00:00+00:00"
+    return {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+
 
 DVC = "outs:\n- md5: {h}\n  size: 3\n  hash: md5\n  path: clf.pkl\n{meta}"
 
@@ -74,6 +95,23 @@ def test_dvc_yaml_stage_outputs_take_versions_from_the_lock(local_sample: Sample
     spans = read_timelines(local_sample.root, "HEAD").spans
     assert [(s.path, s.version.digest[:8]) for s in spans] == [
         ("model.pkl", "1a1a1a1a"), ("model.pkl", "2b2b2b2b")]
+
+
+def test_the_clock_bounds_backdated_and_future_commits(local_sample: Sample) -> None:
+    write_version(local_sample, "aaaaaaaa", "2024-05-20")
+    backdated = write_version(local_sample, "bbbbbbbb", "2020-01-01")
+    future = write_version(local_sample, "cccccccc", "2099-01-01")
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    clock = read_clock(local_sample.root, "HEAD", now)
+    assert [(a.kind, a.commit) for a in clock.anomalies] == [
+        ("backwards", backdated), ("future", future)]
+    assert clock.dates[backdated] == dt.datetime(2024, 5, 20, 12, tzinfo=dt.UTC)
+    assert clock.dates[future] == now
+    spans = read_timelines(local_sample.root, "HEAD", now=now).spans
+    assert [(s.version.digest[:8], s.since.date().isoformat()) for s in spans] == [
+        ("aaaaaaaa", "2024-05-20"), ("bbbbbbbb", "2024-05-20"), ("cccccccc", "2026-01-01")]
+    assert spans[1].since_claimed == dt.datetime(2020, 1, 1, 12, tzinfo=dt.UTC)
+    assert [s.since_position for s in spans] == sorted(s.since_position or 0 for s in spans)
 
 
 # ---------------------------------------------------------------- the pure core
