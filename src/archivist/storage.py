@@ -59,9 +59,10 @@ _NO_CREDENTIALS = frozenset({
     "NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError",
     "DefaultCredentialsError", "CredentialUnavailableError", "ClientAuthenticationError",
 })
-# S3 error codes of a request signed with credentials the server does not accept.
+# S3 error codes of a request signed with credentials the server does not accept (a HEAD
+# request has no body, so a refusal there is a bare 403).
 _REFUSED_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
-                            "ExpiredToken", "TokenRefreshRequired"})
+                            "ExpiredToken", "TokenRefreshRequired", "AccessDenied", "403"})
 # What each kind of remote reads its credentials from: (environment, DVC config options).
 _WANTED = {
     "s3": ("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", ("access_key_id",
@@ -110,7 +111,8 @@ def credentials_error(name: str, exc: BaseException, *, url: str = "",
     env, options = _WANTED.get(protocol, ("the variables its DVC filesystem reads", ()))
     where = f"remote {name!r}" + (f" ({safe_url(url)})" if url else "")
     message = (f"{where} needs credentials and none were found" if problem == "missing"
-               else f"{where} refused its credentials ({problem})")
+               else f"{where} refused access with the credentials it was given "
+               f"({'403 Forbidden' if problem == '403' else problem})")
     if options:
         modify = " and ".join(f"dvc remote modify --local {name} {opt} ..." for opt in options)
         hint = f"set {env}, or run `{modify}`"
