@@ -612,3 +612,42 @@ def location_of(protocol: str, root_path: str, url: str,
 def same_place(a: Store, b: Store) -> bool:
     """True when two remotes are one place, or one lies inside the other."""
     return a.location().overlaps(b.location())
+
+
+def fetch_objects(root: Path, digests: Sequence[str], algorithm: str,
+                  remote: str | None) -> int:
+    """Copy objects from DVC remote ``remote`` (None: DVC's default) into the local cache
+    with DVC's own transfer; the number fetched.
+
+    For readers that want bytes in the cache (``verify``'s fetch): a remote whose
+    credentials are absent or refused raises ``MissingCredentials`` (exit 2, one line
+    naming the remote and what to set), any other failure ``RemoteError``; never a bare
+    cloud-SDK exception.
+    """
+    try:
+        from dvc.exceptions import DvcException
+        from dvc.repo import Repo
+        from dvc_data.hashfile.hash_info import HashInfo
+    except ImportError:
+        from archivist.errors import MissingDependency
+
+        raise MissingDependency("dvc", "dvc") from None
+    infos = [HashInfo(algorithm, d) for d in digests]
+    name, url = remote or "default", ""
+    try:
+        with Repo(os.fspath(root)) as repo:
+            name = remote or repo.config.get("core", {}).get("remote") or name
+            url = str(repo.config.get("remote", {}).get(name, {}).get("url", ""))
+            result = repo.cloud.pull(infos, remote=remote)
+    except DvcException as exc:
+        creds = credentials_error(name, exc, url=url)
+        if creds is not None:
+            raise creds from None
+        raise RemoteError(f"cannot fetch from remote {name!r}: {_short(exc)}",
+                          "check it with `dvc remote list` and `dvc status -c`") from None
+    except Exception as exc:
+        creds = credentials_error(name, exc, url=url)
+        if creds is not None:
+            raise creds from None
+        raise
+    return len(result.transferred)

@@ -3,6 +3,8 @@ with one line naming the remote and what to set, changes nothing, and prints no 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from retention.conftest import Sample, md5
@@ -74,3 +76,26 @@ def test_refused_credentials_are_one_line_and_never_printed(sample: Sample,
     for name in ("storage", "archive"):
         sample.dvc("remote", "modify", "--local", name, "secret_access_key", secret)
     run_all(sample, "refused access with the credentials", secret)
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("sample", ["s3"], indirect=True)
+def test_a_fetch_into_the_cache_names_the_remote_too(sample: Sample, no_aws_env: None,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    from archivist.storage import MissingCredentials, fetch_objects
+    from retention.remotes_helpers import cache_oids, fresh_clone
+
+    for name, value in NO_AWS.items():
+        monkeypatch.setenv(name, value)
+    archived(sample)
+    clone = fresh_clone(sample, tmp_path / "clone")
+    v3 = md5(V3)
+    assert fetch_objects(clone.root, [v3], "md5", "storage") == 1  # the path works
+    assert v3 in cache_oids(clone)
+    (clone.root / ".dvc" / "config.local").unlink()
+    with pytest.raises(MissingCredentials) as caught:
+        fetch_objects(clone.root, [md5(V4)], "md5", "storage")
+    text = str(caught.value)
+    assert "'storage'" in text and "AWS_ACCESS_KEY_ID" in text and "\n" not in text
+    assert md5(V4) not in cache_oids(clone)
