@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -264,3 +266,23 @@ def test_a_planted_pickle_runs_nothing(history: Repo, tmp_path: Path) -> None:
     _snapshot(history).write_bytes(planted)
     assert _walk(history.root) == cold
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_fifo_or_device_in_the_cache_folder_is_skipped(history: Repo, kind: str) -> None:
+    cold = _walk(history.root)
+    for path in (_cache_file(history), _snapshot(history)):
+        path.unlink()
+        if kind == "fifo":
+            os.mkfifo(path)  # a plain open() would wait for a writer forever
+        else:
+            path.symlink_to("/dev/zero")  # endless bytes
+    # in a child process, so that a regression fails on the timeout instead of hanging
+    code = ("import sys; from pathlib import Path; from archivist import history; "
+            "print(len(list(history.walk(Path(sys.argv[1]), 'HEAD'))))")
+    proc = subprocess.run([sys.executable, "-c", code, str(history.root)], timeout=60,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout) == len(cold[0])
+    # the walk's own save replaced the odd files with a cache again
+    assert _snapshot(history).is_file() and not _snapshot(history).is_symlink()

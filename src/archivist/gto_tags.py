@@ -101,13 +101,17 @@ class TagRecord:
     tag: str
     commit: str  # the commit it points to (peeled)
     created: dt.datetime  # tagger date: GTO orders events by it
+    tagger: str | None = None  # "Name <email>", for timelines
 
 
 @dataclass(frozen=True)
 class Event:
+    """One GTO action, as its tag records it."""
+
     tag: ParsedTag
     commit: str
     created: dt.datetime
+    tagger: str | None = None
 
     @property
     def order(self) -> tuple[dt.datetime, int, str]:
@@ -208,6 +212,7 @@ class Registration:
 @dataclass
 class Registry:
     artifacts: dict[str, ArtifactState] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)  # every GTO event, oldest first
 
     def registrations(self) -> list[Registration]:
         """Versions that take the releases class: registered, artifact not deprecated."""
@@ -258,9 +263,9 @@ def fold(records: Iterable[TagRecord]) -> Registry:
     for record in records:
         parsed = parse(record.tag)
         if parsed is not None:
-            events.append(Event(parsed, record.commit, record.created))
+            events.append(Event(parsed, record.commit, record.created, record.tagger))
     events.sort(key=lambda e: e.order)
-    registry = Registry()
+    registry = Registry(events=events)
     for event in events:
         art = registry.artifacts.setdefault(event.tag.name, ArtifactState(event.tag.name))
         action = event.tag.action

@@ -153,18 +153,20 @@ class _TagRef:
     annotated: bool
     commit: str
     created: dt.datetime | None
+    tagger: str | None = None
 
 
 def _list_tags(root: Path) -> list[_TagRef]:
     out = gitrepo.git(["for-each-ref", "--format=%(refname:strip=2)%00%(objecttype)%00"
                        "%(objectname)%00%(*objecttype)%00%(*objectname)%00"
-                       "%(taggerdate:iso-strict)", "refs/tags"], root, check=False)
+                       "%(taggerdate:iso-strict)%00%(taggername) %(taggeremail)",
+                       "refs/tags"], root, check=False)
     refs = []
     for line in out.splitlines():
         parts = line.split("\0")
-        if len(parts) != 6:
+        if len(parts) != 7:
             continue
-        tag, kind, obj, peeled_kind, peeled, when = parts
+        tag, kind, obj, peeled_kind, peeled, when, tagger = parts
         if kind == "commit":
             refs.append(_TagRef(tag, False, obj, None))
         elif kind == "tag" and peeled_kind == "commit":
@@ -172,8 +174,15 @@ def _list_tags(root: Path) -> list[_TagRef]:
                 created = dt.datetime.fromisoformat(when) if when else None
             except ValueError:
                 created = None
-            refs.append(_TagRef(tag, True, peeled, created))
+            refs.append(_TagRef(tag, True, peeled, created, tagger.strip() or None))
     return refs
+
+
+def read_registry(root: Path) -> gto_tags.Registry:
+    """The GTO registry the repository's annotated tags describe (``gto show``'s view):
+    registrations, assignments, deprecations, each event with its tagger and date."""
+    return gto_tags.fold(gto_tags.TagRecord(r.tag, r.commit, r.created, r.tagger)
+                         for r in _list_tags(root) if r.annotated and r.created is not None)
 
 
 def _versions_at(root: Path, wanted: dict[str, set[str]], *, fresh: bool,
@@ -213,7 +222,7 @@ def read_pins(root: Path, commits: Sequence[ledger.LedgerCommit], *,
     pins = Pins()
     refs = _list_tags(root)
     by_name = {r.tag: r for r in refs}
-    registry = gto_tags.fold(gto_tags.TagRecord(r.tag, r.commit, r.created)
+    registry = gto_tags.fold(gto_tags.TagRecord(r.tag, r.commit, r.created, r.tagger)
                              for r in refs if r.annotated and r.created is not None)
     registered = registry.registrations()
     uses = registry.in_use()
