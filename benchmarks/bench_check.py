@@ -9,7 +9,8 @@ the same run, as median and minimum over ``--runs`` runs after one untimed warm-
   ``archivist check --staged`` (the plain git hook) and ``archivist check --all``; FILE
   and ``--all`` also cold, with archivist's parse cache (``.git/archivist/``) removed
   before each run (the other rows find the cache the warm-up left);
-- ``python -c pass``, the floor any Python command pays;
+- ``python -c pass``, the floor any Python command pays (the hook's budget: 6x this floor,
+  by wall and by CPU time, measured in the same run);
 - ``dvc status`` and ``gto show``, the peers (``--skip-slow`` leaves them out);
 - the pre-commit framework installing archivist's hook environment from an empty cache,
   and ``pre-commit run archivist-check --files FILE`` (``--skip-pre-commit`` leaves them out).
@@ -341,7 +342,18 @@ def report(rows: dict[str, Timing], install: tuple[float, list[str]] | None) -> 
         print(f"pre-commit install-hooks from an empty cache: {seconds:.1f} s; hook "
               f"environment holds {len(packages)} packages: {', '.join(packages)}")
 
-    targets = [(f"check of 1 file <= 0.10 s, warm ({one.median:.3f})", one.median <= 0.10),
+    # The hook's budget is relative: at most 6x the bare interpreter start measured in
+    # this same run, by wall time and by CPU time (CPU is the steadier figure on a
+    # shared machine, where waiting for a core inflates every wall time alike).
+    wall_ratio = one.median / floor.median
+    cpu_ratio = statistics.median(one.cpu) / statistics.median(floor.cpu)
+    print(f"archivist check of 1 file: {wall_ratio:.1f}x python -c pass by wall time, "
+          f"{cpu_ratio:.1f}x by CPU time")
+    targets = [(f"check of 1 file <= 6x python -c pass, wall ({wall_ratio:.1f}x)",
+                wall_ratio <= 6),
+               (f"check of 1 file <= 6x python -c pass, CPU ({cpu_ratio:.1f}x)",
+                cpu_ratio <= 6),
+               (f"check of 1 file <= 0.10 s, warm ({one.median:.3f})", one.median <= 0.10),
                (f"check --all <= 1 s, warm ({every.median:.3f})", every.median <= 1.0)]
     for key, limit in (("one-cold", 0.10), ("all-cold", 1.0)):
         if key in rows:

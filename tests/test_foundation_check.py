@@ -72,16 +72,24 @@ def test_json_output(governed: Repo) -> None:
 
 
 def test_files_that_declare_nothing_are_ignored(governed: Repo) -> None:
-    add_model(governed)
+    add_model(governed)  # untagged: a check of everything would fail
     governed.write("train.py", "print('hi')\n")
     proc = governed.archivist("check", "train.py", "README.md")
     assert proc.returncode == 0
     assert "0 artifact(s) checked" in proc.stderr
+    assert "models/clf.pkl" not in proc.stdout + proc.stderr
 
 
 def test_policy_change_checks_everything(governed: Repo) -> None:
     add_model(governed)
-    assert governed.archivist("check", "archivist.yaml").returncode == 1
+    add_model(governed, "models/other.pkl", b"other")
+    governed.archivist("tag", "models/other.pkl", *TAGS)
+    proc = governed.archivist("check", "archivist.yaml", "--json")
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    # Given only the policy, every tracked artifact is judged: the tagged one passes.
+    assert report["artifacts_checked"] == 2
+    assert {v["artifact"] for v in report["violations"]} == {"models/clf.pkl"}
 
 
 def test_no_policy_says_init(dvc_repo: Repo) -> None:
@@ -217,11 +225,23 @@ def test_init_writes_and_never_overwrites(git_repo: Repo) -> None:
 
 
 def test_help_teaches(git_repo: Repo) -> None:
-    for command in ("check", "tag", "ls", "init", "require-dvc"):
+    """Each help shows how the command is used, in examples, and what its exit codes say."""
+    teaches = {
+        "check": ["  archivist check models/clf.pkl.dvc", "  archivist check --staged",
+                  "  archivist check --from-ref origin/main --to-ref HEAD",
+                  "--policy-ref origin/main", "exit codes: 0 clean, 1 violations, 2 usage"],
+        "require-dvc": ["git rm --cached -- models/big.pkl && dvc add models/big.pkl",
+                        "exit codes: 0 clean, 1 files to move to DVC, 2 usage"],
+        "tag": ["  archivist tag models/clf.pkl owner=ana@example.com"],
+        "ls": ["  archivist ls --where owner=ana@example.com", "  archivist ls --where labels=nlp"],
+        "init": ["  minimal ", "  standard ", "  regulated "],
+    }
+    for command, lines in teaches.items():
         proc = git_repo.archivist(command, "--help")
         assert proc.returncode == 0
         assert proc.stdout.startswith(f"usage: archivist {command}")
-        assert len(proc.stdout.splitlines()) > 12  # a description that teaches, not just usage
+        missing = [line for line in lines if line not in proc.stdout]
+        assert not missing, f"archivist {command} --help lacks {missing}"
     usage = git_repo.archivist("check", "--bogus")
     assert usage.returncode == 2 and "unrecognized arguments: --bogus" in usage.stderr
 

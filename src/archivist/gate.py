@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 import posixpath
+import shlex
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from archivist import gitrepo
-from archivist.artifacts import Artifact, is_declaring_file
+from archivist.artifacts import DVC_YAML, Artifact, is_declaring_file
 from archivist.errors import ConfigError, GitError, UsageError
 from archivist.inventory import load_artifacts, load_tree_policy
 from archivist.metadata import Violation, check_all, rules_covering_path
@@ -33,13 +33,21 @@ from archivist.trees import CommitTree, IndexTree, Tree, WorkingTree
 _GIT_SIDE_FILES = (".gitignore", ".dvcignore", ".gitattributes", POLICY_FILE)
 
 
-@dataclass
 class GateResult:
-    violations: list[Violation] = field(default_factory=list)
-    artifacts_checked: int = 0
-    commits_checked: int = 0
-    files_checked: int = 0
-    warnings: list[str] = field(default_factory=list)  # never change the verdict
+    """What a gate found. A plain class, not a dataclass: every commit's hook imports it,
+    and building a dataclass costs the import more than this whole module."""
+
+    __slots__ = ("artifacts_checked", "commits_checked", "files_checked", "violations",
+                 "warnings")
+
+    def __init__(self, violations: list[Violation] | None = None, artifacts_checked: int = 0,
+                 commits_checked: int = 0, files_checked: int = 0,
+                 warnings: list[str] | None = None) -> None:
+        self.violations = violations if violations is not None else []
+        self.artifacts_checked = artifacts_checked
+        self.commits_checked = commits_checked
+        self.files_checked = files_checked
+        self.warnings = warnings if warnings is not None else []  # never change the verdict
 
     @property
     def ok(self) -> bool:
@@ -90,7 +98,7 @@ def stray_files(policy: Policy, paths: Iterable[str], commit: str | None = None,
                 file=path, line=0, artifact=path, key="",
                 problem="committed straight to git, but the policy wants it tracked by DVC",
                 rule=rules[0].label,
-                fix=f"git rm --cached -- {path} && dvc add {path}",
+                fix=f"git rm --cached -- {shlex.quote(path)} && dvc add {shlex.quote(path)}",
                 commit=commit, kind="stray",
             ))
     return found
@@ -138,6 +146,12 @@ def _missing(root: Path, tree: Tree, files: Sequence[str]) -> list[str]:
     return out
 
 
+def _declaring_paths(tree: Tree, files: Sequence[str]) -> list[str]:
+    """What a check of ``files`` reads besides them: every ``dvc.yaml`` (its registry may
+    tag their outputs). Looked up, not listed: a few files among thousands."""
+    return list(dict.fromkeys([*tree.named(DVC_YAML), *files]))
+
+
 def check_files(root: Path, files: Sequence[str] | None = None, *, staged: bool = False,
                 policy_ref: str | None = None) -> GateResult:
     """The tag check of the hooks: ``files`` (repo-relative), else what is staged
@@ -160,9 +174,14 @@ def check_files(root: Path, files: Sequence[str] | None = None, *, staged: bool 
             chosen = None
         if chosen is not None and not staged:
             # Given files, only the dvc.yaml registries matter besides them: the tracked
-            # list is enough, and skips git's walk of every ignored DVC output. (The
+            # ones are enough, and skip git's walk of every ignored DVC output. (The
             # pre-commit framework's file list says what changed: no `git diff` either.)
-            paths = list(dict.fromkeys([*gitrepo.ls_files(root, untracked=False), *chosen]))
+            # A policy among them checks every tracked artifact.
+            tracked = gitrepo.ls_files(root, untracked=False) if POLICY_FILE in chosen \
+                else gitrepo.tracked_named(root, DVC_YAML)
+            paths = list(dict.fromkeys([*tracked, *chosen]))
+        elif chosen is not None and POLICY_FILE not in chosen:
+            paths = _declaring_paths(tree, chosen)
         else:
             paths = tree.paths()
         policy = policy_at(root, policy_ref) if policy_ref else load_tree_policy(tree)
@@ -211,7 +230,8 @@ def check_range(root: Path, from_ref: str, to_ref: str,
             if not relevant:
                 continue
             tree = CommitTree(root, sha, cat=cat)
-            sub = check_tree(tree, policy, relevant, commit=sha)
+            sub = check_tree(tree, policy, relevant, commit=sha,
+                             all_paths=_declaring_paths(tree, relevant))
             result.violations.extend(sub.violations)
             result.artifacts_checked += sub.artifacts_checked
         if policy_changed:

@@ -42,11 +42,51 @@ def git_bytes(args: Sequence[str], cwd: Path | str, *, input: bytes | None = Non
 
 def toplevel(start: Path | str = ".") -> Path | None:
     """The work tree root containing ``start``, or None outside a git repository."""
+    plain = _plain_top(start)
+    if plain is not None:
+        return plain
     try:
         out = git(["rev-parse", "--show-toplevel"], start)
     except GitError:
         return None
     return Path(out.strip())
+
+
+# Anything that lets git put the work tree somewhere other than beside its ``.git``.
+_RELOCATING_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CONFIG_COUNT")
+_RELOCATING_WORDS = (b"worktree", b"include")  # core.worktree, include/includeIf
+_TRUE = (b"true", b"yes", b"on", b"1")
+
+
+def _plain_top(start: Path | str) -> Path | None:
+    """``start`` itself when it is plainly the top of a work tree, else None (ask git).
+
+    Git runs hooks, and the pre-commit framework its hooks, from the top of the work
+    tree: there a ``.git`` folder with ``HEAD`` and ``objects`` answers what ``git
+    rev-parse --show-toplevel`` would, without a process on every commit. Anything less
+    plain (a linked worktree's ``.git`` file, ``core.worktree``, an ``include``, GIT_DIR)
+    is left to git.
+    """
+    if any(name in os.environ for name in _RELOCATING_ENV) or \
+            "worktree" in os.environ.get("GIT_CONFIG_PARAMETERS", "").lower():
+        return None
+    top = os.path.realpath(start)
+    dotgit = os.path.join(top, ".git")
+    try:
+        if not (os.path.isfile(os.path.join(dotgit, "HEAD")) and
+                os.path.isdir(os.path.join(dotgit, "objects"))):
+            return None
+        with open(os.path.join(dotgit, "config"), "rb") as handle:
+            config = handle.read(1 << 16).lower()
+    except (OSError, ValueError):
+        return None
+    if len(config) >= 1 << 16 or any(word in config for word in _RELOCATING_WORDS):
+        return None
+    for line in config.splitlines():
+        key, _, value = line.partition(b"=")
+        if key.strip() == b"bare" and value.split(b"#")[0].split(b";")[0].strip() in _TRUE:
+            return None
+    return Path(top)
 
 
 def require_toplevel(start: Path | str = ".") -> Path:
@@ -85,6 +125,25 @@ def ls_files(root: Path, *, untracked: bool = True) -> list[str]:
         if raw:
             seen[raw.decode("utf-8", "surrogateescape")] = None
     return list(seen)
+
+
+def tracked_named(root: Path, name: str) -> list[str]:
+    """Paths in the index whose last component is ``name`` (every ``dvc.yaml``).
+
+    Found in the raw listing before anything is decoded: at 10,000 tracked files,
+    splitting and decoding every name cost the hook more than git's listing itself.
+    """
+    out = git_bytes(["ls-files", "-z", "--cached"], root)
+    raw = name.encode("utf-8", "surrogateescape")
+    needle = raw + b"\0"  # every entry ends in NUL, the last one too
+    found: dict[str, None] = {}  # an unmerged path is listed once per stage
+    at = out.find(needle)
+    while at != -1:
+        start = out.rfind(b"\0", 0, at) + 1
+        if start == at or out[at - 1:at] == b"/":
+            found[out[start:at + len(raw)].decode("utf-8", "surrogateescape")] = None
+        at = out.find(needle, at + len(needle))
+    return list(found)
 
 
 def ls_tree(root: Path, rev: str) -> list[str]:

@@ -57,6 +57,11 @@ class Tree(ABC):
         """The git blob id of a regular file, when known without reading it."""
         return None
 
+    def named(self, name: str) -> list[str]:
+        """Every path whose last component is ``name`` (every ``dvc.yaml``), sorted."""
+        tail = "/" + name
+        return sorted(p for p in self.paths() if p == name or p.endswith(tail))
+
     def cache_root(self) -> Path | None:
         """The repository whose parse cache may serve this tree (None: do not cache)."""
         return None
@@ -128,7 +133,12 @@ class WorkingTree(Tree):
 
 
 class _GitObjects(Tree):
-    """Shared reading through ``git cat-file --batch`` for the index and commits."""
+    """Shared reading through ``git cat-file --batch`` for the index and commits.
+
+    The listing (``ls-files --stage`` or ``ls-tree -r``) is kept as git wrote it and
+    parsed only when every path is asked for: the hook and each commit of a range look up
+    a few files among thousands, and decoding every entry cost more than git's listing.
+    """
 
     def __init__(self, root: Path, cat: gitrepo.CatFile | None = None) -> None:
         self.root = root
@@ -136,21 +146,74 @@ class _GitObjects(Tree):
         self._cat = cat or gitrepo.CatFile(root)
         self._modes: dict[str, str] = {}
         self._ids: dict[str, str] = {}
+        self._raw = b""
+        self._id_field = 1
+        self._parsed = False
 
-    def _add(self, out: bytes, id_field: int) -> None:
+    def _load(self, out: bytes, id_field: int) -> None:
         """Entries of ``ls-tree -r -z`` (mode type id) or ``ls-files -z --stage`` (mode id
         stage), each then a tab and the path."""
-        for record in out.split(b"\0"):
+        self._raw, self._id_field = out, id_field
+
+    def _entry(self, meta: bytes, name: str) -> None:
+        fields = meta.split()
+        self._modes[name] = fields[0].decode()
+        # an unmerged path (stage 1-3) has no blob ``:path`` reads: no id either
+        if len(fields) > self._id_field and (self._id_field != 1 or fields[2] == b"0"):
+            self._ids[name] = fields[self._id_field].decode()
+        else:
+            self._ids.pop(name, None)
+
+    def _parse_all(self) -> None:
+        if self._parsed:
+            return
+        self._modes.clear()
+        self._ids.clear()
+        for record in self._raw.split(b"\0"):
             if record:
                 meta, _, raw_name = record.partition(b"\t")
-                name = raw_name.decode("utf-8", "surrogateescape")
-                fields = meta.split()
-                self._modes[name] = fields[0].decode()
-                # an unmerged path (stage 1-3) has no blob ``:path`` reads: no id either
-                if len(fields) > id_field and (id_field != 1 or fields[2] == b"0"):
-                    self._ids[name] = fields[id_field].decode()
+                self._entry(meta, raw_name.decode("utf-8", "surrogateescape"))
+        self._parsed = True
+
+    def _records(self, needle: bytes) -> list[tuple[bytes, bytes]]:
+        """(meta, name) of every entry whose name ends with ``needle`` (which starts at a
+        tab or a slash), found in the raw listing."""
+        raw = self._raw
+        found = []
+        at = raw.find(needle)
+        while at != -1:
+            start = raw.rfind(b"\0", 0, at) + 1
+            record = raw[start:at + len(needle) - 1]
+            meta, _, name = record.partition(b"\t")  # the first tab ends the meta part
+            found.append((meta, name))
+            at = raw.find(needle, at + 1)
+        return found
+
+    def _lookup(self, path: str) -> None:
+        """Make ``_modes``/``_ids`` know ``path`` (when it is in the listing)."""
+        if self._parsed or path in self._modes:
+            return
+        raw_path = path.encode("utf-8", "surrogateescape")
+        matches = [meta for meta, name in self._records(b"\t" + raw_path + b"\0")
+                   if name == raw_path]
+        if len(matches) > 1:  # unmerged: several stages, as the full reading sees them
+            self._parse_all()
+        elif matches:
+            self._entry(matches[0], path)
+
+    def named(self, name: str) -> list[str]:
+        if self._parsed:
+            return super().named(name)
+        raw = name.encode("utf-8", "surrogateescape")
+        out: dict[str, None] = {}
+        for needle in (b"\t" + raw + b"\0", b"/" + raw + b"\0"):
+            for _, found in self._records(needle):
+                if found == raw or found.endswith(b"/" + raw):
+                    out[found.decode("utf-8", "surrogateescape")] = None
+        return sorted(out)
 
     def blob_id(self, path: str) -> str | None:
+        self._lookup(path)
         mode = self._modes.get(path)
         if mode is None or not mode.startswith("100"):  # links and submodules: read()
             return None
@@ -163,9 +226,11 @@ class _GitObjects(Tree):
         raise NotImplementedError
 
     def paths(self) -> list[str]:
+        self._parse_all()
         return list(self._modes)
 
     def read(self, path: str) -> bytes | None:
+        self._lookup(path)
         mode = self._modes.get(path)
         if mode is None:
             return None
@@ -188,7 +253,7 @@ class IndexTree(_GitObjects):
     def __init__(self, root: Path, cat: gitrepo.CatFile | None = None) -> None:
         super().__init__(root, cat)
         self.label = "index"
-        self._add(gitrepo.git_bytes(["ls-files", "-z", "--stage"], root), 1)
+        self._load(gitrepo.git_bytes(["ls-files", "-z", "--stage"], root), 1)
 
     def _spec(self, path: str) -> str:
         return f":{path}"
@@ -201,7 +266,7 @@ class CommitTree(_GitObjects):
         super().__init__(root, cat)
         self.commit = commit
         self.label = f"commit {commit[:10]}"
-        self._add(gitrepo.git_bytes(["ls-tree", "-r", "-z", "--full-tree", commit], root), 2)
+        self._load(gitrepo.git_bytes(["ls-tree", "-r", "-z", "--full-tree", commit], root), 2)
 
     def _spec(self, path: str) -> str:
         return f"{self.commit}:{path}"
