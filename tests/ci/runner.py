@@ -46,6 +46,15 @@ def base_env(home: Path) -> dict[str, str]:
             "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
 
 
+def fresh(root: Path) -> Path:
+    """``root``, or ``root-2``, ``root-3``...: each run gets a machine of its own."""
+    candidate, n = root, 1
+    while candidate.exists():
+        n += 1
+        candidate = root.with_name(f"{root.name}-{n}")
+    return candidate
+
+
 def git(args: list[str], cwd: Path, env: Mapping[str, str]) -> str:
     proc = subprocess.run(["git", *args], cwd=cwd, env=dict(env), capture_output=True,
                           text=True, check=False)
@@ -281,7 +290,7 @@ class GitHubRun:
 
 class GitHubRunner:
     def __init__(self, root: Path, run: GitHubRun) -> None:
-        self.root = root
+        self.root = root = fresh(root)
         self.run = run
         self.workspace = root / "workspace"
         self.temp = root / "runner-temp"
@@ -576,7 +585,7 @@ def expand(value: str, variables: Mapping[str, str]) -> str:
 
 class GitLabRunner:
     def __init__(self, root: Path, pipeline: GitLabPipeline) -> None:
-        self.root = root
+        self.root = root = fresh(root)
         self.pipeline = pipeline
         self.builds = root
         self.project_dir = root / "models"

@@ -9,6 +9,7 @@ job summary and artifacts, and which step failed with what one line.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -339,6 +340,25 @@ def test_github_release_refuses_a_request_tag_the_branch_moved_past(
     assert "clf@v1.1.0" not in _origin(sample, "tag", "--list")
 
 
+def test_gitlab_release_refuses_a_request_tag_the_branch_moved_past(
+        sample: CISample, tmp_path: Path) -> None:
+    request = "release/clf/v1.1.0"
+    _origin(sample, "tag", request, "main~2")  # clf v1; main has clf v2
+    main_before = _origin(sample, "rev-parse", "main")
+    sha = _origin(sample, "rev-parse", f"{request}^{{commit}}").strip()
+    pipeline = GitLabPipeline(sample.origin, {
+        "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_SHA": sha, "CI_COMMIT_TAG": request},
+        project_variables={"PUSH_URL": str(sample.origin), "ARCHIVIST_PUSH_TOKEN": "t0ken",
+                           "ARCHIVIST_SIGNING_KEY": sample.keys.private.read_text()})
+    job = GitLabRunner(sample.root / "gl", pipeline).run_job(
+        GITLAB / "release.gitlab-ci.yml", "archivist-release")
+    assert job is not None and not job.ok
+    assert "main changed models/clf.pkl after release/clf/v1.1.0" in job.steps[0].stderr
+    assert not (job.workspace / "release.json").exists()  # nothing was signed
+    assert _origin(sample, "rev-parse", "main") == main_before
+    assert "clf@v1.1.0" not in _origin(sample, "tag", "--list")
+
+
 def test_github_release_of_an_unknown_artifact_is_one_line(sample: CISample,
                                                            tmp_path: Path) -> None:
     sha = _origin(sample, "rev-parse", "main").strip()
@@ -415,3 +435,31 @@ def test_gate_without_storage_credentials_says_so_in_one_line(
     assert "internal error" not in job.output
     assert job.step("Audit report in the job summary").outcome == "success"
     assert "clf@v1.0.0" in job.summary  # the audit reads git only, and reports
+
+    # The nightly retention job with its secret unset: one line, no object moved, no record.
+    prefix = sample_prefix(sample)
+    job = _github_retention(sample, tmp_path, "schedule", "refs/heads/main")
+    archive = job.step("Archive")
+    assert archive.code == 2, job.output
+    lines = archive.stderr.strip().splitlines()
+    assert len(lines) == 1 and "storage" in lines[0], job.output
+    assert "internal error" not in job.output
+    assert job.step("Audit report").outcome == "success" and job.summary.strip()
+    assert not _events(sample, "archive")
+    assert _s3_has(s3, f"storage/{prefix}/files/md5/{sample.v1[:2]}/{sample.v1[2:]}")
+    assert not _s3_has(s3, f"archive/{prefix}/files/md5/{sample.v1[:2]}/{sample.v1[2:]}")
+
+
+def sample_prefix(sample: CISample) -> str:
+    config = _origin(sample, "show", "main:.dvc/config")
+    found = re.search(r"url = s3://storage/(\S+)", config)
+    assert found, config
+    return found.group(1)
+
+
+def _s3_has(s3: seaweed.SeaweedS3, key: str) -> bool:
+    import s3fs
+
+    fs = s3fs.S3FileSystem(key=s3.access_key, secret=s3.secret_key,
+                           client_kwargs={"endpoint_url": s3.endpoint}, skip_instance_cache=True)
+    return bool(fs.exists(key))
