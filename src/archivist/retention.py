@@ -301,7 +301,10 @@ def _decide_one(record: VersionRecord, policy: Policy, fact: LedgerFact | None,
     }
     name = class_name(record, policy, release)
     kind = fact.kind if fact is not None else None
-    location = "archive" if kind == "archive" else "active"
+    # Lives decide states and clocks; bytes know no lives: they are where the latest move
+    # of any life put them (archived once and never restored: in the archive).
+    moved = fact if fact is not None else earlier
+    location = "archive" if moved is not None and moved.kind == "archive" else "active"
     if record.current or stage is not None:
         # Never disposed, whatever the ledger says: its bytes are needed now.
         state = "current" if record.current else "in-use"
@@ -309,13 +312,13 @@ def _decide_one(record: VersionRecord, policy: Policy, fact: LedgerFact | None,
             f"in use: {stage}: never archived or disposed"
         if record.current and stage is not None:
             reason += f"; {stage}"
-        if kind == "archive":
-            reason += f"; archived {fact.on}: run `archivist restore {record.path}`"  # type: ignore[union-attr]
+        if moved is not None and moved.kind == "archive":
+            reason += f"; archived {moved.on}: run `archivist restore {record.path}`"
         elif kind == "dispose":
             reason += (f"; the ledger says disposed {fact.on} in "  # type: ignore[union-attr]
                        f"{fact.commit[:10]}: push its bytes again (dvc push)")  # type: ignore[union-attr]
-        elif earlier is not None and earlier.kind in ("archive", "dispose"):
-            reason += f"; {earlier.kind}d {earlier.on} in an earlier life"
+        elif earlier is not None and earlier.kind == "dispose":
+            reason += f"; disposed {earlier.on} in an earlier life"
         hold = _holds_for(policy.retention.holds, record.path, v, as_of)
         return PlanItem(**base, state=state, action="keep", due=None,
                         retention_class=name, location=location, reason=reason,
@@ -367,7 +370,7 @@ def _decide_one(record: VersionRecord, policy: Policy, fact: LedgerFact | None,
     if location == "archive":
         return PlanItem(**base, state="archived", action="keep", due=dispose_at,
                         retention_class=name, location="archive",
-                        reason=f"{label}: archived {fact.on if fact else '?'}, "
+                        reason=f"{label}: archived {moved.on if moved else '?'}, "
                                f"{keep_until}; {why}")
     if restored_until is not None:
         if as_of < restored_until:

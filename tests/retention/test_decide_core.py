@@ -89,6 +89,22 @@ def test_ledger_facts_apply_only_to_the_life_they_were_recorded_in() -> None:
     assert (archived.state, archived.location) == ("archived", "archive")
 
 
+def test_bytes_are_where_the_latest_move_of_any_life_put_them() -> None:
+    policy = parse_policy(POLICY)
+    on = dt.date(2025, 1, 1)
+    # archived in an earlier life and never restored: the head's bytes are in the archive
+    back = decide([rec(A, None, began=5)], policy, [fact("archive", A, 2)], on)[0]
+    assert (back.state, back.location) == ("current", "archive")
+    assert "run `archivist restore models/a.bin`" in back.reason
+    # gone again since: a new clock, its bytes still in the archive until it is disposed
+    again = decide([rec(A, "2024-12-01", began=5)], policy, [fact("archive", A, 2)], on)[0]
+    assert (again.state, again.action, again.location) == ("archived", "keep", "archive")
+    assert again.due == dt.date(2028, 5, 29)  # 2024-12-01 + 180 d + 3 y: the new life's
+    restored = decide([rec(A, None, began=5)], policy,
+                      [fact("archive", A, 2), fact("restore", A, 3)], on)[0]
+    assert restored.location == "active"
+
+
 # ---------------------------------------------------------------- holds
 
 

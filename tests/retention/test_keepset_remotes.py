@@ -84,6 +84,34 @@ def test_content_that_comes_back_is_never_disposed(sample: Sample) -> None:
     assert not sample.remotes["storage"].has(md5(Y))  # Y went: the dispose did run
 
 
+def test_archived_content_that_comes_back_keeps_its_only_copy(local_sample: Sample) -> None:
+    sample = local_sample
+    short_policy(sample)
+    first = sample.version("models/a.bin", X, "2024-01-01")
+    sample.version("models/c.bin", X, "2024-01-01")
+    sample.version("models/a.bin", Y, "2024-01-05")
+    sample.version("models/c.bin", W, "2024-01-06")
+    sample.push_all()
+    proc = sample.archivist("archive", "--apply", "--as-of", "2024-01-20",
+                            env=dated("2024-01-20"))
+    assert proc.returncode == 0, proc.stderr
+    storage, archive = sample.remotes["storage"], sample.remotes["archive"]
+    assert archive.intact(md5(X)) and not storage.has(md5(X))
+    # a revert of the .dvc file alone: the head's bytes live only in the archive now
+    sample.git("checkout", first, "--", "models/a.bin.dvc")
+    sample.commit("revert a.bin", "models/a.bin.dvc", env=dated("2024-01-25"))
+    item = plan(sample, "2024-02-10")[("models/a.bin", f"md5:{md5(X)}")]
+    assert (item["state"], item["location"]) == ("current", "archive")
+    assert "archivist restore models/a.bin" in str(item["reason"])
+    dispose(sample, "2024-02-10")  # c.bin's X is due: its bytes are the head's
+    tombstone = sample.git("log", "-1", "--format=%(trailers:key=Archivist-Artifact)").stdout
+    assert "models/c.bin" in tombstone
+    assert archive.intact(md5(X))
+    proc = sample.archivist("restore", "models/a.bin", "--as-of", "2024-02-10")
+    assert proc.returncode == 0, proc.stderr
+    assert storage.intact(md5(X))
+
+
 def test_objects_shared_between_files_and_folders_stay(local_sample: Sample) -> None:
     sample = local_sample
     short_policy(sample)
