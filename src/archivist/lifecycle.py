@@ -17,6 +17,7 @@ may hand in timelines they walked with the caches.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
@@ -185,10 +186,48 @@ def read_registry(root: Path) -> gto_tags.Registry:
                          for r in _list_tags(root) if r.annotated and r.created is not None)
 
 
+def _from_timelines(timelines: history.Timelines, commit: str, name: str,
+                    ) -> Artifact | None:
+    """The artifact ``name`` denotes at a first-parent ``commit``, read off the spans
+    (as ``find_artifact`` would: one registry name, else the path); None when unsure."""
+    position = timelines.positions.get(commit)
+    if position is None:
+        return None
+    live = [s for s in timelines.spans if s.since_position is not None
+            and s.since_position <= position
+            and (s.until_position is None or position < s.until_position)]
+    names = {name, gto_tags.tag_to_name(name)}
+    named = [s for s in live if s.artifact.name is not None and (
+        s.artifact.name in names or s.artifact.name.rpartition(":")[2] in names)]
+    if len(named) == 1:
+        return dataclasses.replace(named[0].artifact, version=named[0].version)
+    if named:
+        return None
+    by_path = [s for s in live if s.path in names]
+    if len(by_path) == 1:
+        return dataclasses.replace(by_path[0].artifact, version=by_path[0].version)
+    return None
+
+
 def _versions_at(root: Path, wanted: dict[str, set[str]], *, fresh: bool,
+                 timelines: history.Timelines | None = None,
                  ) -> dict[tuple[str, str], Artifact]:
-    """(commit, registry name) -> the artifact it names there, for every pair wanted."""
+    """(commit, registry name) -> the artifact it names there, for every pair wanted.
+
+    Commits on the first-parent chain are answered from the timelines (no tree to read:
+    a registry of a hundred tags would otherwise parse the whole tree a hundred times);
+    the others from the commit's own files."""
     found: dict[tuple[str, str], Artifact] = {}
+    if timelines is not None:
+        rest: dict[str, set[str]] = {}
+        for commit, names in wanted.items():
+            for name in names:
+                artifact = _from_timelines(timelines, commit, name)
+                if artifact is not None:
+                    found[(commit, name)] = artifact
+                else:
+                    rest.setdefault(commit, set()).add(name)
+        wanted = rest
     if not wanted:
         return found
     cat = gitrepo.CatFile(root)
@@ -216,9 +255,12 @@ def _versions_at(root: Path, wanted: dict[str, set[str]], *, fresh: bool,
 
 
 def read_pins(root: Path, commits: Sequence[ledger.LedgerCommit], *,
-              fresh: bool = True) -> Pins:
+              fresh: bool = True, timelines: history.Timelines | None = None) -> Pins:
     """Release pins (ledger release events, GTO registrations, lightweight release tags),
-    GTO stage uses, and the ledger releases whose tag is missing or moved."""
+    GTO stage uses, and the ledger releases whose tag is missing or moved.
+
+    ``timelines``: the governed branch's, to answer tags on its commits without reading
+    their trees."""
     pins = Pins()
     refs = _list_tags(root)
     by_name = {r.tag: r for r in refs}
@@ -241,7 +283,7 @@ def read_pins(root: Path, commits: Sequence[ledger.LedgerCommit], *,
     for name, commit, _ in [(r.name, r.commit, r.tag) for r in registered] + legacy + \
             [(u.name, u.commit, u.tag) for u in uses]:
         wanted.setdefault(commit, set()).add(name)
-    at = _versions_at(root, wanted, fresh=fresh)
+    at = _versions_at(root, wanted, fresh=fresh, timelines=timelines)
     # the ledger's releases first: committed and reviewed, they win over any tag
     for commit in commits:
         if commit.kind != "release":
@@ -299,7 +341,7 @@ def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
     if not positions:  # timelines built by a caller without a clock
         positions = dict(history.read_clock(root, timelines.head, now).positions)
     facts = facts_from(commits, positions)
-    pins = read_pins(root, commits, fresh=fresh)
+    pins = read_pins(root, commits, fresh=fresh, timelines=timelines)
     items = decide(version_records(timelines.spans), policy, facts, as_of,
                    pins.releases, pins.stages)
     return Plan(items=items, head=timelines.head, branch=branch.removeprefix("refs/heads/"),
