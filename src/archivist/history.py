@@ -380,8 +380,8 @@ def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
         if changes:
             step = CommitArtifacts(
                 sha=commit, author_name=name, author_email=email,
-                author_date=dt.datetime.fromisoformat(adate),
-                committer_date=dt.datetime.fromisoformat(cdate),
+                author_date=git_date(adate),
+                committer_date=git_date(cdate),
                 subject=subject, changes=changes,
             )
             done.append(step)
@@ -391,6 +391,23 @@ def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
 
 
 # ---------------------------------------------------------------- the clock
+
+# What a date beyond what Python can hold reads as (git stores any 64-bit timestamp: a
+# commit "from" year 3170843 exists as easily as one from 2024): the far future, which
+# the clock then bounds by now and reports.
+FAR_FUTURE = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def git_date(text: str) -> dt.datetime:
+    """A strict-ISO date git printed, or ``FAR_FUTURE`` when Python cannot hold it."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+        moment.astimezone(dt.UTC)  # year 9999 at a negative offset is year 10000 in UTC
+    except (ValueError, OverflowError):
+        return FAR_FUTURE
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment
 
 # A commit date is what its author's machine said (or what they chose). A version's
 # clock must never start before the commit that introduced it, so each first-parent
@@ -462,10 +479,8 @@ def first_parent_dates(root: Path, head: str) -> list[tuple[str, dt.datetime]]:
     chain = []
     for line in out.splitlines():
         sha, _, stamp = line.partition(" ")
-        try:
-            chain.append((sha, dt.datetime.fromisoformat(stamp.strip())))
-        except ValueError:
-            continue  # git always prints ISO dates; a line it did not is not a commit
+        if sha:
+            chain.append((sha, git_date(stamp)))
     return chain
 
 

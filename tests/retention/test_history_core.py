@@ -10,6 +10,7 @@ from archivist.artifacts import Artifact, Version
 from archivist.history import read_clock, read_timelines, walk
 from archivist.policy import parse_policy
 from archivist.retention import LedgerFact, VersionRecord, decide
+from realrepo import run
 
 if TYPE_CHECKING:  # the fixtures come from conftest; nothing is imported from it
     from retention.conftest import Sample
@@ -168,3 +169,24 @@ def test_unknown_class_keeps_and_says_why(tmp_path: Path) -> None:
     items = decide([record("a" * 32, "2000-01-01", "platinum")], parse_policy(POLICY), [],
                    dt.date(2030, 1, 1))
     assert items[0].action == "keep" and "unknown retention class 'platinum'" in items[0].reason
+
+
+def test_a_commit_from_beyond_year_9999_is_bounded_not_a_crash(local_sample: Sample) -> None:
+    write_version(local_sample, "aaaaaaaa", "2020-01-01")
+    local_sample.write("models/clf.pkl.dvc", DVC.format(h="bbbbbbbb" * 4, meta=""))
+    local_sample.git("add", "models/clf.pkl.dvc")
+    tree = local_sample.git("write-tree").stdout.strip()
+    parent = local_sample.head()
+    stamp = "99999999999999 +0000"  # year 3170843: git keeps it, Python cannot hold it
+    body = (f"tree {tree}\nparent {parent}\nauthor A <a@example.com> {stamp}\n"
+            f"committer A <a@example.com> {stamp}\n\nfrom the far future\n")
+    far = run(["git", "hash-object", "-t", "commit", "-w", "--stdin"], local_sample.root,
+              input=body).stdout.strip()
+    local_sample.git("update-ref", "refs/heads/main", far)
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    timelines = read_timelines(local_sample.root, "HEAD", now=now)
+    assert [(a.kind, a.commit) for a in timelines.anomalies] == [("future", far)]
+    assert [s.until for s in timelines.spans] == [now, None]
+    proc = local_sample.archivist("plan", "--json", "--as-of", "2025-01-01")
+    assert proc.returncode == 0, proc.stderr
+    assert "bbbbbbbb" * 4 in proc.stdout
