@@ -133,9 +133,31 @@ class Retention:
 
 @dataclass(frozen=True)
 class Identity:
-    issuer: str
+    """One ``signing.identities`` entry: who may sign, and under which root.
+
+    A keyless entry names Fulcio's OIDC ``issuer`` and may add ``claims`` (Fulcio's
+    certificate extensions: repository, workflow, ref, event; exact values). A
+    certificate entry is bound to one of ``certificate_roots`` by ``root`` (its file) or
+    ``root_sha256`` (a certificate's fingerprint); its ``issuer``, optional, is then only
+    a name the issuing CA must carry. An unbound entry judges certificates only when the
+    policy lists a single root.
+    """
+
+    issuer: str | None
     identity: re.Pattern[str]
     line: int
+    root: str | None = None
+    root_sha256: str | None = None  # lowercase hex, no colons
+    claims: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (claim, accepted values)
+
+    @property
+    def bound(self) -> bool:
+        """Whether the entry names its root: a certificate-only entry."""
+        return self.root is not None or self.root_sha256 is not None
+
+    def where(self) -> str:
+        return f"the signing.identities entry at line {self.line}" if self.line \
+            else "a signing.identities entry"
 
 
 @dataclass(frozen=True)
@@ -146,6 +168,7 @@ class Signing:
     public_keys: tuple[str, ...]
     certificate_roots: tuple[str, ...]
     trust_config: str | None
+    since: dt.date | None = None  # release tags made before it are legacy (unsigned, adopted)
 
 
 @dataclass(frozen=True)
@@ -318,8 +341,10 @@ _RETENTION_KEYS = ("default", "classes", "releases", "holds")
 _CLASS_KEYS = ("active", "archive")
 _HOLD_KEYS = ("path", "reason", "until", "version")
 _SIGNING_KEYS = ("method", "required_for", "identities", "public_keys", "certificate_roots",
-                 "trust_config")
-_IDENTITY_KEYS = ("issuer", "identity")
+                 "trust_config", "since")
+_IDENTITY_CLAIMS = ("repository", "workflow", "ref", "event")  # Fulcio's, keyless only
+_IDENTITY_KEYS = ("issuer", "identity", "root", "root_sha256", *_IDENTITY_CLAIMS)
+_SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 _REMOTE_KEYS = ("active", "archive")
 
 
@@ -437,6 +462,51 @@ def _retention(r: _Reader, value: Any, line: int) -> Retention:
                      releases=str(releases) if releases else None, holds=tuple(holds))
 
 
+def _identity(r: _Reader, i: int, item: Any, line: int, roots: Sequence[str]) -> Identity:
+    what = f"signing.identities[{i}]"
+    ident = r.mapping(item, what, line)
+    r.known_keys(ident, _IDENTITY_KEYS, what)
+    if "identity" not in ident:
+        raise r.fail(line, f"{what} needs an identity (a pattern the certificate's subject "
+                     "alternative name must match)")
+    root = ident.get("root")
+    if root is not None:
+        root = r.string(root, f"{what}.root", ident.line_of("root"))
+        if root not in roots:
+            raise r.fail(ident.line_of("root"), f"{what}.root {root} is not one of "
+                         "signing.certificate_roots", "list the file in certificate_roots too")
+    fingerprint = ident.get("root_sha256")
+    if fingerprint is not None:
+        text = r.string(fingerprint, f"{what}.root_sha256", ident.line_of("root_sha256"))
+        fingerprint = text.replace(":", "").lower()
+        if not _SHA256_HEX.match(fingerprint):
+            raise r.fail(ident.line_of("root_sha256"), f"{what}.root_sha256 {text!r} is not a "
+                         "SHA-256 fingerprint", "openssl x509 -noout -fingerprint -sha256 "
+                         "-in ROOT.pem")
+    if root is not None and fingerprint is not None:
+        raise r.fail(line, f"{what} names root and root_sha256", "keep one of them")
+    bound = root is not None or fingerprint is not None
+    if "issuer" not in ident and not bound:
+        raise r.fail(line, f"{what} needs an issuer (keyless: the OIDC issuer URL), or a "
+                     "root: or root_sha256: (a certificate identity)")
+    claims = []
+    for claim in _IDENTITY_CLAIMS:
+        if claim not in ident:
+            continue
+        if bound:
+            # Any CA can write Fulcio's extensions; only Sigstore's vouches for them.
+            raise r.fail(ident.line_of(claim), f"{what}.{claim} is a claim of Sigstore's "
+                         "keyless certificates, and this entry names a certificate root",
+                         f"drop {claim}:, or make the entry keyless (issuer:, no root)")
+        claims.append((claim, r.strings(ident[claim], f"{what}.{claim}",
+                                        ident.line_of(claim))))
+    return Identity(
+        issuer=r.string(ident["issuer"], f"{what}.issuer", ident.line_of("issuer"))
+        if "issuer" in ident else None,
+        identity=r.regex(ident["identity"], "identity", ident.line_of("identity")),
+        line=line, root=root, root_sha256=fingerprint, claims=tuple(claims))
+
+
 def _signing(r: _Reader, value: Any, line: int) -> Signing:
     data = r.mapping(value, "signing", line)
     r.known_keys(data, _SIGNING_KEYS, "signing")
@@ -446,18 +516,10 @@ def _signing(r: _Reader, value: Any, line: int) -> Signing:
                      "use one of " + ", ".join(SIGNING_METHODS))
     identities_raw = r.sequence(data.get("identities"), "signing.identities",
                                 data.line_of("identities"))
-    identities = []
-    for i, item in enumerate(identities_raw):
-        iline = identities_raw.line_of(i)
-        ident = r.mapping(item, f"signing.identities[{i}]", iline)
-        r.known_keys(ident, _IDENTITY_KEYS, f"signing.identities[{i}]")
-        if "issuer" not in ident or "identity" not in ident:
-            raise r.fail(iline, f"signing.identities[{i}] needs an issuer and an identity")
-        identities.append(Identity(
-            issuer=r.string(ident["issuer"], "issuer", ident.line_of("issuer")),
-            identity=r.regex(ident["identity"], "identity", ident.line_of("identity")),
-            line=iline,
-        ))
+    roots = (r.strings(data["certificate_roots"], "signing.certificate_roots",
+                       data.line_of("certificate_roots")) if "certificate_roots" in data else ())
+    identities = [_identity(r, i, item, identities_raw.line_of(i), roots)
+                  for i, item in enumerate(identities_raw)]
     def paths(key: str) -> tuple[str, ...]:
         return r.strings(data[key], f"signing.{key}", data.line_of(key)) if key in data else ()
     trust = data.get("trust_config")
@@ -469,6 +531,8 @@ def _signing(r: _Reader, value: Any, line: int) -> Signing:
         certificate_roots=paths("certificate_roots"),
         trust_config=r.string(trust, "signing.trust_config", data.line_of("trust_config"))
         if trust is not None else None,
+        since=r.date(data["since"], "signing.since", data.line_of("since"))
+        if data.get("since") is not None else None,
     )
 
 

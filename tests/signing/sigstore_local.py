@@ -6,8 +6,9 @@ One HTTP server plays every part, each speaking the real wire format:
   token endpoint (``ACTIONS_ID_TOKEN_REQUEST_URL``) for ambient credentials;
 - a Fulcio-like CA (``POST /api/v2/signingCert``): checks the token's signature, audience
   and issuer and the CSR's proof of possession, then issues a 10-minute certificate with
-  the identity in its SAN, the OIDC issuer in Fulcio's extensions and an embedded SCT from
-  a CT log key;
+  the identity in its SAN, the OIDC issuer in Fulcio's extensions (and, for a GitHub
+  Actions token, the source repository, ref, workflow and trigger extensions Fulcio
+  writes, ``github_claims``) and an embedded SCT from a CT log key;
 - a Rekor-like log (``POST /api/v1/log/entries``, dsse 0.0.1): checks the envelope's
   signature, appends the canonical entry to an RFC 6962 Merkle tree and answers with an
   inclusion proof, a signed checkpoint and a signed entry timestamp.
@@ -41,6 +42,60 @@ OIDC_ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 OIDC_ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
 SCT_LIST = x509.ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2")
 ACTIONS_REQUEST_TOKEN = "local-actions-request-token"
+_FULCIO = "1.3.6.1.4.1.57264.1"
+
+
+def github_extensions(claims: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """Fulcio's extensions for a GitHub Actions token, as Fulcio maps them
+    (pkg/identity/github/principal.go): ``(OID, value, v2)``; v1 values are raw bytes,
+    v2 ones DER UTF8Strings."""
+    gh = "https://github.com/"
+    repo = claims.get("repository")
+    if not repo:
+        return []
+    fields = [
+        ("2", claims.get("event_name"), False), ("3", claims.get("sha"), False),
+        ("4", claims.get("workflow"), False), ("5", repo, False),
+        ("6", claims.get("ref"), False),
+        ("9", gh + claims["job_workflow_ref"] if claims.get("job_workflow_ref") else None, True),
+        ("10", claims.get("job_workflow_sha"), True),
+        ("11", claims.get("runner_environment"), True),
+        ("12", gh + repo, True), ("13", claims.get("sha"), True),
+        ("14", claims.get("ref"), True), ("15", claims.get("repository_id"), True),
+        ("16", gh + claims["repository_owner"] if claims.get("repository_owner") else None,
+         True),
+        ("17", claims.get("repository_owner_id"), True),
+        ("18", gh + claims["workflow_ref"] if claims.get("workflow_ref") else None, True),
+        ("19", claims.get("workflow_sha"), True),
+        ("20", claims.get("event_name"), True),
+        ("21", f"{gh}{repo}/actions/runs/{claims['run_id']}/attempts/"
+               f"{claims.get('run_attempt', '1')}" if claims.get("run_id") else None, True),
+        ("22", claims.get("repository_visibility"), True),
+    ]
+    return [(f"{_FULCIO}.{n}", str(v), v2) for n, v, v2 in fields if v is not None]
+
+
+def _number(name: str) -> str:
+    return str(int(hashlib.sha256(name.encode()).hexdigest()[:8], 16))
+
+
+def github_claims(repository: str = "acme/models",
+                  workflow: str = ".github/workflows/release.yml",
+                  ref: str = "refs/tags/v1.0.0", event: str = "push",
+                  job_workflow_ref: str | None = None) -> dict[str, Any]:
+    """The claims of a GitHub Actions OIDC token for a run of ``workflow`` in
+    ``repository``; ``job_workflow_ref`` names a reusable workflow the job called (the
+    SAN Fulcio issues), else the workflow itself."""
+    owner = repository.split("/")[0]
+    workflow_ref = f"{repository}/{workflow}@{ref}"
+    return {"sub": f"repo:{repository}:ref:{ref}", "repository": repository,
+            "repository_owner": owner, "repository_id": _number(repository),
+            "repository_owner_id": _number(owner),
+            "repository_visibility": "public", "ref": ref, "sha": "a" * 40,
+            "event_name": event, "workflow": "release", "workflow_ref": workflow_ref,
+            "workflow_sha": "b" * 40, "job_workflow_ref": job_workflow_ref or workflow_ref,
+            "job_workflow_sha": "c" * 40, "runner_environment": "github-hosted",
+            "run_id": "4242", "run_attempt": "1"}
 
 
 def _der_length(n: int) -> bytes:
@@ -116,6 +171,8 @@ class LocalSigstore:
         self.thread: threading.Thread | None = None
         self.requests: list[str] = []
         self.cert_lifetime = dt.timedelta(minutes=10)
+        # What the Actions token endpoint vouches for (a release.yml run on a tag push).
+        self.actions_claims: dict[str, Any] = github_claims()
 
     # --------------------------------------------------------------- lifecycle
     def start(self) -> LocalSigstore:
@@ -215,6 +272,10 @@ class LocalSigstore:
             .add_extension(x509.UnrecognizedExtension(OIDC_ISSUER_V2, der_utf8(claims["iss"])),
                            critical=False)
         )
+        for oid, value, v2 in github_extensions(claims):
+            builder = builder.add_extension(x509.UnrecognizedExtension(
+                x509.ObjectIdentifier(oid), der_utf8(value) if v2 else value.encode()),
+                critical=False)
         precert = builder.sign(self.ca_key, hashes.SHA256())
         sct = self._sct(precert.tbs_certificate_bytes, now)
         cert = builder.add_extension(x509.UnrecognizedExtension(SCT_LIST, der_octets(sct)),
@@ -366,9 +427,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             audience = parse_qs(url.query).get("audience", ["sigstore"])[0]
             self._send(200, {"value": me.token(
-                email=None, subject="repo:acme/models:ref:refs/tags/v1.0.0", audience=audience,
-                claims={"job_workflow_ref":
-                        "acme/models/.github/workflows/release.yml@refs/tags/v1.0.0"})})
+                email=None, subject=me.actions_claims["sub"], audience=audience,
+                claims=me.actions_claims)})
         else:
             self._send(404, {"message": f"no route {url.path}"})
 
