@@ -82,6 +82,8 @@ class Plan:
     # ... and ledger releases whose tag is missing or moved
     release_anomalies: list[ReleaseAnomaly] = field(default_factory=list)
     stage_uses: list[gto_tags.StageUse] = field(default_factory=list)
+    # what the items were decided from (``retention.unmatched_holds(policy, records)``)
+    records: list[VersionRecord] = field(default_factory=list)
 
 
 def _utc_date(moment: dt.datetime) -> dt.date:
@@ -342,13 +344,13 @@ def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
         positions = dict(history.read_clock(root, timelines.head, now).positions)
     facts = facts_from(commits, positions)
     pins = read_pins(root, commits, fresh=fresh, timelines=timelines)
-    items = decide(version_records(timelines.spans), policy, facts, as_of,
-                   pins.releases, pins.stages)
+    records = version_records(timelines.spans)
+    items = decide(records, policy, facts, as_of, pins.releases, pins.stages)
     return Plan(items=items, head=timelines.head, branch=branch.removeprefix("refs/heads/"),
                 as_of=as_of, warnings=timelines.warnings,
                 date_anomalies=list(timelines.anomalies),
                 release_anomalies=pins.anomalies,
-                stage_uses=[u for u, _, _ in pins.uses])
+                stage_uses=[u for u, _, _ in pins.uses], records=records)
 
 
 def build_plan(root: Path, policy: Policy, as_of: dt.date) -> list[PlanItem]:
