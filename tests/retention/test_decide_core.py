@@ -241,3 +241,19 @@ def test_archive_frees_the_active_copy_of_objects_only_archived_versions_use() -
     free = [i for i in items if i.path != "m/held"]
     (only,) = delete_sets(free, objects, "archive")
     assert only.delete == (A,)  # m/two lives in the archive: the active copy may go
+
+
+def test_delete_sets_take_the_remotes_object_refs() -> None:
+    from archivist.storage import ObjectRef, VersionObjects
+
+    policy = parse_policy(POLICY)
+    items = decide([rec(A, "2000-01-01"), rec("c" * 32 + ".dir", None, path="data")], policy,
+                   [], dt.date(2030, 1, 1))
+    shared = ObjectRef(A)
+    folder = VersionObjects(files=(("x.bin", shared), ("y.bin", ObjectRef("e" * 32))),
+                            manifest=ObjectRef("c" * 32 + ".dir"))
+    objects = {(PATH, f"md5:{A}"): VersionObjects(files=(("", shared),), manifest=None),
+               ("data", f"md5:{'c' * 32}.dir"): folder}
+    sets = delete_sets(items, {k: v.in_delete_order() for k, v in objects.items()}, "dispose")
+    assert [(s.remote, s.delete, s.spared) for s in sets] == [
+        ("archive", (), frozenset({shared})), ("active", (), frozenset({shared}))]
