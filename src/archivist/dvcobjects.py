@@ -8,6 +8,7 @@ and only when the cache lacks an object.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,10 @@ from archivist.artifacts import Version
 from archivist.errors import ConfigError, IntegrityError, MissingDependency
 
 DEFAULT_CACHE = ".dvc/cache"
+
+
+class RemoteAccessError(ConfigError):
+    """A remote that cannot be read at all here (no credentials): a setup error, exit 2."""
 
 
 @dataclass(frozen=True)
@@ -72,50 +77,116 @@ def object_path(cache: Path, digest: str, algorithm: str = "md5") -> Path | None
     return None
 
 
+_MD5_HEX = frozenset("0123456789abcdef")
+
+
+def _is_md5(value: str) -> bool:
+    return len(value) == 32 and set(value) <= _MD5_HEX
+
+
 def parse_dir_manifest(data: bytes, where: str) -> list[tuple[str, str]]:
-    """``(relpath, md5)`` for each file a ``.dir`` object lists."""
+    """``(relpath, md5)`` for each file a ``.dir`` object lists, read as DVC reads them.
+
+    DVC splits a relpath on ``/`` only (``dvc_data.hashfile.tree.Tree.from_list``), so
+    ``x\\a.bin`` is one file named with a backslash beside the folder ``x``, and the last
+    of two entries with one relpath is the one ``dvc pull`` writes. A listing that could be
+    read two ways is refused rather than guessed at: backslashes, duplicate relpaths, empty,
+    ``.`` or ``..`` parts, a file listed as a folder too, and md5s that are not 32 hex
+    digits (an object's name is built from it).
+    """
     try:
         entries = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise IntegrityError(f"{where}: the .dir manifest is not JSON",
                              "the cache object is damaged: dvc fetch it again") from None
     if not isinstance(entries, list):
         raise IntegrityError(f"{where}: the .dir manifest is not a list")
     out = []
+    seen: set[str] = set()
     for entry in entries:
         if not (isinstance(entry, dict) and isinstance(entry.get("relpath"), str)
                 and isinstance(entry.get("md5"), str)):
             raise IntegrityError(f"{where}: a .dir manifest entry lacks relpath or md5")
-        relpath = entry["relpath"].replace("\\", "/")
-        if relpath.startswith("/") or ".." in relpath.split("/"):
-            raise IntegrityError(f"{where}: .dir entry {relpath!r} escapes the folder")
-        out.append((relpath, entry["md5"]))
+        relpath, md5 = entry["relpath"], entry["md5"]
+        parts = relpath.split("/")
+        if "\\" in relpath or "\0" in relpath or any(p in ("", ".", "..") for p in parts):
+            raise IntegrityError(f"{where}: .dir entry {relpath!r} is not a plain relative "
+                                 "path (DVC and a reader could disagree on where it goes)",
+                                 "the manifest was not written by DVC: do not pull it")
+        if not _is_md5(md5):
+            raise IntegrityError(f"{where}: .dir entry {relpath!r} has md5 {md5[:40]!r}, "
+                                 "not 32 hex digits")
+        if relpath in seen:
+            raise IntegrityError(f"{where}: .dir lists {relpath!r} twice",
+                                 "the manifest was not written by DVC: do not pull it")
+        seen.add(relpath)
+        out.append((relpath, md5))
+    for relpath in seen:
+        parts = relpath.split("/")
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in seen:
+                raise IntegrityError(f"{where}: .dir lists {'/'.join(parts[:i])!r} as a file "
+                                     f"and as the folder of {relpath!r}")
     return out
+
+
+def md5_matches(data: bytes, digest: str, algorithm: str) -> bool:
+    """Whether ``data`` is the object named ``digest`` (DVC 2 also hashes text as LF)."""
+    want = digest.removesuffix(".dir")
+    if hashlib.md5(data, usedforsecurity=False).hexdigest() == want:
+        return True
+    return algorithm == "md5-dos2unix" and \
+        hashlib.md5(data.replace(b"\r\n", b"\n"), usedforsecurity=False).hexdigest() == want
+
+
+def read_manifest(root: Path, version: Version) -> list[tuple[str, str]] | None:
+    """A folder version's listing from the cache, its bytes checked against the name DVC
+    records (the name the signature binds); None when the cache lacks it.
+
+    IntegrityError when the cached ``.dir`` is not the object its name says: a rewritten
+    manifest on a remote lands in the cache under its old name, and is never believed.
+    """
+    path = object_path(cache_dir(root), version.digest, version.algorithm)
+    if path is None:
+        return None
+    data = path.read_bytes()
+    if not md5_matches(data, version.digest, version.algorithm):
+        raise IntegrityError(f"{version.label}: the .dir manifest's bytes do not hash to its "
+                             "name (rewritten on a remote, or damaged)",
+                             "re-push it from a clone whose cache holds the right one")
+    return parse_dir_manifest(data, version.label)
 
 
 def missing_objects(root: Path, version: Version) -> list[str]:
     """Digests of the version's objects that the cache lacks (the .dir first, if absent)."""
     cache = cache_dir(root)
-    manifest = object_path(cache, version.digest, version.algorithm)
-    if manifest is None:
-        return [version.digest]
     if not version.is_dir:
-        return []
-    return [md5 for _, md5 in parse_dir_manifest(manifest.read_bytes(), version.label)
-            if object_path(cache, md5, version.algorithm) is None]
+        return [] if object_path(cache, version.digest, version.algorithm) else \
+            [version.digest]
+    listing = read_manifest(root, version)
+    if listing is None:
+        return [version.digest]
+    return [md5 for _, md5 in listing if object_path(cache, md5, version.algorithm) is None]
 
 
 def cached_files(root: Path, version: Version) -> list[ContentFile]:
-    """The version's files in the cache; IntegrityError naming the first one missing."""
+    """The version's files in the cache; IntegrityError naming the first one missing.
+
+    Each file's md5 is its object's name, for the caller to check against the bytes.
+    """
     cache = cache_dir(root)
-    top = object_path(cache, version.digest, version.algorithm)
-    if top is None:
+    if not version.is_dir:
+        top = object_path(cache, version.digest, version.algorithm)
+        if top is None:
+            raise IntegrityError(f"{version.label} is not in the DVC cache",
+                                 "dvc fetch it, or check the remotes")
+        return [ContentFile(".", top, version.digest)]
+    listing = read_manifest(root, version)
+    if listing is None:
         raise IntegrityError(f"{version.label} is not in the DVC cache",
                              "dvc fetch it, or check the remotes")
-    if not version.is_dir:
-        return [ContentFile(".", top, version.digest)]
     files = []
-    for relpath, md5 in parse_dir_manifest(top.read_bytes(), version.label):
+    for relpath, md5 in listing:
         path = object_path(cache, md5, version.algorithm)
         if path is None:
             raise IntegrityError(f"{relpath} (md5:{md5}) of {version.label} is not in the "
@@ -124,17 +195,25 @@ def cached_files(root: Path, version: Version) -> list[ContentFile]:
     return files
 
 
+def discard(root: Path, digest: str, algorithm: str) -> None:
+    """Remove a cache object whose bytes were shown not to be ``digest`` (so that no later
+    ``dvc checkout`` delivers them); a right object is never removed."""
+    path = object_path(cache_dir(root), digest, algorithm)
+    if path is None or md5_matches(path.read_bytes(), digest, algorithm):
+        return
+    path.unlink(missing_ok=True)
+
+
 def workspace_files(root: Path, artifact_path: str, version: Version) -> list[ContentFile]:
     """The version's files as the working tree holds them (a folder's list from its .dir)."""
     target = root / artifact_path
     if not version.is_dir:
         return [ContentFile(".", target, version.digest)]
-    top = object_path(cache_dir(root), version.digest, version.algorithm)
-    if top is None:
+    listing = read_manifest(root, version)
+    if listing is None:
         raise ConfigError(f"{artifact_path}: the folder listing {version.label} is not in "
                           "the DVC cache", "run dvc commit, or dvc fetch")
-    return [ContentFile(relpath, target / relpath, md5)
-            for relpath, md5 in parse_dir_manifest(top.read_bytes(), version.label)]
+    return [ContentFile(relpath, target / relpath, md5) for relpath, md5 in listing]
 
 
 def extra_workspace_files(root: Path, artifact_path: str,
@@ -165,10 +244,18 @@ def fetch(root: Path, version: Version, digests: Sequence[str], remote: str | No
     from dvc.exceptions import DvcException
 
     infos = [HashInfo(version.algorithm, d) for d in digests]
+    where = f"remote {remote!r}" if remote else "the default remote"
     try:
         with Repo(str(root)) as repo:
             result = repo.cloud.pull(infos, remote=remote)
     except DvcException as exc:
-        where = f"remote {remote!r}" if remote else "the default remote"
         raise ConfigError(f"cannot read {version.label} from {where}: {exc}") from None
+    except Exception as exc:  # the filesystem's own errors (botocore, gcsfs...) pass through
+        if "Credential" in type(exc).__name__:
+            raise RemoteAccessError(
+                f"{where}: no credentials to read {version.label} ({type(exc).__name__})",
+                "set the remote's credentials for this job (for S3: AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or dvc remote modify --local)") from None
+        raise ConfigError(f"cannot read {version.label} from {where}: "
+                          f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from None
     return len(result.transferred)

@@ -8,6 +8,7 @@ writes them.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import posixpath
 import re
@@ -45,6 +46,32 @@ TRAILER_BUNDLE = "Archivist-Bundle"
 TRAILER_SIGNER = "Archivist-Signer"
 TRAILER_METHOD = "Archivist-Method"
 TRAILER_TAG = "Archivist-Tag"
+
+
+class VerifyStatus(enum.StrEnum):
+    """The verdict on one release tag, for callers that branch on it (never on wording).
+
+    Only ``OK`` and ``LEGACY`` pass. When a tag has several problems, the status is that of
+    the first one found, in the order ``verify_tag`` checks: the tag, the release commit
+    (``MOVED``), the DVC version it records, the bundle (shape, signer, signature), the
+    statement's claims, then the content.
+    """
+
+    OK = "ok"
+    LEGACY = "legacy"  # unsigned, tagged before signing.since: an adopted registry's past
+    UNSIGNED = "unsigned"  # a NAME@vX.Y.Z tag with no archivist record or no bundle
+    NOT_A_RELEASE = "not-a-release"  # not NAME@vX.Y.Z, or no such tag
+    MOVED = "moved"  # the tag is not on the release commit of the governed branch
+    MALFORMED = "malformed"  # the bundle or the tag's record cannot be read
+    UNTRUSTED_SIGNER = "untrusted-signer"  # signed, but by no one the policy trusts
+    BAD_SIGNATURE = "bad-signature"  # the signature does not verify (edited bundle)
+    RECORD_MISMATCH = "record-mismatch"  # bundle, tag and DVC file disagree (replayed)
+    CONTENT_MISMATCH = "content-mismatch"  # bytes differ from the signed manifest or name
+    CONTENT_MISSING = "content-missing"  # bytes in neither the cache nor any remote
+
+    @property
+    def passes(self) -> bool:
+        return self in (VerifyStatus.OK, VerifyStatus.LEGACY)
 
 
 def check_version(version: str) -> str:

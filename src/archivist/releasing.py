@@ -10,6 +10,7 @@ same command again (the commit is found, and only the tags are made).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 from archivist import dvcobjects, gitrepo, ledger, releases, signing
 from archivist.artifacts import Artifact, Version
 from archivist.dvcobjects import ContentFile
-from archivist.errors import EXIT_VIOLATIONS, ArchivistError, ConfigError
+from archivist.errors import EXIT_VIOLATIONS, ArchivistError, ConfigError, UsageError
 from archivist.inventory import find_artifact, load_artifacts, load_tree_policy
 from archivist.metadata import check_artifact
 from archivist.policy import Policy
@@ -59,6 +60,24 @@ def tag_exists(root: Path, tag: str) -> bool:
 def _all_tags(root: Path) -> list[str]:
     out = gitrepo.git(["for-each-ref", "--format=%(refname)", "refs/tags/"], root)
     return [line.removeprefix("refs/tags/") for line in out.splitlines()]
+
+
+def _find(artifacts: list[Artifact], spec: str, repo_path: str | None) -> Artifact:
+    """The artifact ``spec`` names; a typo is one line that offers the close names."""
+    try:
+        return find_artifact(artifacts, spec, repo_path)
+    except ConfigError:
+        named = {spec, repo_path}
+        for a in artifacts:
+            if named & {a.name, (a.name or "").rpartition(":")[2], a.path, a.declared_in} \
+                    or (repo_path or "").startswith(a.path + "/"):
+                raise  # it names something: the error says what is wrong with it
+        known = sorted({a.name for a in artifacts if a.name} | {a.path for a in artifacts})
+        close = difflib.get_close_matches(spec, known, n=3, cutoff=0.6)
+        if not close:
+            raise
+        raise ConfigError(f"no artifact {spec!r} here", f"did you mean {' or '.join(close)}? "
+                          "(archivist ls lists them)") from None
 
 
 def _uncommitted(root: Path, head_tree: CommitTree, artifact: Artifact) -> list[str]:
@@ -105,8 +124,40 @@ def _content_problems(artifact: Artifact, version: Version, files: Sequence[Cont
     return problems
 
 
-def _resume(root: Path, tag: str, stage: str | None) -> ReleaseResult | None:
-    """The release commit at HEAD whose tags a crash left unmade, finished now."""
+def _check_requested(root: Path, at: str, head: str, artifact: Artifact) -> None:
+    """Refuse unless HEAD records the version of ``artifact`` that commit ``at`` records.
+
+    The release commit lands on HEAD, and a release commit must record the version it
+    signs: a request made on an older commit whose version is no longer current cannot
+    be honoured by signing HEAD's version instead.
+    """
+    requested = gitrepo.resolve_commit(root, at)
+    if requested not in signing.first_parents(root, head):
+        raise ReleaseRefused(f"{at} is commit {requested[:10]}, which is not on the "
+                             "first-parent history of HEAD", [],
+                             "request the release on a commit of the governed branch")
+    with gitrepo.CatFile(root) as cat:
+        there = [a for a in load_artifacts(CommitTree(root, requested, cat=cat))
+                 if a.path == artifact.path]
+    was = there[0].version if there else None
+    now = artifact.version
+    if was is None or now is None or (was.algorithm, was.digest) != (now.algorithm,
+                                                                     now.digest):
+        shown = was.label if was else "nothing"
+        raise ReleaseRefused(
+            f"{at} ({requested[:10]}) records {artifact.path} as {shown}, but HEAD records "
+            f"{now.label if now else 'nothing'}: the requested version is not the current "
+            "one", [], "request the release on the head of the governed branch, or "
+            "release the version HEAD holds")
+
+
+def _resume(root: Path, tag: str, stage: str | None, policy: Policy) -> ReleaseResult | None:
+    """The release commit at HEAD whose tags a crash left unmade, finished now.
+
+    Only a commit whose bundle verifies (signer, statement, content, as ``verify`` would
+    check the tag) is finished: a commit that merely carries the trailers and an event file
+    is refused, and nothing is tagged.
+    """
     head = gitrepo.resolve_commit(root, "HEAD")
     commits = ledger.read_ledger(root, head)
     last = commits[-1] if commits else None
@@ -114,15 +165,27 @@ def _resume(root: Path, tag: str, stage: str | None) -> ReleaseResult | None:
         return None
     event_file = next((p for s, p in last.changes if s == "A"
                        and p.startswith(ledger.EVENTS_DIR)), None)
+    refused = f"HEAD {head[:10]} claims to be the release commit of {tag}, but"
+    hint = "if it is not a release, remove it (git reset --keep HEAD~1) and release again"
     if event_file is None:
-        return None
+        raise ReleaseRefused(f"{refused} adds no event file: not resuming", [], hint)
     doc = ledger.read_event_file(root, head, event_file)
-    entry = doc["entries"][0]
+    entries = doc.get("entries") if isinstance(doc, dict) else None
+    entry = entries[0] if isinstance(entries, list) and entries else None
+    keys = ("artifact", "version", "digest", "bundle", "signer", "method")
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in keys):
+        raise ReleaseRefused(f"{refused} its event file {event_file} is not a release "
+                             "record: not resuming", [], hint)
     name, version = releases.parse_release_tag(tag) or ("", "")
     record = releases.ReleaseRecord(
         name=name, version=version, artifact=entry["artifact"], label=entry["version"],
         digest=entry["digest"], bundle=entry["bundle"], signer=entry["signer"],
         method=entry["method"])
+    outcome = signing.verify_record(root, tag, record, head, policy, policy_rev=head,
+                                    governed=head)
+    if not outcome.ok:
+        raise ReleaseRefused(f"{refused} its release does not verify ({outcome.status}): "
+                             "not resuming", outcome.problems, hint)
     tags = _make_tags(root, head, record, stage, None)
     return ReleaseResult(record, head, tags, resumed=True)
 
@@ -149,9 +212,14 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
                      stage: str | None = None, method: str | None = None,
                      key: Path | None = None, cert_chain: Sequence[Path] = (),
                      message: str | None = None, interactive: bool = False,
-                     now: dt.datetime | None = None,
+                     now: dt.datetime | None = None, at: str | None = None,
                      progress: Callable[[int], None] | None = None) -> ReleaseResult:
-    """Release ``spec`` (a dvc.yaml artifact name or output path) as ``version``."""
+    """Release ``spec`` (a dvc.yaml artifact name or output path) as ``version``.
+
+    ``at`` names the commit a release was requested on (a request tag): its version of
+    the artifact is released, on HEAD, only when HEAD still records that same version and
+    the commit is on HEAD's first-parent history; otherwise the release is refused.
+    """
     releases.check_version(version)
     if stage:
         releases.check_stage(stage)
@@ -161,16 +229,18 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
     try:
         head_tree = CommitTree(root, head, cat=cat)
         policy = load_tree_policy(head_tree)
-        artifact = find_artifact(load_artifacts(head_tree), spec, repo_path)
+        artifact = _find(load_artifacts(head_tree), spec, repo_path)
         dirty = _uncommitted(root, head_tree, artifact)
     finally:
         cat.close()
     name = releases.release_name(artifact)
     tag = releases.tag_name(name, version)
+    if at is not None:
+        _check_requested(root, at, head, artifact)
     if tag_exists(root, tag):
         raise ReleaseRefused(f"tag {tag} exists already", [f"tag {tag} exists already"],
                              "choose the next version; a release is never re-signed")
-    resumed = _resume(root, tag, stage)
+    resumed = _resume(root, tag, stage, policy)
     if resumed is not None:
         return resumed
     if dirty:
@@ -236,3 +306,93 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
         raise
     tags = _make_tags(root, commit, record, stage, message)
     return ReleaseResult(record, commit, tags)
+
+
+def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path | None = None,
+                  cert_chain: Sequence[Path] = (), interactive: bool = False,
+                  now: dt.datetime | None = None,
+                  progress: Callable[[int], None] | None = None) -> ReleaseResult:
+    """Sign the version an existing GTO tag registered, leaving the tag where it is.
+
+    The version is the one the tagged commit's DVC files record, its bytes are hashed
+    against DVC's names for them, and the bundle is committed on the governed branch with
+    a release event naming the tag and the adopted commit (``Archivist-Adopted``), which
+    the signed statement names too: moving the tag later breaks the adoption.
+    """
+    parsed = releases.parse_release_tag(tag)
+    if parsed is None:
+        raise UsageError(f"{tag!r} is not a release tag NAME@vX.Y.Z", "e.g. clf@v1.2.0")
+    name, version = parsed
+    info = signing.read_tag(root, tag)
+    if info is None:
+        raise ConfigError(f"no tag {tag}", "list the registry's tags with: gto show")
+    if info.annotated and releases.parse_tag_message(tag, info.message) is not None:
+        raise ReleaseRefused(f"{tag} is an archivist release already", [],
+                             f"archivist verify {tag}")
+    now = now or dt.datetime.now(dt.UTC)
+    head = gitrepo.resolve_commit(root, "HEAD")
+    with gitrepo.CatFile(root) as cat:
+        policy = load_tree_policy(CommitTree(root, head, cat=cat))
+        registered = load_artifacts(CommitTree(root, info.commit, cat=cat))
+    if policy.signing is None:
+        raise ConfigError("archivist.yaml has no signing: section",
+                          "add signing: with the keys or identities that verify releases")
+    ledger.ensure_can_commit(root, policy.branch)
+    if info.commit not in signing.first_parents(root, head):
+        raise ReleaseRefused(f"{tag} points at {info.commit[:10]}, which is not on the "
+                             "first-parent history of HEAD", [],
+                             "adopt tags of the governed branch only")
+    found = [a for a in registered if name in (a.name, a.path)]
+    if len(found) != 1 or found[0].version is None:
+        raise ConfigError(f"{tag}: commit {info.commit[:10]} records no version of an "
+                          f"artifact named {name}", "gto show lists what the tag registered")
+    artifact, version_ = found[0], found[0].version
+    bundle_rel = releases.bundle_path(name, version)
+    if signing.find_adoption(root, tag, head) is not None or \
+            gitrepo.git(["ls-files", "--", bundle_rel], root).strip():
+        raise ReleaseRefused(f"{bundle_rel} is committed already: {tag} is adopted", [],
+                             f"archivist verify {tag}")
+    files, _ = signing.version_content(root, version_, policy)
+    digests = signing.hash_files(files, md5=True, progress=progress)
+    problems = signing.name_problems(root, artifact.path, version_, files, digests)
+    if problems:
+        raise ReleaseRefused(f"{artifact.path}: the stored bytes are not what DVC records",
+                             problems, "dvc push them from a clone whose cache is right")
+    sha = {item: d.sha256 for item, d in digests.items()}
+    method = method or policy.signing.method
+    trust = signing.load_trust(root, policy, head)
+    request = signing.SigningRequest(
+        method=method, key=key, cert_chain=tuple(cert_chain),
+        trust_config=trust.trust_config[1] if trust.trust_config else None,
+        interactive=interactive)
+    extra = {"tag": tag, "name": name, "artifact": artifact.path, "version": version_.label,
+             "commit": info.commit}
+    bundle = signing.sign_bundle(request, posixpath.basename(artifact.path), sha, extra)
+    check = signing.check_bundle(bundle, trust, signed_at=now)
+    if not check.ok:
+        raise ReleaseRefused("the new signature would not verify under the policy",
+                             list(check.problems),
+                             "sign with a key, certificate or identity the policy lists")
+    record = releases.ReleaseRecord(
+        name=name, version=version, artifact=artifact.path, label=version_.label,
+        digest=check.digest, bundle=bundle_rel, signer=check.signer, method=method)
+    path = root / bundle_rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bundle)
+    event = ledger.Event(
+        kind="release",
+        subject=f"release: adopt {tag} ({artifact.path} {version_.label})",
+        entries=(ledger.EventEntry(artifact.path, version_.label, details={
+            "tag": tag, "digest": record.digest, "bundle": bundle_rel,
+            "signer": record.signer, "method": method, "files": len(files),
+            "adopted": info.commit}),),
+        extra_trailers=((releases.TRAILER_TAG, tag), (releases.TRAILER_SIGNER, record.signer),
+                        (signing.TRAILER_ADOPTED, info.commit)),
+    )
+    try:
+        commit = ledger.record(root, event, files=[bundle_rel], now=now)
+    except BaseException:
+        if not gitrepo.git(["ls-files", "--", bundle_rel], root).strip():
+            path.unlink(missing_ok=True)
+        raise
+    return ReleaseResult(record, commit, (), resumed=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -32,8 +33,15 @@ from typing import Any
 from archivist import dvcobjects, gitrepo, releases
 from archivist.artifacts import Version
 from archivist.dvcobjects import ContentFile
-from archivist.errors import ArchivistError, ConfigError, GitError, MissingDependency
+from archivist.errors import (
+    ArchivistError,
+    ConfigError,
+    GitError,
+    IntegrityError,
+    MissingDependency,
+)
 from archivist.policy import Identity, Policy
+from archivist.releases import VerifyStatus
 
 CHUNK = 4 * 1024 * 1024
 HASH_TYPE = "sha256"
@@ -133,18 +141,31 @@ class Trust:
     trust_config: tuple[str, bytes] | None = None
 
 
-def governed_rev(root: Path, policy: Policy | None) -> str | None:
-    """The commit at the head of the policy's governed branch (local, else origin's)."""
-    refs = []
-    if policy is not None and policy.branch:
-        refs += [f"refs/heads/{policy.branch}", f"refs/remotes/origin/{policy.branch}"]
-    refs.append("HEAD")
-    for ref in refs:
+def governed_rev(root: Path, policy: Policy | None) -> str:
+    """The commit at the head of the policy's governed branch (local, else origin's).
+
+    Never HEAD in its place: in a CI checkout of a merge request that lacks the governed
+    branch, HEAD is the request, and its policy would choose its own keys. A policy that
+    names no branch governs the branch HEAD is on (a detached HEAD governs nothing).
+    Raises ConfigError, saying to fetch the branch or pass ``--policy-ref``.
+    """
+    branch = policy.branch if policy is not None and policy.branch else None
+    if branch is None:
+        branch = gitrepo.current_branch(root)
+        if branch is None:
+            raise ConfigError("the policy names no governed branch (branch:) and HEAD is "
+                              "detached: no policy to verify with",
+                              "pass --policy-ref origin/main (the base branch), or set "
+                              "branch: in archivist.yaml")
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
         try:
             return gitrepo.resolve_commit(root, ref)
         except GitError:
             continue
-    return None
+    raise ConfigError(f"the governed branch {branch!r} is not in this clone, so there is no "
+                      "reviewed policy to verify with (the checked-out one cannot vouch for "
+                      "itself)", f"git fetch origin {branch}, or pass --policy-ref "
+                      f"origin/{branch}")
 
 
 def _read_trust_file(root: Path, rev: str | None, path: str, what: str) -> bytes:
@@ -387,6 +408,11 @@ def _one_line(exc: BaseException) -> str:
 # ------------------------------------------------------------------------------- checking
 
 
+# A real bundle is a few kilobytes (keyless, with its log entry: about 10 KB); anything far
+# larger is refused before a parser sees it.
+MAX_BUNDLE_BYTES = 1 << 20
+
+
 @dataclass(frozen=True)
 class BundleCheck:
     """What a bundle vouches for, once its signature and signer are checked."""
@@ -397,80 +423,180 @@ class BundleCheck:
     digest: str = ""  # the in-toto subject digest, sha256:<hex>
     extra: Mapping[str, Any] = field(default_factory=dict)  # archivist's predicate fields
     problems: tuple[str, ...] = ()
+    status: VerifyStatus = VerifyStatus.OK  # why it failed, when it did
+    signed_time: str = ""  # the time the certificate was checked at, and its source
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
+_MATERIALS = (("publicKey", "key"), ("x509CertificateChain", "certificate"),
+              ("certificate", "sigstore"))
+
+
 def bundle_method(data: Mapping[str, Any]) -> str:
-    material = data.get("verificationMaterial") or {}
-    if "publicKey" in material:
-        return "key"
-    if "x509CertificateChain" in material:
-        return "certificate"
-    if "certificate" in material:
-        return "sigstore"
-    return "unknown"
+    """How a parsed bundle was signed, from its verification material; ``unknown`` when it
+    holds none, several, or not a mapping."""
+    material = data.get("verificationMaterial")
+    if not isinstance(material, Mapping):
+        return "unknown"
+    found = [method for key, method in _MATERIALS if key in material]
+    return found[0] if len(found) == 1 else "unknown"
+
+
+def _b64(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        base64.b64decode(value, validate=True)
+    except ValueError:
+        return False
+    return True
+
+
+def _shape_problem(data: Mapping[str, Any], method: str) -> str | None:
+    """What makes ``data`` not a Sigstore bundle of ``method``'s kind, before any library
+    reads it (they answer odd shapes with any exception type, or none)."""
+    envelope = data.get("dsseEnvelope")
+    if not isinstance(envelope, Mapping):
+        return "it holds no DSSE envelope (dsseEnvelope)"
+    if not (_b64(envelope.get("payload")) and isinstance(envelope.get("payloadType"), str)):
+        return "its DSSE envelope has no base64 payload and payload type"
+    signatures = envelope.get("signatures")
+    if not (isinstance(signatures, list) and len(signatures) == 1
+            and isinstance(signatures[0], Mapping) and _b64(signatures[0].get("sig"))):
+        return "its DSSE envelope does not hold exactly one base64 signature"
+    material = data["verificationMaterial"]
+    if method == "key":
+        hint = material["publicKey"]
+        if not (isinstance(hint, Mapping) and isinstance(hint.get("hint", ""), str)):
+            return "its publicKey is not an object with a hint"
+    elif method == "certificate":
+        chain = material["x509CertificateChain"]
+        certs = chain.get("certificates") if isinstance(chain, Mapping) else None
+        if not (isinstance(certs, list) and certs
+                and all(isinstance(c, Mapping) and _b64(c.get("rawBytes")) for c in certs)):
+            return "its certificate chain holds no base64 certificates"
+    elif method == "sigstore":
+        cert = material["certificate"]
+        if not (isinstance(cert, Mapping) and _b64(cert.get("rawBytes"))):
+            return "its certificate is not base64 DER"
+        entries = material.get("tlogEntries", [])
+        if not (isinstance(entries, list) and all(isinstance(e, Mapping) for e in entries)):
+            return "its transparency log entries are not a list of objects"
+    return None
 
 
 def check_bundle(bundle: bytes, trust: Trust, *, signed_at: dt.datetime | None = None,
                  ) -> BundleCheck:
-    """Check a bundle's signature and signer against ``trust``; never raises for bad input."""
+    """Check a bundle's signature and signer against ``trust``.
+
+    Never raises for anything in the bundle: bad input is a problem with a status
+    (``malformed`` when it cannot be read). Raises ConfigError only when the trust itself
+    (a key file, the trusted root) is unusable.
+    """
+    def malformed(why: str, method: str = "unknown", signer: str = "") -> BundleCheck:
+        return BundleCheck(method, signer=signer, problems=(f"the bundle is malformed: {why}",),
+                           status=VerifyStatus.MALFORMED)
+
+    if len(bundle) > MAX_BUNDLE_BYTES:
+        return malformed(f"{len(bundle):,} bytes, more than any bundle "
+                         f"({MAX_BUNDLE_BYTES:,})")
     try:
         data = json.loads(bundle)
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-    except ValueError as exc:
-        return BundleCheck("unknown", problems=(f"the bundle is not JSON: {exc}",))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        return malformed(f"not JSON: {_one_line(exc)}")
+    if not isinstance(data, dict):
+        return malformed("not a JSON object")
     method = bundle_method(data)
+    if method == "unknown":
+        return malformed("it holds no public key hint, certificate chain or Sigstore "
+                         "certificate (exactly one): not a model-signing bundle")
+    shape = _shape_problem(data, method)
+    if shape is not None:
+        return malformed(shape, method)
     _require_signing_libs()
     try:
         if method == "key":
             payload_type, payload, signer = _verify_key(bundle, data, trust)
         elif method == "certificate":
             payload_type, payload, signer = _verify_certificate(bundle, data, trust, signed_at)
-        elif method == "sigstore":
-            payload_type, payload, signer = _verify_keyless(bundle, trust)
         else:
-            return BundleCheck(method, problems=(
-                "the bundle holds no public key hint, certificate chain or Sigstore "
-                "certificate: not a model-signing bundle",))
+            payload_type, payload, signer = _verify_keyless(bundle, trust)
     except _Refused as exc:
-        return BundleCheck(method, signer=exc.signer, problems=(str(exc),))
+        status = exc.status
+        if status is None:
+            status = VerifyStatus.UNTRUSTED_SIGNER
+            if method == "key" and _hint_is_trusted(data, trust):
+                status = VerifyStatus.BAD_SIGNATURE  # the right key, a wrong signature
+        return BundleCheck(method, signer=exc.signer, problems=(str(exc),), status=status)
+    except ArchivistError:
+        raise
+    except Exception as exc:  # a library's parser tripped on the bundle: one problem, no crash
+        return malformed(f"{type(exc).__name__}: {_one_line(exc)}", method)
     return _read_payload(method, signer, payload_type, payload)
 
 
+def _hint_is_trusted(data: Mapping[str, Any], trust: Trust) -> bool:
+    """Whether a key bundle names (by model-signing's hint) a key the policy lists."""
+    from cryptography.hazmat.primitives import serialization
+
+    hint = data["verificationMaterial"]["publicKey"].get("hint") or ""
+    for _, pem in trust.public_keys:
+        try:
+            spki = serialization.load_pem_public_key(pem).public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        except ValueError:
+            continue
+        if hashlib.sha256(spki).hexdigest() == hint:
+            return True
+    return False
+
+
 class _Refused(Exception):
-    def __init__(self, message: str, signer: str = "") -> None:
+    """A bundle the policy does not accept; ``status`` says why when the raiser knows
+    (``check_bundle`` otherwise tells an untrusted signer from a bad signature itself)."""
+
+    def __init__(self, message: str, signer: str = "",
+                 status: VerifyStatus | None = None) -> None:
         super().__init__(message)
         self.signer = signer
+        self.status = status
 
 
 def _read_payload(method: str, signer: str, payload_type: str, payload: bytes) -> BundleCheck:
+    """The signed manifest of a verified envelope; a payload of any other shape is one
+    ``malformed`` problem (it was signed, but not as a model-signing release)."""
     from model_signing._signing import signing as ms_signing
 
+    def malformed(why: str) -> BundleCheck:
+        return BundleCheck(method, signer, problems=(why,), status=VerifyStatus.MALFORMED)
+
     if payload_type != ms_signing._IN_TOTO_JSON_PAYLOAD_TYPE:
-        return BundleCheck(method, signer, problems=(
-            f"the signed payload is {payload_type!r}, not an in-toto statement",))
+        return malformed(f"the signed payload is {payload_type!r}, not an in-toto statement")
     try:
         statement = json.loads(payload)
+        if not isinstance(statement, dict):
+            raise ValueError("not a JSON object")
         if statement.get("_type") != ms_signing._IN_TOTO_STATEMENT_TYPE:
             raise ValueError(f"statement type {statement.get('_type')!r}")
         signed_manifest = ms_signing.dsse_payload_to_manifest(statement)
-    except (ValueError, KeyError, TypeError) as exc:
-        return BundleCheck(method, signer, problems=(
-            f"the signed statement is not a model-signing manifest: {_one_line(exc)}",))
-    serialization = dict(signed_manifest.serialization_type)
+        serialization = dict(signed_manifest.serialization_type)
+        items = {str(rd.identifier): rd.digest.digest_hex
+                 for rd in signed_manifest.resource_descriptors()}
+        subject = statement["subject"][0]["digest"]["sha256"]
+        if not isinstance(subject, str):
+            raise ValueError("the subject digest is not text")
+        predicate = statement.get("predicate")
+        extra = predicate.get(releases.PREDICATE_KEY) if isinstance(predicate, dict) else None
+    except Exception as exc:  # model-signing's reader raises whatever the shape provokes
+        return malformed("the signed statement is not a model-signing manifest: "
+                         f"{type(exc).__name__}: {_one_line(exc)}")
     if serialization.get("method") != "files" or serialization.get("hash_type") != HASH_TYPE:
         # Verifying with a guessed configuration is how sharded signatures break: refuse.
-        return BundleCheck(method, signer, problems=(
-            f"the bundle was made with hashing {serialization}, not the files/sha256 "
-            "configuration archivist signs and verifies with",))
-    items = {rd.identifier: rd.digest.digest_hex
-             for rd in signed_manifest.resource_descriptors()}
-    subject = statement["subject"][0]["digest"]["sha256"]
-    extra = statement.get("predicate", {}).get(releases.PREDICATE_KEY) or {}
+        return malformed(f"the bundle was made with hashing {serialization}, not the "
+                         "files/sha256 configuration archivist signs and verifies with")
     return BundleCheck(method, signer, items=items, digest=f"sha256:{subject}",
                        extra=extra if isinstance(extra, dict) else {})
 
@@ -483,7 +609,8 @@ def _pb_signature(bundle: bytes, tmp: Path) -> Any:
     try:
         return sign_sigstore_pb.Signature.read(path)
     except Exception as exc:
-        raise _Refused(f"the bundle cannot be read: {_one_line(exc)}") from None
+        raise _Refused(f"the bundle cannot be read: {_one_line(exc)}",
+                       status=VerifyStatus.MALFORMED) from None
 
 
 def _verify_key(bundle: bytes, data: Mapping[str, Any], trust: Trust,
@@ -729,7 +856,7 @@ def verify_files(root: Path, policy: Policy, bundle: bytes, files: Path) -> list
 
 @dataclass(frozen=True)
 class VerifyOutcome:
-    """The verdict on one release tag."""
+    """The verdict on one release tag; ``status`` is what callers branch on."""
 
     ok: bool
     tag: str
@@ -741,6 +868,8 @@ class VerifyOutcome:
     method: str | None = None
     commit: str | None = None
     source: str | None = None  # where the bytes were read: "cache", "remote storage"...
+    status: VerifyStatus = VerifyStatus.OK  # the first problem's kind; ok/legacy pass
+    signed_time: str | None = None  # which time the signer's certificate was checked at
 
 
 def list_release_tags(root: Path) -> list[str]:
@@ -756,16 +885,22 @@ class TagInfo:
     annotated: bool
     commit: str
     message: str
+    tagger_date: dt.datetime | None = None  # annotated tags only
 
 
 def read_tag(root: Path, tag: str) -> TagInfo | None:
     out = gitrepo.git(["for-each-ref", "--format=%(objecttype)%00%(*objectname)%00"
-                       "%(objectname)%00%(contents)", f"refs/tags/{tag}"], root)
+                       "%(objectname)%00%(taggerdate:iso-strict)%00%(contents)",
+                       f"refs/tags/{tag}"], root)
     if not out.strip():
         return None
-    kind, peeled, target, message = ([*out.split("\x00", 3), "", "", ""])[:4]
+    kind, peeled, target, when, message = ([*out.split("\x00", 4), "", "", "", ""])[:5]
     annotated = kind == "tag"
-    return TagInfo(tag, annotated, peeled if annotated else target, message)
+    try:
+        tagger_date = dt.datetime.fromisoformat(when) if annotated and when else None
+    except ValueError:
+        tagger_date = None
+    return TagInfo(tag, annotated, peeled if annotated else target, message, tagger_date)
 
 
 def _commit_time(root: Path, commit: str) -> dt.datetime:
@@ -779,6 +914,41 @@ def _adding_commit(root: Path, commit: str, path: str) -> str | None:
     return out or None
 
 
+@functools.lru_cache(maxsize=8)
+def first_parents(root: Path, head: str) -> frozenset[str]:
+    """The governed branch's record: ``head`` and its first parents (one rev-list a run)."""
+    return frozenset(gitrepo.git(["rev-list", "--first-parent", head, "--"], root).split())
+
+
+def _trailer_values(root: Path, commit: str, key: str) -> list[str]:
+    out = gitrepo.git(["log", "-1", f"--format=%(trailers:key={key},valueonly,unfold)",
+                       commit, "--"], root)
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def release_commit_problem(root: Path, tag: str, commit: str, bundle: str,
+                           governed: str) -> str | None:
+    """Why ``commit`` is not the ledger's release commit of ``tag``, None when it is.
+
+    The release commit added ``bundle``, carries ``Archivist-Event: release`` and
+    ``Archivist-Tag: TAG``, and lies on the first-parent history of ``governed`` (the
+    governed branch's head). A tag force-moved onto a cherry-pick of it (same trailers,
+    same bundle, another tree) fails the last test.
+    """
+    adder = _adding_commit(root, commit, bundle)
+    if adder != commit:
+        return (f"points to commit {commit[:10]}, but the release commit that added {bundle} "
+                f"is {(adder or '?')[:10]} (was the tag moved?)")
+    if _trailer_values(root, commit, "Archivist-Event") != ["release"] \
+            or tag not in _trailer_values(root, commit, releases.TRAILER_TAG):
+        return (f"commit {commit[:10]} is not a release commit of {tag} (no Archivist-Event: "
+                "release trailer naming it; was the tag moved?)")
+    if commit not in first_parents(root, governed):
+        return (f"commit {commit[:10]} is not on the governed branch's first-parent history "
+                f"(head {governed[:10]}): was the tag moved onto a copy of the release?")
+    return None
+
+
 def remote_order(policy: Policy) -> list[str | None]:
     """Remotes to read a version from: the active one (DVC's default when unset), archive."""
     order: list[str | None] = [policy.remotes.active]
@@ -789,23 +959,70 @@ def remote_order(policy: Policy) -> list[str | None]:
 
 def version_content(root: Path, version: Version, policy: Policy,
                     ) -> tuple[list[ContentFile], str]:
-    """The version's files (cache first, then the active, then the archive remote)."""
-    missing = dvcobjects.missing_objects(root, version)
+    """The version's files (cache first, then the active, then the archive remote).
+
+    A folder's ``.dir`` is believed only when its bytes hash to the md5 DVC records: a
+    copy that does not (rewritten on a remote, or in the cache) is removed from the cache,
+    as DVC removes a corrupted cache file, and the next source is tried; IntegrityError
+    when none holds the right one. Each file's md5 is its object's name: the caller hashes
+    the bytes against it.
+    """
+    rewritten: list[str] = []
+
+    def missing_now(where: str) -> list[str]:
+        try:
+            return dvcobjects.missing_objects(root, version)
+        except IntegrityError:
+            rewritten.append(where)
+            dvcobjects.discard(root, version.digest, version.algorithm)
+            return [version.digest]
+
+    missing = missing_now("the DVC cache")
     if not missing:
         return dvcobjects.cached_files(root, version), "cache"
     tried = []
     for remote in remote_order(policy):
-        tried.append(remote or "the default remote")
+        name = remote or "the default remote"
+        tried.append(name)
         for _ in range(2):  # a folder's .dir first, then the files it lists
             try:
                 dvcobjects.fetch(root, version, missing, remote)
+            except dvcobjects.RemoteAccessError:
+                raise  # no credentials here: a setup error for the whole run, not this tag
             except ConfigError:
                 break
-            missing = dvcobjects.missing_objects(root, version)
+            before = len(rewritten)
+            missing = missing_now(name)
+            if len(rewritten) > before:
+                break
             if not missing:
                 return dvcobjects.cached_files(root, version), f"remote {remote or 'default'}"
+    if rewritten:
+        raise IntegrityError(f"{version.label}: the .dir manifest in {' and '.join(rewritten)} "
+                             "does not hash to its name (rewritten or damaged), and no source "
+                             "holds the listing DVC recorded", "re-push it from a clone whose "
+                             "cache holds the right one; do not dvc pull it")
     raise ConfigError(f"{version.label}: {len(missing)} object(s) are in neither the DVC "
                       f"cache nor {' nor '.join(tried)}", "check the remotes (dvc status -c)")
+
+
+def name_problems(root: Path, artifact: str, version: Version, files: Sequence[ContentFile],
+                  digests: Mapping[str, FileDigests]) -> list[str]:
+    """One line per file whose bytes do not hash to the object name they were read under.
+
+    A poisoned object is removed from the cache (its bytes are provably not the object),
+    so no later ``dvc checkout`` delivers it.
+    """
+    problems = []
+    for f in files:
+        got = digests[f.item].md5
+        if got == f.md5 or (version.algorithm == "md5-dos2unix"
+                            and dos2unix_md5(f.path) == f.md5):
+            continue
+        problems.append(f"{releases.display_item(artifact, f.item)}: the bytes stored as md5 "
+                        f"{f.md5} hash to md5 {got} (object replaced in the cache or a remote)")
+        dvcobjects.discard(root, f.md5, version.algorithm)
+    return problems
 
 
 def verify_tag(root: Path, tag: str, policy: Policy, *,
@@ -813,108 +1030,248 @@ def verify_tag(root: Path, tag: str, policy: Policy, *,
     """Verify one release tag against ``policy`` (the governed branch's, never the tag's).
 
     Reads the tag's message, the bundle and the DVC files from the tagged commit, the
-    version's bytes from the cache or the remotes, and checks signature, signer and every
-    file's digest. Key and certificate files named by the policy are read from
-    ``policy_rev`` (default: the governed branch's head). Per-tag failures are problems in
-    the outcome; a policy that cannot be used raises ConfigError.
+    version's bytes from the cache or the remotes (each object hashed against its name),
+    and checks that the tagged commit is the governed branch's release commit, the
+    signature and signer, and every file's digest. Key and certificate files named by the
+    policy are read from ``policy_rev`` (default: the governed branch's head), which is
+    also the branch the release commit must be on. Per-tag failures are problems (and a
+    status) in the outcome; a policy that cannot be used raises ConfigError.
+    """
+    if releases.parse_release_tag(tag) is None:
+        return _Verdict(tag).fail(VerifyStatus.NOT_A_RELEASE,
+                                  f"{tag}: not a release tag (NAME@vX.Y.Z)")
+    info = read_tag(root, tag)
+    if info is None:
+        return _Verdict(tag).fail(VerifyStatus.NOT_A_RELEASE, f"{tag}: no such tag")
+    record = releases.parse_tag_message(tag, info.message) if info.annotated else None
+    verdict = _Verdict(tag, commit=info.commit)
+    governed = policy_rev or governed_rev(root, policy)
+    if record is None:
+        adoption = find_adoption(root, tag, governed)
+        if adoption is not None:
+            commit, adopted = adoption
+            return verify_record(root, tag, adopted, info.commit, policy, policy_rev=governed,
+                                 governed=governed, verdict=verdict, bundle_commit=commit)
+        if _legacy(root, policy, info, governed):
+            return verdict.done(VerifyStatus.LEGACY)
+        return verdict.fail(VerifyStatus.UNSIGNED, f"{tag}: not an archivist release (no "
+                            "annotated tag message with the artifact, version, digest and "
+                            "bundle, and no adoption on the governed branch)")
+    return verify_record(root, tag, record, info.commit, policy, policy_rev=governed,
+                         governed=governed, verdict=verdict)
+
+
+TRAILER_ADOPTED = "Archivist-Adopted"  # the commit an existing GTO tag registered
+
+
+def find_adoption(root: Path, tag: str, governed: str,
+                  ) -> tuple[str, releases.ReleaseRecord] | None:
+    """The commit of the governed branch that signed the existing GTO tag ``tag`` in place
+    (``release --adopt``) and the record it made, None when there is none.
+
+    It is the first-parent commit that added the tag's bundle path with the release
+    trailers and ``Archivist-Adopted``; its event file holds the record.
+    """
+    from archivist import ledger
+
+    parsed = releases.parse_release_tag(tag)
+    if parsed is None:
+        return None
+    bundle = releases.bundle_path(*parsed)
+    added = gitrepo.git(["log", "--first-parent", "--diff-filter=A", "--format=%H", governed,
+                         "--", bundle], root).split()
+    if not added:
+        return None
+    commit = added[-1]
+    if not _trailer_values(root, commit, TRAILER_ADOPTED) \
+            or tag not in _trailer_values(root, commit, releases.TRAILER_TAG):
+        return None
+    events = gitrepo.git(["diff-tree", "--no-commit-id", "--name-only", "-r",
+                          "--diff-filter=A", commit, "--", ledger.EVENTS_DIR], root).split()
+    try:
+        entry = ledger.read_event_file(root, commit, events[0])["entries"][0]
+        record = releases.ReleaseRecord(
+            name=parsed[0], version=parsed[1], artifact=str(entry["artifact"]),
+            label=str(entry["version"]), digest=str(entry["digest"]), bundle=bundle,
+            signer=str(entry.get("signer", "")), method=str(entry.get("method", "")))
+    except (IndexError, KeyError, TypeError, ValueError, ArchivistError):
+        return None
+    return commit, record
+
+
+@functools.lru_cache(maxsize=8)
+def _since_commit(root: Path, governed: str) -> str | None:
+    """The first commit of the governed branch whose policy sets ``signing.since``."""
+    from archivist.policy import POLICY_FILE, parse_policy
+
+    commits = gitrepo.git(["log", "--first-parent", "--reverse", "--format=%H", governed,
+                           "--", POLICY_FILE], root).split()
+    with gitrepo.CatFile(root) as cat:
+        for commit in commits:
+            text = cat.read(f"{commit}:{POLICY_FILE}")
+            try:
+                policy = parse_policy(text) if text is not None else None
+            except ArchivistError:
+                continue
+            if policy is not None and policy.signing is not None and policy.signing.since:
+                return commit
+    return None
+
+
+def _legacy(root: Path, policy: Policy, info: TagInfo, governed: str) -> bool:
+    """An unsigned release tag of an adopted registry's past: tagged before
+    ``signing.since``, on a commit older than the policy change that set it.
+
+    The tagger date alone is whatever the tagger's clock said; the commit being an ancestor
+    of the reviewed adoption commit is what a backdated new tag cannot fake.
+    """
+    since = policy.signing.since if policy.signing else None
+    if since is None or info.tagger_date is None:
+        return False
+    if info.tagger_date.astimezone(dt.UTC).date() >= since:
+        return False
+    adopted_at = _since_commit(root, governed)
+    if adopted_at is None:
+        return False
+    try:
+        base = gitrepo.git(["merge-base", info.commit, adopted_at], root).strip()
+    except GitError:
+        return False
+    return base == info.commit
+
+
+class _Verdict:
+    """The problems found so far on one tag, and the status of the first."""
+
+    def __init__(self, tag: str, **fields: Any) -> None:
+        self.tag = tag
+        self.fields: dict[str, Any] = {"artifact": None, "version": None, "digest": None,
+                                       "signer": None, **fields}
+        self.problems: list[str] = []
+        self.status = VerifyStatus.OK
+
+    def add(self, status: VerifyStatus, problems: Sequence[str]) -> None:
+        if problems and self.status is VerifyStatus.OK:
+            self.status = status
+        self.problems += [p if p.startswith(f"{self.tag}: ") else f"{self.tag}: {p}"
+                          for p in problems]
+
+    def fail(self, status: VerifyStatus, problem: str) -> VerifyOutcome:
+        self.add(status, [problem])
+        return self.done()
+
+    def done(self, status: VerifyStatus | None = None) -> VerifyOutcome:
+        final = status or self.status
+        return VerifyOutcome(ok=final.passes, tag=self.tag, problems=self.problems,
+                             status=final, **self.fields)
+
+
+def verify_record(root: Path, tag: str, record: releases.ReleaseRecord, commit: str,
+                  policy: Policy, *, policy_rev: str | None, governed: str | None,
+                  verdict: _Verdict | None = None,
+                  bundle_commit: str | None = None) -> VerifyOutcome:
+    """Verify the release ``record`` of ``tag`` as made at ``commit``.
+
+    ``governed`` is the head whose first-parent history must hold the release commit
+    (None skips that test: only for a commit checked before any tag points at it). An
+    adopted release (``bundle_commit``) keeps its bundle in that later commit of the
+    governed branch, and signs the tagged ``commit`` it was adopted at.
     """
     from archivist.inventory import load_artifacts
     from archivist.trees import CommitTree
 
-    problems: list[str] = []
-
-    def outcome(**kw: Any) -> VerifyOutcome:
-        base: dict[str, Any] = {"ok": False, "tag": tag, "artifact": None, "version": None,
-                                "digest": None, "signer": None, "problems": problems}
-        base.update(kw)
-        base["ok"] = not base["problems"]
-        return VerifyOutcome(**base)
-
-    if releases.parse_release_tag(tag) is None:
-        problems.append(f"{tag}: not a release tag (NAME@vX.Y.Z)")
-        return outcome()
-    info = read_tag(root, tag)
-    if info is None:
-        problems.append(f"{tag}: no such tag")
-        return outcome()
-    record = releases.parse_tag_message(tag, info.message) if info.annotated else None
-    if record is None:
-        problems.append(f"{tag}: not an archivist release (no annotated tag message with "
-                        "the artifact, version, digest and bundle)")
-        return outcome(commit=info.commit)
-    fields: dict[str, Any] = {"artifact": record.artifact, "version": record.label,
-                              "digest": record.digest, "commit": info.commit,
-                              "method": record.method or None}
+    verdict = verdict or _Verdict(tag, commit=commit)
+    verdict.fields.update(artifact=record.artifact, version=record.label,
+                          digest=record.digest, commit=commit, method=record.method or None)
     expected_bundle = releases.bundle_path(record.name, record.version)
     if record.bundle != expected_bundle:
-        problems.append(f"{tag}: the tag names bundle {record.bundle}, expected "
-                        f"{expected_bundle}")
-        return outcome(**fields)
+        return verdict.fail(VerifyStatus.RECORD_MISMATCH, f"the tag names bundle "
+                            f"{record.bundle}, expected {expected_bundle}")
     cat = gitrepo.CatFile(root)
     try:
-        tree = CommitTree(root, info.commit, cat=cat)
-        bundle = tree.read(record.bundle)
+        tree = CommitTree(root, commit, cat=cat)
+        bundle = (CommitTree(root, bundle_commit, cat=cat) if bundle_commit else tree).read(
+            record.bundle)
         artifacts = [a for a in load_artifacts(tree) if a.path == record.artifact]
     except ArchivistError as exc:
-        problems.append(f"{tag}: cannot read commit {info.commit[:10]}: {exc}")
-        return outcome(**fields)
+        return verdict.fail(VerifyStatus.MALFORMED,
+                            f"cannot read commit {commit[:10]}: {exc}")
     finally:
         cat.close()
     if bundle is None:
-        problems.append(f"{tag}: commit {info.commit[:10]} has no bundle {record.bundle}")
-        return outcome(**fields)
-    adder = _adding_commit(root, info.commit, record.bundle)
-    if adder != info.commit:
-        problems.append(f"{tag}: points to commit {info.commit[:10]}, but the release commit "
-                        f"that added {record.bundle} is {(adder or '?')[:10]} (was the tag "
-                        "moved?)")
+        return verdict.fail(VerifyStatus.UNSIGNED,
+                            f"commit {commit[:10]} has no bundle {record.bundle}")
+    if governed is not None:
+        moved = release_commit_problem(root, tag, bundle_commit or commit, record.bundle,
+                                       governed)
+        if moved:
+            verdict.add(VerifyStatus.MOVED, [moved])
+    if bundle_commit is not None and _trailer_values(root, bundle_commit,
+                                                     TRAILER_ADOPTED) != [commit]:
+        verdict.add(VerifyStatus.MOVED, [
+            f"the tag points to {commit[:10]}, but {bundle_commit[:10]} adopted the release "
+            f"at {','.join(_trailer_values(root, bundle_commit, TRAILER_ADOPTED))[:10]} "
+            "(was the tag moved?)"])
     if not artifacts or artifacts[0].version is None:
-        problems.append(f"{tag}: commit {info.commit[:10]} tracks no version of "
-                        f"{record.artifact}")
-        return outcome(**fields)
+        return verdict.fail(VerifyStatus.RECORD_MISMATCH, f"commit {commit[:10]} tracks no "
+                            f"version of {record.artifact}")
     version = artifacts[0].version
     if version.label != record.label:
-        problems.append(f"{tag}: commit {info.commit[:10]} records {record.artifact} as "
-                        f"{version.label}, but the release recorded {record.label}")
+        verdict.add(VerifyStatus.RECORD_MISMATCH, [
+            f"commit {commit[:10]} records {record.artifact} as {version.label}, but the "
+            f"release recorded {record.label}"])
     check = check_bundle(bundle, load_trust(root, policy, policy_rev),
-                         signed_at=_commit_time(root, info.commit))
-    fields.update(signer=check.signer or record.signer or None, method=check.method)
+                         signed_at=_commit_time(root, commit))
+    verdict.fields.update(signer=check.signer or record.signer or None, method=check.method,
+                          signed_time=check.signed_time or None)
     if not check.ok:
-        problems.extend(f"{tag}: {p}" for p in check.problems)
-        return outcome(**fields)
+        verdict.add(check.status, list(check.problems))
+        return verdict.done()
     if check.digest != record.digest:
-        problems.append(f"{tag}: the tag records digest {record.digest}, the bundle "
-                        f"signs {check.digest}")
+        verdict.add(VerifyStatus.RECORD_MISMATCH, [
+            f"the tag records digest {record.digest}, the bundle signs {check.digest}"])
     claimed = check.extra
-    for key, want in (("tag", tag), ("artifact", record.artifact), ("version", version.label)):
+    wanted = [("tag", tag), ("artifact", record.artifact), ("version", version.label)]
+    if bundle_commit is not None:
+        wanted.append(("commit", commit))  # an adoption signs the commit GTO registered
+    for key, want in wanted:
         if claimed.get(key) != want:
-            problems.append(f"{tag}: the signed statement names {key} "
-                            f"{claimed.get(key)!r}, not {want!r} (bundle copied from "
-                            "another release?)")
+            verdict.add(VerifyStatus.RECORD_MISMATCH, [
+                f"the signed statement names {key} {claimed.get(key)!r}, not {want!r} "
+                "(bundle copied from another release?)"])
     try:
         files, source = version_content(root, version, policy)
+    except IntegrityError as exc:
+        return verdict.fail(VerifyStatus.CONTENT_MISMATCH, str(exc))
+    except dvcobjects.RemoteAccessError:
+        raise
     except ArchivistError as exc:
-        problems.append(f"{tag}: {exc}")
-        return outcome(**fields)
-    fields["source"] = source
-    actual = {item: d.sha256 for item, d in hash_files(files).items()}
-    problems.extend(f"{tag}: {p}" for p in
-                    releases.manifest_problems(record.artifact, check.items, actual))
-    return outcome(**fields)
+        return verdict.fail(VerifyStatus.CONTENT_MISSING, str(exc))
+    verdict.fields["source"] = source
+    digests = hash_files(files, md5=True)
+    verdict.add(VerifyStatus.CONTENT_MISMATCH,
+                name_problems(root, record.artifact, version, files, digests))
+    actual = {item: d.sha256 for item, d in digests.items()}
+    verdict.add(VerifyStatus.CONTENT_MISMATCH,
+                releases.manifest_problems(record.artifact, check.items, actual))
+    return verdict.done()
 
 
-def governed_policy(root: Path) -> tuple[Policy | None, str | None]:
-    """The policy at the head of the governed branch (and that commit), None when absent."""
+def governed_policy(root: Path) -> tuple[Policy | None, str]:
+    """The policy at the head of the governed branch (and that commit), None when absent.
+
+    ConfigError when the governed branch is not in this clone (see ``governed_rev``).
+    """
     from archivist.policy import POLICY_FILE, parse_policy
 
     with gitrepo.CatFile(root) as cat:
         text = cat.read(f"HEAD:{POLICY_FILE}")
         head_policy = parse_policy(text) if text is not None else None
         rev = governed_rev(root, head_policy)
-        data = cat.read(f"{rev}:{POLICY_FILE}") if rev else None
+        data = cat.read(f"{rev}:{POLICY_FILE}")
     if data is None:
         return None, rev
-    return parse_policy(data, f"{POLICY_FILE} at {rev[:10] if rev else 'HEAD'}"), rev
+    return parse_policy(data, f"{POLICY_FILE} at {rev[:10]}"), rev
 
 
 def verify_release_files(root: Path, artifact: str, version: str, files: Mapping[str, Path],
@@ -922,22 +1279,34 @@ def verify_release_files(root: Path, artifact: str, version: str, files: Mapping
     """Problems with restored bytes of a released version; empty when none or all verify.
 
     ``files`` maps each path inside the artifact (``""`` for a single file) to a local
-    copy. Every release tag that records this artifact and version is checked: its bundle
-    (from the tagged commit) against the governed branch's policy, and each file's sha256.
-    Versions never released return no problems (and import no signing library).
+    copy. Every release that records this artifact and version is checked: its bundle
+    (from the release commit, or the adoption commit of an adopted GTO tag) against the
+    governed branch's policy, and each file's sha256. Versions never released return no
+    problems (and import no signing library).
     """
     label = version if version.startswith("md5:") else f"md5:{version}"
-    matches = []
+    matches: list[tuple[str, str, releases.ReleaseRecord]] = []  # tag, bundle commit, record
+    unrecorded = []
     for tag in list_release_tags(root):
         info = read_tag(root, tag)
         record = releases.parse_tag_message(tag, info.message) if info and info.annotated \
             else None
-        if record is not None and info is not None and record.artifact == artifact \
-                and record.label == label:
-            matches.append((tag, info, record))
+        if record is None:
+            unrecorded.append(tag)
+        elif info is not None and record.artifact == artifact and record.label == label:
+            matches.append((tag, info.commit, record))
+    rev = None
+    if unrecorded:  # adopted GTO tags keep their record on the governed branch
+        if policy is None:
+            policy, rev = governed_policy(root)
+        governed = rev or governed_rev(root, policy)
+        for tag in unrecorded:
+            adoption = find_adoption(root, tag, governed)
+            if adoption is not None and adoption[1].artifact == artifact \
+                    and adoption[1].label == label:
+                matches.append((tag, *adoption))
     if not matches:
         return []
-    rev = None
     if policy is None:
         policy, rev = governed_policy(root)
     if policy is None or policy.signing is None:
@@ -948,13 +1317,13 @@ def verify_release_files(root: Path, artifact: str, version: str, files: Mapping
     actual = {item: d.sha256 for item, d in hash_files(contents).items()}
     trust = load_trust(root, policy, rev)
     problems: list[str] = []
-    for tag, info, record in matches:
+    for tag, commit, record in matches:
         with gitrepo.CatFile(root) as cat:
-            bundle = cat.read(f"{info.commit}:{record.bundle}")
+            bundle = cat.read(f"{commit}:{record.bundle}")
         if bundle is None:
-            problems.append(f"{tag}: commit {info.commit[:10]} has no bundle {record.bundle}")
+            problems.append(f"{tag}: commit {commit[:10]} has no bundle {record.bundle}")
             continue
-        check = check_bundle(bundle, trust, signed_at=_commit_time(root, info.commit))
+        check = check_bundle(bundle, trust, signed_at=_commit_time(root, commit))
         problems += [f"{tag}: {p}" for p in check.problems]
         if check.ok:
             problems += [f"{tag}: {p}" for p in

@@ -16,6 +16,7 @@ from signing_helpers import BIN, POLICY_KEY, make_keypair, run
 
 from archivist.policy import parse_policy
 from archivist.signing import verify_files
+from realrepo import init_repo
 
 
 def test_pyopenssl_is_declared_because_model_signing_imports_it() -> None:
@@ -46,10 +47,10 @@ def test_sharded_signature_breaks_autodetection_and_archivist_names_it(tmp_path)
             .verify(model, bundle)
     # archivist verifies with its one explicit configuration and says why it cannot here.
     policy = parse_policy(POLICY_KEY)
-    root = tmp_path / "repo"
-    (root / "keys").mkdir(parents=True)
-    (root / "keys/release.pub").write_bytes(keys.public_pem)
-    problems = verify_files(root, policy, bundle.read_bytes(), model)
+    repo = init_repo(tmp_path / "repo")  # keys are read from the governed branch, main
+    repo.write("keys/release.pub", keys.public_pem)
+    repo.commit("release key")
+    problems = verify_files(repo.root, policy, bundle.read_bytes(), model)
     assert len(problems) == 1 and "'method': 'shards'" in problems[0]
     assert "not the files/sha256 configuration" in problems[0]
 

@@ -19,9 +19,20 @@ them (local cache, else the active remote, else the archive remote), and check:
     policy at the head of the governed branch trusts (never the tagged commit's own
     policy: a commit cannot vouch for itself);
   - every file's sha256 against the signed manifest (which file differs, which is extra
-    or missing);
-  - that the tag still points at the commit that added the bundle, and that the bundle
-    names this tag, artifact and version.
+    or missing), and every object's md5 against its name: a folder's .dir listing is read
+    only when its bytes are the md5 DVC records (a listing rewritten on a remote is
+    refused, and removed from the cache as DVC removes a corrupted file);
+  - that the tag points at the ledger's release commit: the commit that added the bundle,
+    with the Archivist-Event: release trailer, on the governed branch's first-parent
+    history (a tag moved onto a copy of that commit fails), and that the bundle names
+    this tag, artifact and version.
+
+A malformed bundle is one failure on its tag; every other tag is still verified. With
+signing.since in the policy, unsigned tags made before that date (on commits older than
+the policy change that set it) are listed as legacy and do not fail; `archivist release
+--adopt TAG` signs one in place. --json gives each tag a status: ok, legacy, unsigned,
+not-a-release, moved, malformed, untrusted-signer, bad-signature, record-mismatch,
+content-mismatch, content-missing.
 
   archivist verify                      every release tag (same as --all)
   archivist verify clf@v1.2.0
@@ -30,13 +41,15 @@ them (local cache, else the active remote, else the archive remote), and check:
   archivist verify --policy-ref origin/main     in CI on a merge request
 
 The policy comes from the governed branch (archivist.yaml's `branch:`, looked up as a local
-branch, then origin/BRANCH). In CI on a merge request, pass --policy-ref origin/main so a
-policy edited in the request cannot choose its own branch.
+branch, then origin/BRANCH), never from HEAD in its place: a clone without that branch is
+refused (exit 2; fetch it, or pass --policy-ref). In CI on a merge request, pass
+--policy-ref origin/main so a policy edited in the request cannot choose its own branch.
 
 Keyless bundles are checked offline, against signing.trust_config when the policy pins one,
 else against the production Sigstore trusted root shipped with sigstore-python.
 
-exit codes: 0 all verified, 1 any failure, 2 usage or configuration error
+exit codes: 0 all verified (or legacy), 1 any failure, 2 usage or configuration error
+(no governed branch here, no credentials for a remote)
 """
 
 
@@ -74,27 +87,24 @@ def _select(all_tags: list[str], wanted: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from archivist import gitrepo
     from archivist.policy import POLICY_FILE, parse_policy
-    from archivist.signing import governed_rev, list_release_tags, verify_tag
+    from archivist.signing import VerifyStatus, governed_rev, list_release_tags, verify_tag
 
     if args.all and args.tags:
         raise UsageError("give tags or --all, not both")
     root = repo_root()
-    head_policy_bytes = gitrepo.CatFile(root)
-    try:
-        # The governed branch is named by the policy; read it from HEAD to find it.
+    # The governed branch is named by HEAD's policy, but its policy is read from the branch
+    # itself (never HEAD's: a merge request cannot vouch for itself); refused when absent.
+    with gitrepo.CatFile(root) as cat:
         if args.policy_ref:
-            rev: str | None = gitrepo.resolve_commit(root, args.policy_ref)
+            rev = gitrepo.resolve_commit(root, args.policy_ref)
         else:
-            text = head_policy_bytes.read(f"HEAD:{POLICY_FILE}")
-            head_policy = parse_policy(text) if text is not None else None
-            rev = governed_rev(root, head_policy)
-        data = head_policy_bytes.read(f"{rev}:{POLICY_FILE}") if rev else None
-    finally:
-        head_policy_bytes.close()
+            text = cat.read(f"HEAD:{POLICY_FILE}")
+            rev = governed_rev(root, parse_policy(text) if text is not None else None)
+        data = cat.read(f"{rev}:{POLICY_FILE}")
     if data is None:
-        raise ConfigError(f"no {POLICY_FILE} on the governed branch",
+        raise ConfigError(f"no {POLICY_FILE} at {rev[:10]} (the governed branch)",
                           "commit a policy with a signing: section")
-    policy = parse_policy(data, f"{POLICY_FILE} at {rev[:10] if rev else 'HEAD'}")
+    policy = parse_policy(data, f"{POLICY_FILE} at {rev[:10]}")
     if policy.signing is None:
         raise ConfigError(f"{policy.source}: no signing: section",
                           "add signing: with public_keys, certificate_roots or identities")
@@ -114,19 +124,27 @@ def run(args: argparse.Namespace) -> int:
     elif not outcomes:
         print("no release tags (NAME@vX.Y.Z) to verify")
     else:
+        legacy = sum(o.status is VerifyStatus.LEGACY for o in outcomes)
         line = (f"archivist: {len(outcomes) - len(failed)} of {len(outcomes)} release(s) "
-                f"verified against the policy at {rev[:10] if rev else 'HEAD'}")
+                f"verified against the policy at {rev[:10]}"
+                + (f" ({legacy} legacy, unsigned)" if legacy else ""))
         print(line, file=sys.stdout if failed else sys.stderr)
     return EXIT_VIOLATIONS if failed else EXIT_OK
 
 
 def _render(outcome: object) -> None:
-    from archivist.signing import VerifyOutcome
+    from archivist.signing import VerifyOutcome, VerifyStatus
 
     assert isinstance(outcome, VerifyOutcome)
+    if outcome.status is VerifyStatus.LEGACY:
+        print(f"{paint('legacy', 'yellow')}  {outcome.tag}  unsigned, tagged before "
+              "signing.since (archivist release --adopt signs it)")
+        return
     if outcome.ok:
         print(f"{paint('ok', 'green')}  {outcome.tag}  {outcome.artifact} "
               f"{(outcome.version or '')[:16]}…  signed by {outcome.signer}")
+        if outcome.signed_time:
+            print(f"    {outcome.signed_time}")
         return
     print(f"{paint('FAIL', 'red')}  {outcome.tag}")
     for problem in outcome.problems:
