@@ -158,10 +158,15 @@ def test_malformed_dvc_yaml_names_line() -> None:
         parse_dvc_yaml("stages:\n  train:\n    outs: [a\n", "dvc.yaml")
 
 
-def test_templated_stages_are_skipped_not_misread() -> None:
+def test_templated_stages_are_resolved_and_unresolvable_ones_refused() -> None:
     text = ("stages:\n  build:\n    foreach: [a, b]\n    do:\n      cmd: x\n"
-            "      outs: ['${item}.bin']\n  fit:\n    cmd: y\n    outs: ['${vars.out}']\n")
-    assert parse_dvc_yaml(text, "dvc.yaml") == []
+            "      outs: ['${item}.bin']\n")
+    found = parse_dvc_yaml(text, "dvc.yaml")
+    assert [(a.path, a.stage, a.line) for a in found] == [
+        ("a.bin", "build@a", 6), ("b.bin", "build@b", 6)]
+    missing = text + "  fit:\n    cmd: y\n    outs: ['${vars.out}']\n"
+    with pytest.raises(ConfigError, match=r"dvc.yaml:7: stage 'fit': could not find 'vars.out'"):
+        parse_dvc_yaml(missing, "dvc.yaml")
 
 
 def test_unquoted_all_digit_md5_keeps_its_digest() -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from archivist import yamlload
+from archivist import dvctemplate, yamlload
 from archivist.errors import ConfigError
 from archivist.yamlload import LinedDict, LinedList
 
@@ -229,27 +229,42 @@ def parse_dvc_file(text: str | bytes, path: str) -> list[Artifact]:
     return artifacts
 
 
-def _stage_outputs(stage: Any, stage_name: str, base: str, where: str,
-                   line: int) -> Iterable[tuple[str, str, int, dict[str, Any]]]:
-    """(repo path, path as written, line, options) of each output of one stage."""
+def _line(node: Any, key: Any, default: int) -> int:
+    """The line of ``key`` in a lined container, else ``default`` (resolved copies)."""
+    if isinstance(node, (LinedDict, LinedList)):
+        try:
+            return node.line_of(key)
+        except (KeyError, IndexError, TypeError):
+            return default
+    return default
+
+
+def _stage_outputs(stage: Any, stage_name: str, base: str, where: str, line: int,
+                   template: Any = None,
+                   ) -> Iterable[tuple[str, str, int, dict[str, Any]]]:
+    """(repo path, path as written, line, options) of each output of one stage.
+
+    ``stage`` is the stage as DVC runs it (templates resolved); ``template`` the mapping
+    it was written as, for line numbers.
+    """
     if not isinstance(stage, dict):
         raise ConfigError(f"{where}:{line}: stage {stage_name!r} must be a mapping")
-    if "foreach" in stage or "matrix" in stage:
-        return  # templated stages need DVC's own resolver; their outputs are skipped
+    template = stage if template is None else template
     wdir = stage.get("wdir")
+    if wdir is not None and not isinstance(wdir, str):
+        wdir = str(wdir)
     if isinstance(wdir, str) and wdir not in ("", "."):
-        if "${" in wdir:
-            return
-        base = join_repo_path(base, wdir, where, stage.line_of("wdir"), folder=True)
+        base = join_repo_path(base, wdir, where, _line(template, "wdir", line), folder=True)
     for field_name in _OUT_FIELDS:
         items = stage.get(field_name)
         if items is None:
             continue
+        fline = _line(template, field_name, line)
         if not isinstance(items, list):
-            raise ConfigError(
-                f"{where}:{stage.line_of(field_name)}: {stage_name}.{field_name} must be a list")
+            raise ConfigError(f"{where}:{fline}: {stage_name}.{field_name} must be a list")
+        written = template.get(field_name) if isinstance(template, dict) else None
         for i, item in enumerate(items):
-            iline = items.line_of(i) if isinstance(items, LinedList) else line
+            iline = _line(written, i, fline)
             if isinstance(item, str):
                 out_path, spec = item, {}
             elif isinstance(item, dict) and len(item) == 1:
@@ -258,7 +273,7 @@ def _stage_outputs(stage: Any, stage_name: str, base: str, where: str,
             else:
                 raise ConfigError(f"{where}:{iline}: cannot read output of stage {stage_name!r}",
                                   "write '- path' or '- path: {options}'")
-            if not isinstance(out_path, str) or "${" in out_path or "://" in out_path:
+            if not isinstance(out_path, str) or "://" in out_path:
                 continue
             yield join_repo_path(base, out_path, where, iline), out_path, iline, spec
 
@@ -291,31 +306,61 @@ def artifact_name(dvc_yaml_path: str, name: str) -> str:
     return f"{folder}:{name}" if folder else name
 
 
-def parse_dvc_yaml(text: str | bytes, path: str,
-                   lock_text: str | bytes | None = None) -> list[Artifact]:
-    """Stage outputs and ``artifacts:`` entries of a ``dvc.yaml`` (versions from its lock)."""
+def _no_params(path: str) -> bytes | None:
+    return None
+
+
+def resolved_stages(data: LinedDict, path: str,
+                    read: dvctemplate.Reader = _no_params,
+                    ) -> Iterable[tuple[dvctemplate.Stage, int]]:
+    """Each stage of a ``dvc.yaml`` as DVC runs it (``train@small`` for a foreach
+    entry), with the line of the entry it comes from; ConfigError when a template does
+    not resolve. ``read`` gives a params file's bytes by repo path (None: no such file)."""
+    stages = data.get("stages")
+    if stages is None:
+        return
+    if not isinstance(stages, dict):
+        raise ConfigError(f"{path}:{data.line_of('stages')}: 'stages' must be a mapping")
+    resolver = dvctemplate.Resolver(data, path, read)
+    for stage_name, stage in stages.items():
+        sline = stages.line_of(stage_name)
+        if not isinstance(stage, dict):
+            raise ConfigError(f"{path}:{sline}: stage {stage_name!r} must be a mapping")
+        try:
+            generated = resolver.stages(str(stage_name), stage)
+        except dvctemplate.TemplateError as exc:
+            raise dvctemplate.resolve_error(path, sline, f"stage {stage_name!r}",
+                                            exc) from None
+        for one in generated:
+            yield one, sline
+
+
+def parse_dvc_yaml(text: str | bytes, path: str, lock_text: str | bytes | None = None,
+                   read: dvctemplate.Reader = _no_params) -> list[Artifact]:
+    """Stage outputs and ``artifacts:`` entries of a ``dvc.yaml`` (versions from its lock).
+
+    Templated stages (``foreach``, ``matrix``, ``${...}``) are resolved as DVC does, with
+    params files (``params.yaml``, ``vars:``) read through ``read``.
+    """
     data = _require_mapping(yamlload.load(text, path), path)
     base = posixpath.dirname(path)
     versions = _lock_versions(lock_text, posixpath.join(base, DVC_LOCK))
     by_path: dict[str, Artifact] = {}
-    stages = data.get("stages")
-    if stages is not None:
-        if not isinstance(stages, dict):
-            raise ConfigError(f"{path}:{data.line_of('stages')}: 'stages' must be a mapping")
-        for stage_name, stage in stages.items():
-            sline = stages.line_of(stage_name)
-            for out_path, raw, oline, spec in _stage_outputs(stage, str(stage_name), base,
-                                                             path, sline):
-                by_path[out_path] = Artifact(
-                    path=out_path, declared_in=path, line=oline, tags_in=path, tags_line=oline,
-                    stage=str(stage_name),
-                    version=versions.get((str(stage_name), posixpath.normpath(raw))),
-                    **_tag_fields(spec, path, oline),
-                )
+    for stage, sline in resolved_stages(data, path, read):
+        for out_path, raw, oline, spec in _stage_outputs(stage.definition, stage.name, base,
+                                                         path, sline, stage.template):
+            by_path[out_path] = Artifact(
+                path=out_path, declared_in=path, line=oline, tags_in=path, tags_line=oline,
+                stage=stage.name,
+                version=versions.get((stage.name, posixpath.normpath(raw))),
+                **_tag_fields(spec, path, oline),
+            )
     registry = data.get("artifacts")
     if registry is not None:
         if not isinstance(registry, dict):
             raise ConfigError(f"{path}:{data.line_of('artifacts')}: 'artifacts' must be a mapping")
+        if dvctemplate.has_template(registry):
+            registry = _resolve_registry(data, registry, path, read)
         for name, entry in registry.items():
             aline = registry.line_of(name)
             if not isinstance(entry, dict):
@@ -333,6 +378,39 @@ def parse_dvc_yaml(text: str | bytes, path: str,
                     name=full_name, registered=True, **fields,
                 )
     return list(by_path.values())
+
+
+def _resolve_registry(data: LinedDict, registry: LinedDict, path: str,
+                      read: dvctemplate.Reader) -> LinedDict:
+    """``artifacts:`` with its ``${...}`` replaced (DVC resolves names and entries too);
+    each entry keeps the line it was written on."""
+    resolver = dvctemplate.Resolver(data, path, read)
+    out = LinedDict()
+    out.line = registry.line
+    lines: dict[str, int] = {}
+    for name, entry in registry.items():
+        aline = registry.line_of(name)
+        try:
+            dvctemplate.check_syntax(name)
+            dvctemplate.check_syntax(entry)
+            new_name = resolver.context.resolve(name) if dvctemplate.has_template(name) \
+                else name
+            if not isinstance(new_name, str):
+                raise dvctemplate.TemplateError(
+                    f"expected str, got {type(new_name).__name__}")
+            value = resolver.context.resolve(entry)
+        except dvctemplate.TemplateError as exc:
+            raise dvctemplate.resolve_error(path, aline, f"artifact {name!r}", exc) from None
+        if isinstance(value, dict) and isinstance(entry, LinedDict):
+            lined = LinedDict()
+            lined.update(value)
+            lined.line = entry.line
+            lined.lines = {k: entry.line_of(k) if k in entry else aline for k in value}
+            value = lined
+        out[new_name] = value
+        lines[new_name] = aline
+    out.lines = lines
+    return out
 
 
 def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:

@@ -103,8 +103,10 @@ def _parse_file(tree: Tree, path: str, cache: parsecache.ParseCache | None,
         hit = cache.get(key)
         if isinstance(hit, tuple):
             return hit
-    found = tuple(parse_dvc_yaml(data, path, lock) if is_yaml else parse_dvc_file(data, path))
-    if cache is not None and key is not None:
+    found = tuple(parse_dvc_yaml(data, path, lock, tree.read) if is_yaml
+                  else parse_dvc_file(data, path))
+    # A templated dvc.yaml also depends on its params files, which the key does not name.
+    if cache is not None and key is not None and not (is_yaml and b"${" in data):
         cache.put(key, found)  # failures raise above: only good parses are kept
     return found
 

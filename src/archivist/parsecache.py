@@ -26,7 +26,7 @@ from typing import Any
 
 from archivist.artifacts import Artifact, Version
 
-SCHEMA = 2  # bump whenever parsing gives different artifacts for the same text
+SCHEMA = 3  # bump whenever parsing gives different artifacts for the same text
 ENV_SWITCH = "ARCHIVIST_PARSE_CACHE"
 # Field names of what is stored: a changed dataclass makes old entries unreadable as such.
 _FINGERPRINT = (SCHEMA, tuple(f.name for f in dataclasses.fields(Artifact)),
