@@ -35,6 +35,7 @@ from archivist.trees import CommitTree
 
 UNTIL_TRAILER = "Archivist-Until"
 TAG_TRAILER = releases.TRAILER_TAG
+ADOPTED_TRAILER = "Archivist-Adopted"  # release --adopt: the commit the GTO tag registered
 # What counted as a release tag before GTO's grammar was read: NAME@[v]X.Y.Z[...]
 _LOOSE_RELEASE = re.compile(r"^(?P<name>.+)@v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
 
@@ -47,15 +48,15 @@ class ReleaseAnomaly:
     tag: str
     artifact: str
     version: str  # "md5:<hex>"
-    release_commit: str  # the ledger's release commit
+    release_commit: str  # where the ledger says the tag belongs (its release commit)
     tagged: str | None = None  # moved: the commit the tag points to now
 
     def describe(self) -> str:
         if self.kind == "missing":
             return (f"release tag {self.tag} ({self.artifact} {self.version[:16]}) is "
-                    f"missing; the ledger's release commit is {self.release_commit[:10]}")
-        return (f"release tag {self.tag} points to {str(self.tagged)[:10]}, not to the "
-                f"ledger's release commit {self.release_commit[:10]}")
+                    f"missing; the ledger's release puts it on {self.release_commit[:10]}")
+        return (f"release tag {self.tag} points to {str(self.tagged)[:10]}, not to "
+                f"{self.release_commit[:10]} where the ledger's release puts it")
 
 
 @dataclass
@@ -292,16 +293,19 @@ def read_pins(root: Path, commits: Sequence[ledger.LedgerCommit], *,
             continue
         tags = commit.values(TAG_TRAILER)
         label = tags[0] if tags else f"release {commit.sha[:10]}"
+        # a release made here is tagged here; an adopted GTO tag stays where it was
+        adopted = commit.values(ADOPTED_TRAILER)
+        expected = adopted[-1] if adopted else commit.sha
         for path, version in commit.pairs():
             pins.releases.setdefault((path, version.removeprefix("md5:")), label)
             for tag in tags:
                 ref = by_name.get(tag)
                 if ref is None:
                     pins.anomalies.append(ReleaseAnomaly("missing", tag, path, version,
-                                                         commit.sha))
-                elif ref.commit != commit.sha:
+                                                         expected))
+                elif ref.commit != expected:
                     pins.anomalies.append(ReleaseAnomaly("moved", tag, path, version,
-                                                         commit.sha, tagged=ref.commit))
+                                                         expected, tagged=ref.commit))
     for name, commit, tag in [(r.name, r.commit, r.tag) for r in registered] + legacy:
         artifact = at.get((commit, name))
         if artifact is not None and artifact.version is not None:
