@@ -18,7 +18,7 @@ import datetime as dt
 import os
 import posixpath
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -187,9 +187,16 @@ def _unit_steps(records: list[tuple[list[str], list[tuple[str, str]]]],
     return steps
 
 
-def parse_key(key: parsecache.Key, contents: dict[str, bytes]) -> parsecache.Value | None:
+def _no_params(path: str) -> bytes | None:
+    return None
+
+
+def parse_key(key: parsecache.Key, contents: dict[str, bytes],
+              read: Callable[[str], bytes | None] = _no_params,
+              ) -> parsecache.Value | None:
     """The artifacts of one unit from its blobs, the error message when it does not parse,
-    None when its blob is missing from the repository (then it declares nothing)."""
+    None when its blob is missing from the repository (then it declares nothing).
+    ``read`` gives a templated ``dvc.yaml`` its params files (by repo path)."""
     unit, sha, lock_sha = key
     text = contents.get(sha)
     if text is None:
@@ -197,16 +204,43 @@ def parse_key(key: parsecache.Key, contents: dict[str, bytes]) -> parsecache.Val
     try:
         if _is_yaml_unit(unit):
             lock = contents.get(lock_sha) if lock_sha is not None else None
-            return tuple(parse_dvc_yaml(text, unit, lock))
+            return tuple(parse_dvc_yaml(text, unit, lock, read))
         return tuple(parse_dvc_file(text, unit))
     except ArchivistError as exc:
         return exc.message
 
 
+class _ParamsAt:
+    """Params files as a commit holds them, for templated ``dvc.yaml`` files; remembers
+    whether any was asked for (such a parse depends on more than its key's blobs)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._cat: gitrepo.CatFile | None = None
+        self.asked = False
+
+    def reader(self, commit: str) -> Callable[[str], bytes | None]:
+        def read(path: str) -> bytes | None:
+            self.asked = True
+            if self._cat is None:
+                self._cat = gitrepo.CatFile(self.root)
+            return self._cat.read(f"{commit}:{path}")
+        return read
+
+    def close(self) -> None:
+        if self._cat is not None:
+            self._cat.close()
+
+
 def _parse_all(root: Path, keys: list[parsecache.Key], *, use_cache: bool = True,
+               first_seen: dict[parsecache.Key, str] | None = None,
                ) -> dict[parsecache.Key, parsecache.Value]:
     """Every unit version the walk needs: from the cache, the rest read and parsed
-    (all of them read and parsed when ``use_cache`` is False)."""
+    (all of them read and parsed when ``use_cache`` is False).
+
+    A templated ``dvc.yaml`` reads its params files at the first commit its key appears
+    in (``first_seen``); such a parse is not cached, since its key does not name them.
+    """
     cache = parsecache.ParseCache.open(root, "history")
     parses: dict[parsecache.Key, parsecache.Value] = {}
     todo: list[parsecache.Key] = []
@@ -221,11 +255,19 @@ def _parse_all(root: Path, keys: list[parsecache.Key], *, use_cache: bool = True
         contents = read_blobs(root, wanted)
         # Measured: a forked second parser did not pay on 2 cores (10,000 files: 0.8 s
         # either way, the results' pickling eating the gain), so parsing stays serial.
-        for key in todo:
-            value = parse_key(key, contents)
-            if value is not None:
-                parses[key] = value
-                cache.put(key, value)
+        params = _ParamsAt(root)
+        try:
+            for key in todo:
+                commit = (first_seen or {}).get(key)
+                params.asked = False
+                value = parse_key(key, contents,
+                                  params.reader(commit) if commit else _no_params)
+                if value is not None:
+                    parses[key] = value
+                    if not params.asked:
+                        cache.put(key, value)
+        finally:
+            params.close()
         cache.save()
     return parses
 
@@ -370,7 +412,12 @@ def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
     records = _records(root, f"{header[1]}..{sha}" if body is not None else sha)
     steps = _unit_steps(records, blobs)
     keys = list(dict.fromkeys(k for step in steps for _, k in step if k is not None))
-    state.parses = _parse_all(root, keys, use_cache=use_cache)
+    first_seen: dict[parsecache.Key, str] = {}
+    for (fields, _), units in zip(records, steps, strict=True):
+        for _, key in units:
+            if key is not None:
+                first_seen.setdefault(key, fields[0])
+    state.parses = _parse_all(root, keys, use_cache=use_cache, first_seen=first_seen)
     for (fields, _), units in zip(records, steps, strict=True):
         commit, name, email, adate, cdate, subject = fields
         seen = len(found)

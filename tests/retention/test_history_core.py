@@ -190,3 +190,28 @@ def test_a_commit_from_beyond_year_9999_is_bounded_not_a_crash(local_sample: Sam
     proc = local_sample.archivist("plan", "--json", "--as-of", "2025-01-01")
     assert proc.returncode == 0, proc.stderr
     assert "bbbbbbbb" * 4 in proc.stdout
+
+
+def test_templated_stage_outputs_have_timelines(local_sample: Sample) -> None:
+    local_sample.write("params.yaml", "models: [small, large]\n")
+    local_sample.write("dvc.yaml", "stages:\n  train:\n    foreach: ${models}\n    do:\n"
+                       "      cmd: python train.py ${item}\n      outs:\n"
+                       "        - models/${item}.pkl\n")
+
+    def lock(small: str, large: str) -> str:
+        return "schema: '2.0'\nstages:\n" + "".join(
+            f"  train@{name}:\n    cmd: python train.py {name}\n    outs:\n"
+            f"    - path: models/{name}.pkl\n      hash: md5\n      md5: {digest * 4}\n"
+            "      size: 9\n" for name, digest in (("small", small), ("large", large)))
+
+    local_sample.write("dvc.lock", lock("1a1a1a1a", "3c3c3c3c"))
+    local_sample.commit("train", "params.yaml", "dvc.yaml", "dvc.lock", env=dated("2020-01-01"))
+    local_sample.write("dvc.lock", lock("2b2b2b2b", "3c3c3c3c"))
+    local_sample.commit("retrain small", "dvc.lock", env=dated("2020-06-01"))
+    for use_cache in (False, True, True):  # cold, then what the caches give
+        timelines = read_timelines(local_sample.root, "HEAD", use_cache=use_cache)
+        assert not timelines.warnings
+        assert sorted((s.path, s.version.digest[:8], s.until is None)
+                      for s in timelines.spans) == [
+            ("models/large.pkl", "3c3c3c3c", True), ("models/small.pkl", "1a1a1a1a", False),
+            ("models/small.pkl", "2b2b2b2b", True)]
