@@ -365,7 +365,8 @@ def read_blobs(root: Path, shas: list[str]) -> dict[str, bytes]:
 # it ended in. A head seen before answers at once; a descendant on the first-parent chain
 # resumes there and walks only the new commits. Either way the result is the full walk's.
 _SNAPSHOT = "walk"
-_SNAPSHOT_KIND = ("walk", 1, tuple(CommitArtifacts.__dataclass_fields__), _PATHSPECS)
+# 2: templated dvc.yaml files resolved with their params (1 left their outputs out)
+_SNAPSHOT_KIND = ("walk", 2, tuple(CommitArtifacts.__dataclass_fields__), _PATHSPECS)
 
 
 def _resumable(root: Path, base: str, head: str) -> bool:
