@@ -8,6 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from archivist import registryedit
 from archivist.commands._common import add_json, formatter, repo_root, to_repo_path
 from archivist.errors import ArchivistError, ConfigError, UsageError
 from archivist.inventory import find_artifact, load_artifacts
@@ -98,12 +99,18 @@ def run(args: argparse.Namespace) -> int:
     registry = None
     if artifact.registered and artifact.tags_in.endswith("dvc.yaml") and artifact.name:
         registry = artifact.name.rpartition(":")[2]
+    base_text = old_text
+    if updates and registry is None and registryedit.is_templated_output(old_text, artifact.tags_in,
+                                                             artifact.stage):
+        # a templated output's tags live in an artifacts: entry (added for it), as in DVC
+        base_text, registry = registryedit.add_entry(old_text, artifact.tags_in,
+                                                     artifact.path)
     # The rules that will judge the artifact (its type as this very command leaves it).
     type_ = updates.get("type", artifact.type) if "type" not in args.unset else None
     rules = policy.rules_for(artifact.path, type_) if policy is not None else []
     typed = {key: tag_value(key, text, *wanted_type(key, rules))
              for key, text in updates.items()}
-    new_text, removed = edit_tags(old_text, artifact.tags_in, artifact.path, registry,
+    new_text, removed = edit_tags(base_text, artifact.tags_in, artifact.path, registry,
                                   typed, args.unset)
     missing = [k for k in args.unset if k not in removed]
     if new_text != old_text:
