@@ -26,11 +26,11 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from archivist import dvcobjects, gitrepo, releases
+from archivist import certchain, dvcobjects, gitrepo, releases
 from archivist.artifacts import Version
 from archivist.dvcobjects import ContentFile
 from archivist.errors import (
@@ -50,9 +50,6 @@ SERIALIZATION: dict[str, Any] = {"method": "files", "hash_type": HASH_TYPE,
                                  "allow_symlinks": False}
 IDENTITY_TOKEN_ENV = "SIGSTORE_IDENTITY_TOKEN"
 KEY_PASSWORD_ENV = "ARCHIVIST_KEY_PASSWORD"
-_OIDC_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1"
-_OIDC_ISSUER_V2 = "1.3.6.1.4.1.57264.1.8"
-_SIGSTORE_OTHERNAME = "1.3.6.1.4.1.57264.1.7"
 
 
 # ------------------------------------------------------------------------------- hashing
@@ -385,21 +382,6 @@ def _decrypted_key(key: Path, password: str, tmp: Path) -> Path:
     return out
 
 
-def _check_leaf_now(cert_path: Path) -> None:
-    from cryptography import x509
-
-    try:
-        leaf = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    except ValueError:
-        raise ConfigError(f"{cert_path}: not a PEM certificate") from None
-    now = dt.datetime.now(dt.UTC)
-    if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
-        raise ConfigError(f"{cert_path}: the signing certificate is valid from "
-                          f"{leaf.not_valid_before_utc:%Y-%m-%d} to "
-                          f"{leaf.not_valid_after_utc:%Y-%m-%d}, not now",
-                          "renew the certificate")
-
-
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text[:300] or type(exc).__name__
@@ -519,11 +501,12 @@ def check_bundle(bundle: bytes, trust: Trust, *, signed_at: dt.datetime | None =
     _require_signing_libs()
     try:
         if method == "key":
-            payload_type, payload, signer = _verify_key(bundle, data, trust)
+            payload_type, payload, signer, basis = _verify_key(bundle, data, trust)
         elif method == "certificate":
-            payload_type, payload, signer = _verify_certificate(bundle, data, trust, signed_at)
+            payload_type, payload, signer, basis = _verify_certificate(bundle, data, trust,
+                                                                       signed_at)
         else:
-            payload_type, payload, signer = _verify_keyless(bundle, trust)
+            payload_type, payload, signer, basis = _verify_keyless(bundle, trust)
     except _Refused as exc:
         status = exc.status
         if status is None:
@@ -535,7 +518,7 @@ def check_bundle(bundle: bytes, trust: Trust, *, signed_at: dt.datetime | None =
         raise
     except Exception as exc:  # a library's parser tripped on the bundle: one problem, no crash
         return malformed(f"{type(exc).__name__}: {_one_line(exc)}", method)
-    return _read_payload(method, signer, payload_type, payload)
+    return replace(_read_payload(method, signer, payload_type, payload), signed_time=basis)
 
 
 def _hint_is_trusted(data: Mapping[str, Any], trust: Trust) -> bool:
@@ -614,7 +597,7 @@ def _pb_signature(bundle: bytes, tmp: Path) -> Any:
 
 
 def _verify_key(bundle: bytes, data: Mapping[str, Any], trust: Trust,
-                ) -> tuple[str, bytes, str]:
+                ) -> tuple[str, bytes, str, str]:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import serialization
     from model_signing._signing import sign_ec_key
@@ -648,7 +631,7 @@ def _verify_key(bundle: bytes, data: Mapping[str, Any], trust: Trust,
             try:
                 payload_type, payload = sign_ec_key.Verifier(key_file)._verify_signed_content(
                     signature)
-                return payload_type, payload, signer
+                return payload_type, payload, signer, ""  # a key has no validity period
             except InvalidSignature:
                 failures.append(f"the signature does not verify with {path}")
             except (ValueError, KeyError) as exc:
@@ -656,58 +639,44 @@ def _verify_key(bundle: bytes, data: Mapping[str, Any], trust: Trust,
     raise _Refused("; ".join(failures) + " (was the bundle edited?)", named)
 
 
-def _der_utf8(value: bytes) -> str:
-    """The text of a DER UTF8String (Fulcio's v2 extensions), or the raw bytes (v1)."""
-    if len(value) >= 2 and value[0] == 0x0C:
-        length, offset = value[1], 2
-        if length & 0x80:
-            count = length & 0x7F
-            length = int.from_bytes(value[2:2 + count], "big")
-            offset = 2 + count
-        return value[offset:offset + length].decode("utf-8", "replace")
-    return value.decode("utf-8", "replace")
-
-
-def certificate_identity(cert: Any) -> tuple[list[str], list[str], list[str]]:
+def certificate_identity(cert: Any, *, keyless: bool = True,
+                         ) -> tuple[list[str], list[str], list[str]]:
     """(identities, OIDC issuers, CA names) of a certificate.
 
-    Identities are its SAN emails, URIs and Sigstore other-names, then its subject's email
-    and common name; the OIDC issuer comes from Fulcio's extensions; CA names are the
-    issuer's distinguished name and common name (what an enterprise PKI identifies by).
+    Identities are its subject alternative names only (never the subject's CN); the OIDC
+    issuers come from Fulcio's extensions and only for a keyless certificate (any other
+    CA can write them); CA names are the issuer's distinguished and common name, as the
+    certificate states them.
     """
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
-
-    identities: list[str] = []
-    issuers: list[str] = []
-    ca_names: list[str] = []
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        identities += san.get_values_for_type(x509.RFC822Name)
-        identities += san.get_values_for_type(x509.UniformResourceIdentifier)
-        identities += [_der_utf8(o.value) for o in san.get_values_for_type(x509.OtherName)
-                       if o.type_id.dotted_string == _SIGSTORE_OTHERNAME]
-    except x509.ExtensionNotFound:
-        pass
-    for attribute in (NameOID.EMAIL_ADDRESS, NameOID.COMMON_NAME):
-        identities += [str(a.value) for a in cert.subject.get_attributes_for_oid(attribute)]
-    for oid in (_OIDC_ISSUER_V2, _OIDC_ISSUER_V1):
-        try:
-            ext = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(oid))
-            issuers.append(_der_utf8(ext.value.value))
-        except x509.ExtensionNotFound:
-            continue
-    ca_names.append(cert.issuer.rfc4514_string())
-    ca_names += [str(a.value) for a in cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    return identities, issuers, ca_names
+    issuers = certchain.oidc_issuers(cert) if keyless else []
+    return (certchain.san_identities(cert, keyless=keyless), issuers,
+            certchain.ca_names(cert))
 
 
 def match_identity(identities: Sequence[str], issuers: Sequence[str],
-                   allowed: Sequence[Identity]) -> Identity | None:
-    """The first policy identity whose issuer and (whole-string) pattern the signer meets."""
+                   allowed: Sequence[Identity],
+                   claims: Mapping[str, str] | None = None) -> Identity | None:
+    """The first keyless policy identity whose issuer, (whole-string) pattern and claims
+    the signer meets; entries bound to a certificate root never match here."""
     for rule in allowed:
-        if rule.issuer in issuers and any(rule.identity.fullmatch(i) for i in identities):
+        if _keyless_rule_problem(rule, identities, issuers, claims or {}) is None:
             return rule
+    return None
+
+
+def _keyless_rule_problem(rule: Identity, identities: Sequence[str], issuers: Sequence[str],
+                          claims: Mapping[str, str]) -> str | None:
+    """Why a keyless signer does not meet ``rule``: None when it does, "" when the identity
+    or issuer differs, else the claim that differs (worth telling the user)."""
+    if rule.bound or rule.issuer not in issuers \
+            or not any(rule.identity.fullmatch(i) for i in identities):
+        return ""
+    for claim, wanted in rule.claims:
+        actual = claims.get(claim)
+        if not any(certchain.claim_matches(claim, w, actual) for w in wanted):
+            shown = repr(actual) if actual is not None else "not recorded"
+            return (f"it meets the identity and issuer of {rule.where()}, but its {claim} "
+                    f"is {shown}, not {' or '.join(repr(w) for w in wanted)}")
     return None
 
 
@@ -716,57 +685,166 @@ def _describe(identities: Sequence[str], issuers: Sequence[str]) -> str:
     return f"{who} (issuer {issuers[0]})" if issuers else who
 
 
+def _check_leaf_now(cert_path: Path) -> None:
+    """Refuse, before signing, a certificate that may not sign releases or is not valid
+    now (ConfigError: the signer's material is wrong)."""
+    from cryptography import x509
+
+    try:
+        leaf = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except ValueError:
+        raise ConfigError(f"{cert_path}: not a PEM certificate") from None
+    try:
+        problem = certchain.leaf_problem(leaf)
+    except ValueError as exc:  # an extension cryptography cannot parse
+        problem = f"its extensions cannot be read: {_one_line(exc)}"
+    if problem:
+        raise ConfigError(f"{cert_path}: this certificate may not sign releases: {problem}",
+                          "use a code-signing certificate (extended key usage codeSigning, "
+                          "key usage digitalSignature, the identity in its SAN)")
+    now = dt.datetime.now(dt.UTC)
+    if not certchain.valid_at(leaf, now):
+        raise ConfigError(f"{cert_path}: the signing certificate is valid from "
+                          f"{leaf.not_valid_before_utc:%Y-%m-%d} to "
+                          f"{leaf.not_valid_after_utc:%Y-%m-%d}, not now",
+                          "renew the certificate")
+
+
+def _anchors(trust: Trust) -> list[certchain.Anchor]:
+    """Every certificate in the policy's ``certificate_roots`` files; ConfigError for a
+    file that holds none, or an identity's ``root_sha256`` that matches none."""
+    anchors: list[certchain.Anchor] = []
+    for path, pem in trust.roots:
+        try:
+            found = certchain.load_anchors(path, pem)
+        except ValueError:
+            found = []
+        if not found:
+            raise ConfigError(f"signing.certificate_roots {path}: not a PEM certificate")
+        anchors += found
+    known = {a.sha256 for a in anchors}
+    for rule in trust.identities:
+        if rule.root_sha256 is not None and rule.root_sha256 not in known:
+            raise ConfigError(f"{rule.where()}: root_sha256 {rule.root_sha256} is none of "
+                              "the certificates in signing.certificate_roots",
+                              "openssl x509 -noout -fingerprint -sha256 -in ROOT.pem")
+    return anchors
+
+
+def _certificate_rules(trust: Trust, anchors: Sequence[certchain.Anchor],
+                       ) -> list[tuple[Identity | None, list[certchain.Anchor]]]:
+    """Which roots may vouch for a certificate, per identity rule (None: no identities).
+
+    An entry names its root (``root``/``root_sha256``); an unbound entry is bound to the
+    root when the policy lists exactly one. With several roots and no bound entry the
+    policy cannot say which root vouches for whom: ConfigError.
+    """
+    if not trust.identities:
+        return [(None, list(anchors))]
+    bound = [r for r in trust.identities if r.bound]
+    if len(trust.roots) > 1 and not bound:
+        raise ConfigError(f"signing.identities: with {len(trust.roots)} certificate_roots, "
+                          "a certificate identity must name the root that vouches for it",
+                          "add root: FILE (one of certificate_roots) or root_sha256: "
+                          "FINGERPRINT to each certificate entry")
+    rules = bound if len(trust.roots) > 1 else [r for r in trust.identities if not r.claims]
+    out: list[tuple[Identity | None, list[certchain.Anchor]]] = []
+    for rule in rules:
+        if rule.root is not None:
+            allowed = [a for a in anchors if a.source == rule.root]
+        elif rule.root_sha256 is not None:
+            allowed = [a for a in anchors if a.sha256 == rule.root_sha256]
+        else:
+            allowed = list(anchors)
+        out.append((rule, allowed))
+    return out
+
+
 def _verify_certificate(bundle: bytes, data: Mapping[str, Any], trust: Trust,
-                        signed_at: dt.datetime | None) -> tuple[str, bytes, str]:
+                        signed_at: dt.datetime | None,
+                        ) -> tuple[str, bytes, str, str]:
+    """Check a certificate bundle; return its payload, the signer and the time basis.
+
+    ``signed_at`` (a release commit's date) is not used: its author chose it. With no
+    trusted timestamp in the bundle, every certificate of the chain must be valid now.
+    The chain is verified here (cryptography's path validation, bound to the root each
+    identity names); model-signing then checks the signature against that root alone.
+    """
     from cryptography import x509
     from model_signing._signing import sign_certificate
 
-    chain = data["verificationMaterial"]["x509CertificateChain"].get("certificates") or []
+    del signed_at  # never evidence of signing time
+    raw = data["verificationMaterial"]["x509CertificateChain"].get("certificates") or []
     try:
-        leaf = x509.load_der_x509_certificate(base64.b64decode(chain[0]["rawBytes"]))
-    except (IndexError, KeyError, ValueError):
-        raise _Refused("the bundle's certificate chain is empty or unreadable") from None
-    identities, oidc, ca_names = certificate_identity(leaf)
-    issuers = oidc + ca_names
-    signer = _describe(identities, issuers)
+        certs = [x509.load_der_x509_certificate(base64.b64decode(c["rawBytes"]))
+                 for c in raw]
+        leaf = certs[0]
+    except (IndexError, KeyError, TypeError, ValueError):
+        raise _Refused("the bundle's certificate chain is empty or unreadable",
+                       status=VerifyStatus.MALFORMED) from None
+    identities = certchain.san_identities(leaf, keyless=False)
+    who = identities[0] if identities else "an unnamed signer"
+    signer = f"certificate {who}"
     if not trust.roots:
-        raise _Refused(f"the bundle is signed by certificate {signer}, but the policy lists "
+        raise _Refused(f"the bundle is signed by {signer}, but the policy lists "
                        "no signing.certificate_roots", signer)
-    # model-signing checks the chain at the leaf's own start date, never its end date or
-    # whom it names; archivist checks both against the release time and the policy.
-    when = signed_at or dt.datetime.now(dt.UTC)
-    if not leaf.not_valid_before_utc <= when <= leaf.not_valid_after_utc:
+    problem = certchain.leaf_problem(leaf)
+    if problem:
+        raise _Refused(f"{signer} may not sign releases: {problem}", signer)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    basis = f"no trusted timestamp: certificate checked as of now ({now:%Y-%m-%d %H:%M} UTC)"
+    if not certchain.valid_at(leaf, now):
         raise _Refused(
-            f"certificate {signer} was not valid at signing time {when:%Y-%m-%d %H:%M} UTC "
-            f"(valid {leaf.not_valid_before_utc:%Y-%m-%d} to "
-            f"{leaf.not_valid_after_utc:%Y-%m-%d})", signer)
-    if trust.identities and match_identity(identities, issuers, trust.identities) is None:
-        raise _Refused(f"certificate {signer} matches no signing.identities entry", signer)
-    with _scratch() as tmp:
-        root_files = []
-        for i, (_, pem) in enumerate(trust.roots):
-            path = tmp / f"root{i}.pem"
-            path.write_bytes(pem)
-            root_files.append(path)
-        signature = _pb_signature(bundle, tmp)
+            f"{signer} is not valid now (valid {certchain.describe_validity(leaf)}); the "
+            "bundle has no trusted timestamp, so the certificate was not valid at any "
+            "signing time archivist can prove (a commit date is not evidence)", signer)
+    anchors = _anchors(trust)
+    names = certchain.ca_names(leaf)
+    candidates = [(rule, allowed) for rule, allowed in _certificate_rules(trust, anchors)
+                  if rule is None or ((rule.issuer is None or rule.issuer in names)
+                                      and any(rule.identity.fullmatch(i) for i in identities))]
+    if not candidates:
+        raise _Refused(f"{signer} matches no signing.identities entry for certificates "
+                       "(identity, and the root it names)", signer)
+    failures = []
+    for rule, allowed in candidates:
         try:
-            verifier = sign_certificate.Verifier(root_files)
-        except ValueError as exc:
-            raise ConfigError(f"signing.certificate_roots: {_one_line(exc)}") from None
-        roots = ", ".join(p for p, _ in trust.roots)
+            anchor, _ = certchain.verify_chain(leaf, certs[1:], allowed, now)
+        except certchain.ChainError as exc:
+            failures.append((rule, allowed, str(exc)))
+            continue
+        break
+    else:
+        rule, allowed, reason = failures[0]
+        if rule is None or not rule.bound:
+            target = f"signing.certificate_roots ({', '.join(p for p, _ in trust.roots)})"
+        else:
+            target = (f"{', '.join(dict.fromkeys(a.source for a in allowed))}, the root "
+                      f"{rule.where()} names")
+        raise _Refused(f"{signer} does not chain to {target}: {reason}", signer)
+    if rule is not None:
+        who = next(i for i in identities if rule.identity.fullmatch(i))
+    signer = f"certificate {who} (root {anchor.source})"
+    with _scratch() as tmp:
+        root_file = tmp / "root.pem"
+        from cryptography.hazmat.primitives import serialization
+
+        root_file.write_bytes(anchor.cert.public_bytes(serialization.Encoding.PEM))
+        signature = _pb_signature(bundle, tmp)
+        verifier = sign_certificate.Verifier([root_file])
         try:
             payload_type, payload = verifier._verify_signed_content(signature)
         except Exception as exc:
             kind = type(exc).__name__
             if kind == "X509StoreContextError":
-                raise _Refused(f"certificate {signer} does not chain to "
-                               f"signing.certificate_roots ({roots}): {_one_line(exc)}",
-                               signer) from None
+                raise _Refused(f"{signer} does not chain to {anchor.source} (model-signing's "
+                               f"check): {_one_line(exc)}", signer) from None
             if kind == "InvalidSignature":
-                raise _Refused(f"the signature does not verify with certificate {signer} "
-                               "(was the bundle edited?)", signer) from None
+                raise _Refused(f"the signature does not verify with {signer} "
+                               "(was the bundle edited?)", signer,
+                               status=VerifyStatus.BAD_SIGNATURE) from None
             raise _Refused(f"certificate bundle refused: {_one_line(exc)}", signer) from None
-    return payload_type, payload, f"certificate {signer}"
+    return payload_type, payload, signer, basis
 
 
 def production_trusted_root() -> Any:
@@ -798,7 +876,9 @@ def trusted_root(trust: Trust) -> Any:
                           f"or trusted root: {_one_line(exc)}") from None
 
 
-def _verify_keyless(bundle: bytes, trust: Trust) -> tuple[str, bytes, str]:
+def _verify_keyless(bundle: bytes, trust: Trust) -> tuple[str, bytes, str, str]:
+    """Check a keyless bundle with sigstore-python; return its payload, the signer and the
+    time it was checked at (Rekor's integrated time, or an RFC 3161 timestamp)."""
     from sigstore.errors import Error as SigstoreError
     from sigstore.errors import VerificationError
     from sigstore.models import Bundle
@@ -807,35 +887,64 @@ def _verify_keyless(bundle: bytes, trust: Trust) -> tuple[str, bytes, str]:
     try:
         parsed = Bundle.from_json(bundle)
     except Exception as exc:
-        raise _Refused(f"the Sigstore bundle is malformed: {_one_line(exc)}") from None
+        raise _Refused(f"the Sigstore bundle is malformed: {_one_line(exc)}",
+                       status=VerifyStatus.MALFORMED) from None
     # Keyless: only Fulcio's OIDC issuer extension counts, never the CA's name.
     identities, oidc_issuers, _ = certificate_identity(parsed.signing_certificate)
     signer = _describe(identities, oidc_issuers)
-    if not trust.identities:
+    rules = [r for r in trust.identities if not r.bound]
+    if not rules:
         raise _Refused(f"the bundle is signed keylessly by {signer}, but the policy lists "
-                       "no signing.identities", signer)
+                       "no signing.identities for keyless signers (issuer and identity)",
+                       signer)
+
+    class _NoIdentity(VerificationError):
+        """The certificate meets no policy identity (told whole, never truncated)."""
 
     class _PolicyIdentities:
         """sigstore's VerificationPolicy: the certificate must meet a policy identity."""
 
         def verify(self, cert: Any) -> None:
             names, oidc, _ = certificate_identity(cert)
-            if match_identity(names, oidc, trust.identities) is None:
-                raise VerificationError(f"signer {_describe(names, oidc)} matches no "
-                                        "signing.identities entry (identity and issuer)")
+            claims = certchain.fulcio_claims(cert)
+            reasons = [_keyless_rule_problem(rule, names, oidc, claims) for rule in rules]
+            if None in reasons:
+                return
+            told = [r for r in reasons if r]
+            raise _NoIdentity(f"keyless signer {_describe(names, oidc)} matches no "
+                              "signing.identities entry (identity and issuer"
+                              + (f", and claims): {told[0]}" if told else ")"))
 
+    verifier = Verifier(trusted_root=trusted_root(trust))
     try:
-        payload_type, payload = Verifier(trusted_root=trusted_root(trust)).verify_dsse(
-            parsed, _PolicyIdentities())
+        payload_type, payload = verifier.verify_dsse(parsed, _PolicyIdentities())
     except ArchivistError:
         raise
+    except _NoIdentity as exc:
+        raise _Refused(str(exc), signer) from None
     except SigstoreError as exc:
         raise _Refused(f"keyless signature by {signer} refused: {_one_line(exc)}",
                        signer) from None
     except Exception as exc:
         raise _Refused(f"keyless signature by {signer} refused: {type(exc).__name__}: "
                        f"{_one_line(exc)}", signer) from None
-    return payload_type, payload, f"sigstore {signer}"
+    return payload_type, payload, f"sigstore {signer}", _keyless_time(verifier, parsed)
+
+
+def _keyless_time(verifier: Any, parsed: Any) -> str:
+    """Which verified time sigstore checked the certificate chain at, for the report."""
+    from sigstore._internal.timestamp import TimestampSource
+
+    try:  # the same times verify_dsse just established and checked the chain at
+        times = verifier._establish_time(parsed)
+    except Exception:  # verified already; this only words the report
+        times = []
+    for source, label in ((TimestampSource.TIMESTAMP_AUTHORITY, "RFC 3161 timestamp"),
+                          (TimestampSource.TRANSPARENCY_SERVICE, "Rekor integrated time")):
+        for stamp in times:
+            if stamp.source == source:
+                return f"signed at {stamp.time:%Y-%m-%d %H:%M:%S} UTC ({label})"
+    return "signed at a time sigstore verified"
 
 
 # ------------------------------------------------------------------------------- public API
