@@ -211,7 +211,8 @@ def test_ls_filters(governed: Repo) -> None:
     assert bad.returncode == 2 and "bad regular expression" in bad.stderr
 
 
-def test_init_writes_and_never_overwrites(git_repo: Repo) -> None:
+def test_init_writes_and_never_overwrites(dvc_repo: Repo) -> None:
+    git_repo = dvc_repo  # init fits its policy to a DVC repository
     proc = git_repo.archivist("init", "--template", "minimal")
     assert proc.returncode == 0
     assert "archivist-check" in proc.stdout

@@ -71,6 +71,7 @@ def test_init_pins_a_commit_that_exists(tmp_path: Path) -> None:
     from archivist.commands.init import installed_source
 
     repo = init_repo(tmp_path / "repo")
+    repo.dvc("init", "-q")  # init writes its policy in a DVC repository only
     proc = run([Path(sys.executable).parent / "archivist", "init", "--json"], repo.root)
     snippet = yaml.safe_load(__import__("json").loads(proc.stdout)["pre_commit_config"])
     entry = snippet["repos"][0]

@@ -9,12 +9,14 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from archivist import gitrepo
+from archivist import gitrepo, initpolicy
 from archivist.commands._common import add_json, formatter, repo_root
 from archivist.errors import ConfigError, UsageError
+from archivist.inventory import load_artifacts
 from archivist.output import print_json
 from archivist.policy import POLICY_FILE, parse_policy
 from archivist.templates_dir import policy_templates, templates_dir
+from archivist.trees import WorkingTree
 
 HELP = """\
 Write archivist.yaml at the repository root from a template, and print the
@@ -24,7 +26,12 @@ Write archivist.yaml at the repository root from a template, and print the
   standard   owner, provenance and a retention class on models and data (default)
   regulated  full provenance, long retention, keyless signatures from CI
 
-Never overwrites an existing policy without --force.
+The policy is fitted to the repository: `branch:` is the branch checked out,
+`remotes.active` is DVC's default remote (a second remote, if any, is the archive), and a
+rule whose paths match none of the repository's artifacts is pointed at where its kind of
+artifact is (a model at the root, model.pkl, gets a rule for model.pkl, not models/**).
+Run it in a DVC repository (after `dvc init`). Never overwrites an existing policy
+without --force.
 """
 
 
@@ -44,19 +51,32 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"no template {args.template!r}",
                          "choose one of " + ", ".join(templates))
     root = repo_root()
+    if not (root / ".dvc").is_dir():
+        raise UsageError(f"{root} is not a DVC repository (no .dvc/ folder)",
+                         "run `dvc init` first")
     target = root / POLICY_FILE
     if target.exists() and not args.force:
         raise ConfigError(f"{POLICY_FILE} exists already", "pass --force to overwrite it")
-    text = templates[args.template].read_text(encoding="utf-8")
-    parse_policy(text, f"template {args.template}")  # a shipped template must be valid
+    template = templates[args.template].read_text(encoding="utf-8")
+    parse_policy(template, f"template {args.template}")  # a shipped template must be valid
+    configs = [p.read_text(encoding="utf-8", errors="replace")
+               for p in (root / ".dvc" / "config", root / ".dvc" / "config.local")
+               if p.is_file()]
+    text, notes = initpolicy.tailor(
+        template, branch=gitrepo.current_branch(root),
+        remotes=initpolicy.read_dvc_config(configs),
+        artifacts=load_artifacts(WorkingTree(root, git=True)))
+    parse_policy(text, POLICY_FILE)  # what is written must be valid too
     target.write_text(text, encoding="utf-8")
     snippet = pin_snippet((templates_dir() / "pre-commit-config.yaml").read_text(
         encoding="utf-8"))
     if args.json:
         print_json({"policy": POLICY_FILE, "template": args.template,
-                    "pre_commit_config": snippet})
+                    "pre_commit_config": snippet, "notes": notes})
         return 0
     print(f"wrote {POLICY_FILE} from the {args.template!r} template", file=sys.stderr)
+    for note in notes:
+        print(f"  note: {note}", file=sys.stderr)
     print("Add this to .pre-commit-config.yaml, then run `pre-commit install`:\n")
     print(snippet.rstrip())
     return 0
