@@ -75,6 +75,11 @@ class Artifact:
     meta: Mapping[str, Any] = field(default_factory=dict)
     version: Version | None = None
     registered: bool = False  # named by a dvc.yaml artifacts: entry
+    # How DVC stores the output's bytes (its own fields; retention leaves some alone):
+    cache: bool = True  # False: ``cache: false``, the bytes are in git
+    push: bool = True  # False: ``push: false``, never sent to a remote
+    remote: str | None = None  # the output's own ``remote:``
+    imported: str | None = None  # "repo" (dvc import), "url" (import-url), "db"
 
     def tag(self, dotted: str) -> Any:
         """The value at a dotted key (``data.source``), or None when absent.
@@ -173,6 +178,28 @@ def _labels(value: Any) -> tuple[str, ...]:
     return ()
 
 
+def _storage_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An output's ``cache``, ``push`` and ``remote`` as DVC reads them (default: cached,
+    pushed, the default remote)."""
+    remote = entry.get("remote")
+    return {"cache": entry.get("cache") is not False, "push": entry.get("push") is not False,
+            "remote": str(remote) if isinstance(remote, str) and remote else None}
+
+
+def _import_kind(data: Mapping[str, Any], outs: list[Any]) -> str | None:
+    """What a ``.dvc`` file imports, as DVC's ``Stage.is_import`` tells (no ``cmd``, one
+    dependency, one output): "repo", "db" or "url"; None when it imports nothing."""
+    deps = data.get("deps")
+    if data.get("cmd") or not isinstance(deps, list) or len(deps) != 1 or len(outs) != 1:
+        return None
+    dep = deps[0]
+    if isinstance(dep, dict) and "repo" in dep:
+        return "repo"
+    if isinstance(dep, dict) and "db" in dep:
+        return "db"
+    return "url"
+
+
 def _tag_fields(entry: Mapping[str, Any], where: str, line: int) -> dict[str, Any]:
     meta = entry.get("meta")
     if meta is not None and not isinstance(meta, dict):
@@ -213,6 +240,7 @@ def parse_dvc_file(text: str | bytes, path: str) -> list[Artifact]:
     if isinstance(wdir, str) and wdir:
         base = join_repo_path(base, wdir, path, data.line_of("wdir"), folder=True)
     artifacts = []
+    imported = _import_kind(data, outs)
     for i, entry in enumerate(outs):
         line = outs.line_of(i) if isinstance(outs, LinedList) else 1
         if not isinstance(entry, dict):
@@ -225,6 +253,7 @@ def parse_dvc_file(text: str | bytes, path: str) -> list[Artifact]:
             path=join_repo_path(base, out_path, path, line),
             declared_in=path, line=line, tags_in=path, tags_line=line,
             version=_version(entry), **_tag_fields(entry, path, line),
+            **_storage_fields(entry), imported=imported,
         ))
     return artifacts
 
@@ -353,7 +382,7 @@ def parse_dvc_yaml(text: str | bytes, path: str, lock_text: str | bytes | None =
                 path=out_path, declared_in=path, line=oline, tags_in=path, tags_line=oline,
                 stage=stage.name,
                 version=versions.get((stage.name, posixpath.normpath(raw))),
-                **_tag_fields(spec, path, oline),
+                **_tag_fields(spec, path, oline), **_storage_fields(spec),
             )
     registry = data.get("artifacts")
     if registry is not None:

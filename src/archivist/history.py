@@ -366,7 +366,8 @@ def read_blobs(root: Path, shas: list[str]) -> dict[str, bytes]:
 # resumes there and walks only the new commits. Either way the result is the full walk's.
 _SNAPSHOT = "walk"
 # 2: templated dvc.yaml files resolved with their params (1 left their outputs out)
-_SNAPSHOT_KIND = ("walk", 2, tuple(CommitArtifacts.__dataclass_fields__), _PATHSPECS)
+# 3: artifacts carry cache, push, remote and imported (older snapshots lack them)
+_SNAPSHOT_KIND = ("walk", 3, tuple(CommitArtifacts.__dataclass_fields__), _PATHSPECS)
 
 
 def _resumable(root: Path, base: str, head: str) -> bool:
