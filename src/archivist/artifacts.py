@@ -340,17 +340,23 @@ def _no_params(path: str) -> bytes | None:
 
 
 def resolved_stages(data: LinedDict, path: str,
-                    read: dvctemplate.Reader = _no_params,
+                    read: dvctemplate.Reader | None = _no_params,
                     ) -> Iterable[tuple[dvctemplate.Stage, int]]:
     """Each stage of a ``dvc.yaml`` as DVC runs it (``train@small`` for a foreach
     entry), with the line of the entry it comes from; ConfigError when a template does
-    not resolve. ``read`` gives a params file's bytes by repo path (None: no such file)."""
+    not resolve. ``read`` gives a params file's bytes by repo path (None: no such file).
+
+    With ``read=None`` the params files are unknown (history reads only the blobs of
+    declaring files): a stage whose template does not resolve without them is left out
+    instead of refused, as every templated stage was before templates were resolved.
+    """
+    strict = read is not None
     stages = data.get("stages")
     if stages is None:
         return
     if not isinstance(stages, dict):
         raise ConfigError(f"{path}:{data.line_of('stages')}: 'stages' must be a mapping")
-    resolver = dvctemplate.Resolver(data, path, read)
+    resolver = dvctemplate.Resolver(data, path, read or _no_params)
     for stage_name, stage in stages.items():
         sline = stages.line_of(stage_name)
         if not isinstance(stage, dict):
@@ -358,6 +364,8 @@ def resolved_stages(data: LinedDict, path: str,
         try:
             generated = resolver.stages(str(stage_name), stage)
         except dvctemplate.TemplateError as exc:
+            if not strict:
+                continue
             raise dvctemplate.resolve_error(path, sline, f"stage {stage_name!r}",
                                             exc) from None
         for one in generated:
@@ -365,11 +373,13 @@ def resolved_stages(data: LinedDict, path: str,
 
 
 def parse_dvc_yaml(text: str | bytes, path: str, lock_text: str | bytes | None = None,
-                   read: dvctemplate.Reader = _no_params) -> list[Artifact]:
+                   read: dvctemplate.Reader | None = None) -> list[Artifact]:
     """Stage outputs and ``artifacts:`` entries of a ``dvc.yaml`` (versions from its lock).
 
     Templated stages (``foreach``, ``matrix``, ``${...}``) are resolved as DVC does, with
-    params files (``params.yaml``, ``vars:``) read through ``read``.
+    params files (``params.yaml``, ``vars:``) read through ``read``; one that does not
+    resolve is a ConfigError naming it. Without ``read`` (params unknown, see
+    ``resolved_stages``) such stages and ``artifacts:`` entries are left out.
     """
     data = _require_mapping(yamlload.load(text, path), path)
     base = posixpath.dirname(path)
@@ -410,10 +420,11 @@ def parse_dvc_yaml(text: str | bytes, path: str, lock_text: str | bytes | None =
 
 
 def _resolve_registry(data: LinedDict, registry: LinedDict, path: str,
-                      read: dvctemplate.Reader) -> LinedDict:
+                      read: dvctemplate.Reader | None) -> LinedDict:
     """``artifacts:`` with its ``${...}`` replaced (DVC resolves names and entries too);
-    each entry keeps the line it was written on."""
-    resolver = dvctemplate.Resolver(data, path, read)
+    each entry keeps the line it was written on. Without ``read``, an entry that does
+    not resolve is left out."""
+    resolver = dvctemplate.Resolver(data, path, read or _no_params)
     out = LinedDict()
     out.line = registry.line
     lines: dict[str, int] = {}
@@ -429,6 +440,8 @@ def _resolve_registry(data: LinedDict, registry: LinedDict, path: str,
                     f"expected str, got {type(new_name).__name__}")
             value = resolver.context.resolve(entry)
         except dvctemplate.TemplateError as exc:
+            if read is None:
+                continue
             raise dvctemplate.resolve_error(path, aline, f"artifact {name!r}", exc) from None
         if isinstance(value, dict) and isinstance(entry, LinedDict):
             lined = LinedDict()
