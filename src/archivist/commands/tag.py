@@ -100,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
     if artifact.registered and artifact.tags_in.endswith("dvc.yaml") and artifact.name:
         registry = artifact.name.rpartition(":")[2]
     base_text = old_text
-    if updates and registry is None and registryedit.is_templated_output(old_text, artifact.tags_in,
-                                                             artifact.stage):
+    if updates and registry is None and registryedit.is_templated_output(
+            old_text, artifact.tags_in, artifact.stage):
         # a templated output's tags live in an artifacts: entry (added for it), as in DVC
         base_text, registry = registryedit.add_entry(old_text, artifact.tags_in,
                                                      artifact.path)
