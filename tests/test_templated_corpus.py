@@ -278,3 +278,21 @@ def test_an_unresolvable_output_is_an_error_naming_stage_and_line(tmp_path: Path
     proc = repo.archivist("check", "--all")
     assert proc.returncode == 2
     assert f"dvc.yaml:{line}: stage {stage!r}" in proc.stderr
+
+
+def test_the_hook_resolves_with_the_staged_params(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    repo.dvc("init", "-q")
+    repo.write("archivist.yaml", POLICY)
+    repo.commit("policy")
+    repo.write("params.yaml", "sizes: [small]\n")
+    repo.write("dvc.yaml", "stages:\n  train:\n    foreach: ${sizes}\n    do:\n"
+                           "      cmd: python train.py\n      outs:\n"
+                           "        - models/${item}.pkl\n")
+    repo.git("add", "params.yaml", "dvc.yaml")
+    repo.write("params.yaml", "sizes: [small, large]\n")  # not staged
+    proc = repo.archivist("check", "--staged")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "models/small.pkl" in out and "models/large.pkl" not in out
+    assert "1 artifact(s) checked" in out
