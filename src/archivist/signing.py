@@ -998,13 +998,19 @@ class TagInfo:
 
 
 def read_tag(root: Path, tag: str) -> TagInfo | None:
-    out = gitrepo.git(["for-each-ref", "--format=%(objecttype)%00%(*objectname)%00"
-                       "%(objectname)%00%(taggerdate:iso-strict)%00%(contents)",
-                       f"refs/tags/{tag}"], root)
+    """The tag and the commit it names; None when absent or when it names no commit (a tag
+    of a blob, a tree or another tag is no release, and no git command gets to choke on
+    it)."""
+    out = gitrepo.git(["for-each-ref", "--format=%(objecttype)%00%(*objecttype)%00"
+                       "%(*objectname)%00%(objectname)%00%(taggerdate:iso-strict)%00"
+                       "%(contents)", f"refs/tags/{tag}"], root)
     if not out.strip():
         return None
-    kind, peeled, target, when, message = ([*out.split("\x00", 4), "", "", "", ""])[:5]
+    kind, peeled_kind, peeled, target, when, message = (
+        [*out.split("\x00", 5), "", "", "", "", ""])[:6]
     annotated = kind == "tag"
+    if (peeled_kind if annotated else kind) != "commit":
+        return None
     try:
         tagger_date = dt.datetime.fromisoformat(when) if annotated and when else None
     except ValueError:
@@ -1066,9 +1072,10 @@ def remote_order(policy: Policy) -> list[str | None]:
     return order
 
 
-def version_content(root: Path, version: Version, policy: Policy,
+def version_content(root: Path, version: Version, policy: Policy, *, fetch: bool = True,
                     ) -> tuple[list[ContentFile], str]:
-    """The version's files (cache first, then the active, then the archive remote).
+    """The version's files (cache first, then the active, then the archive remote; with
+    ``fetch=False`` the cache alone, ConfigError when it lacks any).
 
     A folder's ``.dir`` is believed only when its bytes hash to the md5 DVC records: a
     copy that does not (rewritten on a remote, or in the cache) is removed from the cache,
@@ -1089,6 +1096,10 @@ def version_content(root: Path, version: Version, policy: Policy,
     missing = missing_now("the DVC cache")
     if not missing:
         return dvcobjects.cached_files(root, version), "cache"
+    if not fetch:
+        raise ConfigError(f"{version.label}: {len(missing)} object(s) are not in the DVC "
+                          "cache, and remotes were not read", "run archivist verify to fetch "
+                          "and check them")
     tried = []
     for remote in remote_order(policy):
         name = remote or "the default remote"
@@ -1135,7 +1146,7 @@ def name_problems(root: Path, artifact: str, version: Version, files: Sequence[C
 
 
 def verify_tag(root: Path, tag: str, policy: Policy, *,
-               policy_rev: str | None = None) -> VerifyOutcome:
+               policy_rev: str | None = None, fetch: bool = True) -> VerifyOutcome:
     """Verify one release tag against ``policy`` (the governed branch's, never the tag's).
 
     Reads the tag's message, the bundle and the DVC files from the tagged commit, the
@@ -1143,15 +1154,18 @@ def verify_tag(root: Path, tag: str, policy: Policy, *,
     and checks that the tagged commit is the governed branch's release commit, the
     signature and signer, and every file's digest. Key and certificate files named by the
     policy are read from ``policy_rev`` (default: the governed branch's head), which is
-    also the branch the release commit must be on. Per-tag failures are problems (and a
-    status) in the outcome; a policy that cannot be used raises ConfigError.
+    also the branch the release commit must be on. With ``fetch=False`` no remote is read:
+    bytes the cache lacks give ``CONTENT_MISSING`` (everything else is still checked).
+    Per-tag failures are problems (and a status) in the outcome; a policy that cannot be
+    used raises ConfigError.
     """
     if releases.parse_release_tag(tag) is None:
         return _Verdict(tag).fail(VerifyStatus.NOT_A_RELEASE,
                                   f"{tag}: not a release tag (NAME@vX.Y.Z)")
     info = read_tag(root, tag)
     if info is None:
-        return _Verdict(tag).fail(VerifyStatus.NOT_A_RELEASE, f"{tag}: no such tag")
+        return _Verdict(tag).fail(VerifyStatus.NOT_A_RELEASE,
+                                  f"{tag}: no such tag, or it names no commit")
     record = releases.parse_tag_message(tag, info.message) if info.annotated else None
     verdict = _Verdict(tag, commit=info.commit)
     governed = policy_rev or governed_rev(root, policy)
@@ -1160,14 +1174,15 @@ def verify_tag(root: Path, tag: str, policy: Policy, *,
         if adoption is not None:
             commit, adopted = adoption
             return verify_record(root, tag, adopted, info.commit, policy, policy_rev=governed,
-                                 governed=governed, verdict=verdict, bundle_commit=commit)
+                                 governed=governed, verdict=verdict, bundle_commit=commit,
+                                 fetch=fetch)
         if _legacy(root, policy, info, governed):
             return verdict.done(VerifyStatus.LEGACY)
         return verdict.fail(VerifyStatus.UNSIGNED, f"{tag}: not an archivist release (no "
                             "annotated tag message with the artifact, version, digest and "
                             "bundle, and no adoption on the governed branch)")
     return verify_record(root, tag, record, info.commit, policy, policy_rev=governed,
-                         governed=governed, verdict=verdict)
+                         governed=governed, verdict=verdict, fetch=fetch)
 
 
 TRAILER_ADOPTED = "Archivist-Adopted"  # the commit an existing GTO tag registered
@@ -1277,8 +1292,8 @@ class _Verdict:
 
 def verify_record(root: Path, tag: str, record: releases.ReleaseRecord, commit: str,
                   policy: Policy, *, policy_rev: str | None, governed: str | None,
-                  verdict: _Verdict | None = None,
-                  bundle_commit: str | None = None) -> VerifyOutcome:
+                  verdict: _Verdict | None = None, bundle_commit: str | None = None,
+                  fetch: bool = True) -> VerifyOutcome:
     """Verify the release ``record`` of ``tag`` as made at ``commit``.
 
     ``governed`` is the head whose first-parent history must hold the release commit
@@ -1349,7 +1364,7 @@ def verify_record(root: Path, tag: str, record: releases.ReleaseRecord, commit: 
                 f"the signed statement names {key} {claimed.get(key)!r}, not {want!r} "
                 "(bundle copied from another release?)"])
     try:
-        files, source = version_content(root, version, policy)
+        files, source = version_content(root, version, policy, fetch=fetch)
     except IntegrityError as exc:
         return verdict.fail(VerifyStatus.CONTENT_MISMATCH, str(exc))
     except dvcobjects.RemoteAccessError:

@@ -152,3 +152,20 @@ def test_listing_is_read_as_dvc_reads_it() -> None:
     assert ours == [("/".join(parts), hi.value) for parts, _, hi in dvc]
     with pytest.raises(IntegrityError):
         parse_dir_manifest(b"[" * 100_000, "md5:x.dir")
+
+
+def test_without_fetch_only_the_cache_is_read(dvc_repo, keys, tmp_path) -> None:
+    """What a git-only audit asks for: everything checked but the bytes it cannot read."""
+    from archivist.policy import parse_policy
+    from archivist.signing import VerifyStatus, verify_tag
+
+    repo = _released_folder(dvc_repo, keys)
+    fresh = _clone(repo, tmp_path / "fresh")
+    policy = parse_policy(fresh.read("archivist.yaml"))
+    outcome = verify_tag(fresh.root, "models/set@v1.0.0", policy, fetch=False)
+    assert outcome.status is VerifyStatus.CONTENT_MISSING and not outcome.ok
+    assert outcome.method == "key" and outcome.signer  # the signature was checked
+    cache = fresh.root / ".dvc" / "cache"
+    assert not [p for p in cache.rglob("*") if p.is_file()]  # no remote was read
+    assert verify_tag(fresh.root, "models/set@v1.0.0", policy).status is VerifyStatus.OK
+    assert [p for p in cache.rglob("*") if p.is_file()]

@@ -277,3 +277,15 @@ def test_bundles_that_are_no_bundle_at_all(sample, bundle: bytes) -> None:
     trust = load_trust(sample.root, parse_policy(sample.read("archivist.yaml")))
     result = check_bundle(bundle, trust)
     assert result.status is VerifyStatus.MALFORMED and len(result.problems) == 1
+
+
+def test_a_release_tag_on_a_blob_is_one_problem(sample, keys) -> None:
+    _released(sample, keys.private)
+    blob = run(["git", "hash-object", "-w", "--stdin"], sample.root, input="x").stdout.strip()
+    sample.git("tag", "-a", "clf@v1.0.1", "-m", "Registering artifact clf version v1.0.1", blob)
+    sample.git("tag", "clf@v1.0.2", "HEAD^{tree}")
+    proc = sample.archivist("verify", "--json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    status = {r["tag"]: r["status"] for r in json.loads(proc.stdout)["releases"]}
+    assert status == {GOOD: "ok", "clf@v1.0.1": "not-a-release",
+                      "clf@v1.0.2": "not-a-release"}
