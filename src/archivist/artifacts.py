@@ -344,13 +344,9 @@ def resolved_stages(data: LinedDict, path: str,
                     ) -> Iterable[tuple[dvctemplate.Stage, int]]:
     """Each stage of a ``dvc.yaml`` as DVC runs it (``train@small`` for a foreach
     entry), with the line of the entry it comes from; ConfigError when a template does
-    not resolve. ``read`` gives a params file's bytes by repo path (None: no such file).
-
-    With ``read=None`` the params files are unknown (history reads only the blobs of
-    declaring files): a stage whose template does not resolve without them is left out
-    instead of refused, as every templated stage was before templates were resolved.
+    not resolve. ``read`` gives a params file's bytes by repo path (None: no such file);
+    without it there are no params files.
     """
-    strict = read is not None
     stages = data.get("stages")
     if stages is None:
         return
@@ -364,8 +360,6 @@ def resolved_stages(data: LinedDict, path: str,
         try:
             generated = resolver.stages(str(stage_name), stage)
         except dvctemplate.TemplateError as exc:
-            if not strict:
-                continue
             raise dvctemplate.resolve_error(path, sline, f"stage {stage_name!r}",
                                             exc) from None
         for one in generated:
@@ -378,8 +372,7 @@ def parse_dvc_yaml(text: str | bytes, path: str, lock_text: str | bytes | None =
 
     Templated stages (``foreach``, ``matrix``, ``${...}``) are resolved as DVC does, with
     params files (``params.yaml``, ``vars:``) read through ``read``; one that does not
-    resolve is a ConfigError naming it. Without ``read`` (params unknown, see
-    ``resolved_stages``) such stages and ``artifacts:`` entries are left out.
+    resolve is a ConfigError naming it (never left out).
     """
     data = _require_mapping(yamlload.load(text, path), path)
     base = posixpath.dirname(path)
@@ -422,8 +415,7 @@ def parse_dvc_yaml(text: str | bytes, path: str, lock_text: str | bytes | None =
 def _resolve_registry(data: LinedDict, registry: LinedDict, path: str,
                       read: dvctemplate.Reader | None) -> LinedDict:
     """``artifacts:`` with its ``${...}`` replaced (DVC resolves names and entries too);
-    each entry keeps the line it was written on. Without ``read``, an entry that does
-    not resolve is left out."""
+    each entry keeps the line it was written on."""
     resolver = dvctemplate.Resolver(data, path, read or _no_params)
     out = LinedDict()
     out.line = registry.line
@@ -440,8 +432,6 @@ def _resolve_registry(data: LinedDict, registry: LinedDict, path: str,
                     f"expected str, got {type(new_name).__name__}")
             value = resolver.context.resolve(entry)
         except dvctemplate.TemplateError as exc:
-            if read is None:
-                continue
             raise dvctemplate.resolve_error(path, aline, f"artifact {name!r}", exc) from None
         if isinstance(value, dict) and isinstance(entry, LinedDict):
             lined = LinedDict()
