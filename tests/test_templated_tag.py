@@ -109,3 +109,23 @@ plots:
                if line.startswith("-") and not line.startswith("---")]
     assert removed == [], diff
     assert repo.dvc("stage", "list", "--all").returncode == 0
+
+
+def test_output_of_a_nested_pipeline_with_wdir(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    repo.dvc("init", "-q")
+    repo.write("archivist.yaml", POLICY.replace("models/**", "**/models/**"))
+    repo.write("nlp/params.yaml", "work: train\nsizes: [base]\n")
+    repo.write("nlp/dvc.yaml", "stages:\n  fit:\n    foreach: ${sizes}\n    do:\n"
+                               "      wdir: ${work}\n      cmd: python fit.py\n      outs:\n"
+                               "        - models/${item}.bin\n")
+    repo.commit("nested")
+    proc = repo.archivist("tag", "nlp/train/models/base.bin", "owner=ana@example.com")
+    assert proc.returncode == 0, proc.stderr
+    found = dvc_artifacts(repo)
+    # DVC reads the entry in nlp/dvc.yaml, its path relative to that folder
+    assert found == {"base": {"path": "train/models/base.bin",
+                              "meta": {"owner": "ana@example.com"}}}
+    assert "base:\n    path: train/models/base.bin" in repo.read("nlp/dvc.yaml")
+    assert repo.archivist("check", "--all").returncode == 0
+    assert repo.dvc("stage", "list", "--all").returncode == 0
