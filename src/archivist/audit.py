@@ -37,6 +37,7 @@ from archivist.inventory import load_artifacts
 from archivist.ledger import EVENT_KINDS, EVENTS_DIR, LedgerCommit, read_ledger
 from archivist.metadata import Violation, check_all
 from archivist.policy import POLICY_FILE, Policy, RetentionClass, Rule, parse_policy
+from archivist.releases import VerifyStatus
 from archivist.retention import PlanItem, UnmatchedHold, unmatched_holds
 from archivist.trees import CommitTree, Tree
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # adapters the audit imports only when it runs
     from archivist.history import CommitArtifacts, DateAnomaly, Timelines
     from archivist.lifecycle import Plan, ReleaseAnomaly
     from archivist.objectcheck import ObjectProblem
+    from archivist.signing import VerifyOutcome
 
 
 # Finding kinds, in the order reports list them. Their names are part of the JSON output.
@@ -134,11 +136,13 @@ class Finding:
     commit: str | None = None
     author: str | None = None
     date: dt.datetime | None = None
+    status: VerifyStatus | None = None  # release findings: what verify said
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "subject": self.subject, "problem": self.problem,
                 "fix": self.fix, "artifact": self.artifact, "commit": self.commit,
-                "author": self.author, "date": self.date.isoformat() if self.date else None}
+                "author": self.author, "date": self.date.isoformat() if self.date else None,
+                "status": self.status.value if self.status else None}
 
 
 @dataclass
@@ -1002,14 +1006,84 @@ def _release_policy_findings(root: Path, policy: Policy, policy_rev: str | None,
     return [], True
 
 
-def _release_findings(root: Path, policy: Policy, policy_rev: str | None,
-                      figures: Figures, notes: list[str],
-                      moved: set[str]) -> list[Finding]:
-    """Verify every release tag with the base policy; one finding per tag that fails.
+ReleaseJudgement = Literal["verified", "legacy", "unchecked", "covered", "finding"]
 
-    ``moved``: tags the ledger already reports as moved (no second finding for them).
+
+def judge_release(status: VerifyStatus, *, deep: bool, moved_in_ledger: bool,
+                  ) -> ReleaseJudgement:
+    """What the audit makes of one tag's verify status.
+
+    Bytes that could not be read are a finding only with ``--deep``: without it the audit
+    reads git alone, and says what it left unchecked. A tag the ledger already reports as
+    moved gets no second finding.
     """
-    from archivist.signing import list_release_tags, verify_tag
+    if status is VerifyStatus.OK:
+        return "verified"
+    if status is VerifyStatus.LEGACY:
+        return "legacy"
+    if status is VerifyStatus.CONTENT_MISSING and not deep:
+        return "unchecked"
+    if moved_in_ledger:
+        return "covered"  # a moved tag fails verify in any number of ways: one finding
+    return "finding"
+
+
+_UNSIGNED = (VerifyStatus.UNSIGNED, VerifyStatus.LEGACY, VerifyStatus.NOT_A_RELEASE)
+
+
+def _release_fix(tag: str, status: VerifyStatus) -> str:
+    if status is VerifyStatus.UNSIGNED:
+        return (f"sign it: archivist release --adopt {tag} (a registry's tag), or release "
+                "the version again")
+    if status is VerifyStatus.UNTRUSTED_SIGNER:
+        return ("sign with a key, root or identity the governed branch's policy lists; a new "
+                "signer is trusted once its review merges there")
+    if status is VerifyStatus.MALFORMED:
+        return f"the bundle cannot be read: archivist verify {tag} says where; sign it again"
+    if status is VerifyStatus.MOVED:
+        return f"put {tag} back on its release commit (archivist verify {tag} names it)"
+    return f"archivist verify {tag} shows why; if the content is right, sign it again"
+
+
+def _verify(root: Path, tag: str, policy: Policy, policy_rev: str | None, head: str,
+            audited: Mapping[str, int], *, fetch: bool) -> VerifyOutcome:
+    """``signing.verify_tag``, with release commits on the audited history taken as on the
+    branch: a merge request's own release is judged by the base policy's trust, not
+    refused for not being merged yet. Whether a tag left its release commit is the
+    ledger's to say (``release-tag-moved``). Without ``fetch`` only the DVC cache is read
+    for the bytes."""
+    from archivist import releases, signing
+
+    outcome = signing.verify_tag(root, tag, policy, policy_rev=policy_rev, fetch=fetch)
+    if policy_rev == head or outcome.status not in (VerifyStatus.MOVED, VerifyStatus.UNSIGNED):
+        return outcome
+    info = signing.read_tag(root, tag)
+    if info is None:
+        return outcome
+    record = releases.parse_tag_message(tag, info.message) if info.annotated else None
+    if record is not None and outcome.status is VerifyStatus.MOVED \
+            and info.commit in audited:
+        return signing.verify_record(root, tag, record, info.commit, policy,
+                                     policy_rev=policy_rev, governed=head, fetch=fetch)
+    adoption = signing.find_adoption(root, tag, head) if record is None else None
+    if adoption is not None:  # adopted on the audited history, not yet on the base
+        commit, adopted = adoption
+        return signing.verify_record(root, tag, adopted, info.commit, policy,
+                                     policy_rev=policy_rev, governed=head,
+                                     bundle_commit=commit, fetch=fetch)
+    return outcome
+
+
+def _release_findings(root: Path, policy: Policy, policy_rev: str | None,
+                      figures: Figures, notes: list[str], moved: set[str], *,
+                      deep: bool, head: str, audited: Mapping[str, int]) -> list[Finding]:
+    """Verify every release tag with the base policy; one finding per tag that fails, and
+    every other tag still judged.
+
+    ``moved``: tags the ledger already reports as moved (no second finding for them);
+    ``audited``: the first-parent commits of ``head``, the history under audit.
+    """
+    from archivist.signing import list_release_tags
 
     tags = list_release_tags(root)
     figures.releases = len(tags)
@@ -1018,9 +1092,11 @@ def _release_findings(root: Path, policy: Policy, policy_rev: str | None,
         return []
     findings, usable = _release_policy_findings(root, policy, policy_rev, tags)
     signed = verified = 0
+    legacy: list[str] = []
     for name in tags:
         try:
-            outcome = verify_tag(root, name, policy, policy_rev=policy_rev)
+            # without --deep the audit reads git and this clone's DVC cache, no remote
+            outcome = _verify(root, name, policy, policy_rev, head, audited, fetch=deep)
         except ArchivistError as exc:
             if not usable:
                 continue  # the one finding about the policy's trust covers it
@@ -1034,20 +1110,26 @@ def _release_findings(root: Path, policy: Policy, policy_rev: str | None,
                 problem=f"{name}: verification broke on it ({type(exc).__name__})",
                 fix=f"archivist verify {name} --debug shows where"))
             continue
-        problems = list(outcome.problems)
-        unsigned = any("bundle" in p.lower() and ("no " in p.lower() or "missing" in p.lower())
-                       for p in problems)
-        signed += not unsigned
-        if outcome.ok:
+        status = outcome.status
+        signed += status not in _UNSIGNED
+        judgement = judge_release(status, deep=deep, moved_in_ledger=name in moved)
+        if judgement == "verified":
             verified += 1
-            continue
-        if name in moved:
-            continue
-        findings.append(Finding(
-            kind="release", subject=name, artifact=outcome.artifact or None,
-            problem="; ".join(problems) or "the signature does not verify",
-            fix=(f"sign it: archivist release (no bundle for {name})" if unsigned else
-                 f"archivist verify {name} shows why; if the content is right, sign it again")))
+        elif judgement == "legacy":
+            legacy.append(name)
+        elif judgement == "unchecked":
+            notes.append(f"release {name}: signature and signer verified, its content not "
+                         f"checked ({'; '.join(outcome.problems)}); archivist verify {name} "
+                         "or audit --deep reads the bytes")
+        elif judgement == "finding":
+            findings.append(Finding(
+                kind="release", subject=name, artifact=outcome.artifact or None,
+                commit=outcome.commit, status=status,
+                problem="; ".join(outcome.problems) or f"{name}: {status.value}",
+                fix=_release_fix(name, status)))
+    if legacy:
+        notes.append(f"{len(legacy)} legacy release tag(s), unsigned, made before "
+                     f"signing.since: {', '.join(legacy)}")
     figures.releases_signed, figures.releases_verified = signed, verified
     return findings
 
@@ -1252,15 +1334,17 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
         items = plan.items if plan is not None else []
         roles = {"active": policy.remotes.active, "archive": policy.remotes.archive}
         findings += plan_figures(items, figures, as_of, roles) if plan is not None else []
-        # one version of each artifact's each version: what a hold could hold
-        versions = {(s.path, s.version.digest): s.artifact for s in timelines.spans}
-        findings += hold_findings(unmatched_holds(policy, versions.values()), as_of)
+        # every version the branch had: what a hold could hold
+        records = (plan.records if plan is not None
+                   else lifecycle.version_records(timelines.spans))
+        findings += hold_findings(unmatched_holds(policy, records), as_of)
         anomalies = (plan.release_anomalies if plan is not None
                      else lifecycle.read_pins(root, ledger, fresh=False).anomalies)
         tag_findings = release_tag_findings(anomalies, ledger)
         findings += tag_findings
         moved = {f.subject for f in tag_findings if f.kind == "release-tag-moved"}
-        findings += _release_findings(root, release_policy, policy_rev, figures, notes, moved)
+        findings += _release_findings(root, release_policy, policy_rev, figures, notes, moved,
+                                      deep=deep, head=head, audited=order)
     finally:
         cat.close()
 

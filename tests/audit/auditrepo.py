@@ -226,17 +226,29 @@ def make_key(folder: Path, name: str) -> tuple[Path, bytes]:
 
 def forge_release_tag(repo: Repo, tag: str, bundle: bytes, *, artifact: str = "models/clf.pkl",
                       ) -> str:
-    """Commit ``bundle`` where a release of ``tag`` keeps it, and tag that commit with the
-    message archivist writes: a release whose only fault is its bundle."""
+    """A release of ``tag`` whose only fault is its bundle: the bundle committed where a
+    release keeps it, in a commit with the event file and trailers archivist writes, and
+    the annotated tag with archivist's message on that commit. Returns the commit."""
     from archivist import releases
+    from archivist.ledger import EVENTS_DIR, Event, EventEntry
 
     name, version = tag.split("@")
     rel = releases.bundle_path(name, version)
-    repo.write(rel, bundle)
-    sha = repo.commit(f"release {tag}", rel)
+    label = version_at(repo, "HEAD", f"{artifact}.dvc")
     record = releases.ReleaseRecord(
-        name=name, version=version, artifact=artifact, label=version_at(repo, sha),
+        name=name, version=version, artifact=artifact, label=label,
         digest="sha256:" + "0" * 64, bundle=rel, signer="key sha256:" + "0" * 64,
         method="key")
+    event = Event(kind="release", subject=f"release: {tag}",
+                  entries=(EventEntry(artifact, label, details={"tag": tag, "bundle": rel}),),
+                  extra_trailers=(("Archivist-Tag", tag), ("Archivist-Signer", record.signer)))
+    at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    event_file = f"{EVENTS_DIR}/{at.strftime('%Y%m%dT%H%M%SZ')}-release-{secrets.token_hex(4)}.json"
+    repo.write(event_file, json.dumps(event.document(at, "Test Author <author@example.com>")))
+    repo.write(rel, bundle)
+    repo.git("add", "--", rel, event_file)
+    run(["git", "commit", "-q", "--no-verify", "-F", "-", "--", rel, event_file], repo.root,
+        input=event.message())
+    sha = repo.git("rev-parse", "HEAD").stdout.strip()
     repo.git("tag", "-a", tag, "-m", releases.tag_message(record), sha)
     return sha
