@@ -133,3 +133,24 @@ def test_without_deep_the_audit_reads_only_git(released: AuditRepo, tmp_path: Pa
     proc = clone.archivist("verify", "clf@v1.0.0")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert [p for p in cache.rglob("*") if p.is_file()]
+
+
+def test_a_registry_tag_from_before_signing_since_is_legacy(
+        release_ready: tuple[AuditRepo, Path]) -> None:
+    """An adopted GTO registry: its tags predate signing and do not fail the audit."""
+    repo, _ = release_ready
+    # the tag `gto register` makes, tagged in January (gto itself always tags with now)
+    repo.git("tag", "-a", "clf@v0.9.0", "-m", "Registering artifact clf version v0.9.0",
+             env={"GIT_COMMITTER_DATE": "2026-01-05T12:00:00+00:00"})
+    shown = json.loads(run([BIN / "gto", "show", "--json"], repo.root).stdout)
+    assert shown["clf"]["version"] == "v0.9.0"  # GTO's registry has it
+    code, report = _audit(repo)
+    assert code == 1
+    assert {(f["subject"], f["status"]) for f in findings(report, "release")} == {
+        ("clf@v0.9.0", "unsigned")}
+    repo.write("archivist.yaml", repo.read("archivist.yaml") + "  since: 2026-06-01\n")
+    repo.commit("signing required from June", "archivist.yaml")
+    code, report = _audit(repo)
+    assert code == 0, report["findings"]
+    assert [n for n in report["notes"] if "legacy" in n and "clf@v0.9.0" in n]
+    assert report["figures"]["releases_signed"] == 0
