@@ -9,7 +9,14 @@ from pathlib import Path
 
 from realrepo import BIN, run
 
-from .auditrepo import AuditRepo, findings, forge_release_tag, kinds_and_subjects, make_key
+from .auditrepo import (
+    AuditRepo,
+    findings,
+    forge_release_tag,
+    kinds_and_subjects,
+    make_key,
+    remote_object,
+)
 
 BUNDLE = ".archivist/signatures/clf/v1.0.0.sig"
 
@@ -154,3 +161,21 @@ def test_a_registry_tag_from_before_signing_since_is_legacy(
     assert code == 0, report["findings"]
     assert [n for n in report["notes"] if "legacy" in n and "clf@v0.9.0" in n]
     assert report["figures"]["releases_signed"] == 0
+
+
+def test_released_bytes_gone_from_the_remote(released: AuditRepo, tmp_path: Path) -> None:
+    """The released bytes gone from the remote: a fresh clone's audit notes it cannot check
+    them; with --deep it reads the remotes, and it is a finding."""
+    label = next(e["version"] for e in _audit(released)[1]["events"] if e["kind"] == "release")
+    stored = remote_object(released, "storage", label)
+    assert stored.is_file()
+    stored.unlink()
+    clone = AuditRepo(tmp_path / "clone")
+    run(["git", "clone", "-q", str(released.root), str(clone.root)], tmp_path)
+    assert clone.dvc("pull", "-q", check=False).returncode != 0  # DVC's own answer: gone
+    code, report = _audit(clone)
+    assert code == 0 and [n for n in report["notes"] if "clf@v1.0.0" in n]
+    code, report = _audit(clone, "--deep")
+    assert code == 1
+    assert {(f["subject"], f["status"]) for f in findings(report, "release")} == {
+        ("clf@v1.0.0", "content-missing")}
