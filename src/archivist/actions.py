@@ -5,7 +5,8 @@ Every action follows the same order, so that no object is ever absent from both 
 1. refuse early (``ledger.ensure_can_commit``) before any remote is touched;
 2. copy (files first, a folder's ``.dir`` manifest last), then read every copy back and
    hash it; any mismatch stops here, with nothing deleted;
-3. delete (manifest first), never an object that a version staying there still uses;
+3. delete what ``retention.delete_sets`` allows (archive: a manifest before its files),
+   never an object that a version staying there, or a pinned version anywhere, uses;
 4. clear DVC's cached remote index, and commit one ledger event.
 
 A crash at any point leaves every object intact in at least one remote; a rerun sees the
@@ -35,13 +36,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from archivist import gitrepo, ledger
 from archivist.errors import ArchivistError, ConfigError, IntegrityError, UsageError
 from archivist.lifecycle import UNTIL_TRAILER, build_plan_details
 from archivist.policy import POLICY_FILE, Policy, parse_policy
-from archivist.retention import PlanItem, describe_class
+from archivist.retention import DeleteSet, Location, PlanItem, delete_sets, describe_class
 from archivist.storage import (
     ManifestMissing,
     ObjectRef,
@@ -287,15 +288,13 @@ def _mirror(src: Store, fallback: Store | None, dst: Store, refs: Sequence[Objec
     failpoint("after-verify")
 
 
-def _delete(store: Store, refs: Sequence[ObjectRef], protected: set[ObjectRef],
-            outcome: Outcome, absent: list[str] | None = None) -> list[str]:
-    """Delete ``refs`` from ``store`` in the order given, sparing ``protected``; the oids
-    deleted (those already gone are added to ``absent``)."""
+def _delete(store: Store, plan: DeleteSet[ObjectRef], outcome: Outcome,
+            absent: list[str] | None = None) -> list[str]:
+    """Delete what ``plan`` allows from ``store``, in its order; the oids deleted (those
+    already gone are added to ``absent``). What it spares is counted, never touched."""
     gone = []
-    for ref in refs:
-        if ref in protected:
-            outcome.kept_shared += 1
-            continue
+    outcome.kept_shared += len(plan.spared)
+    for ref in plan.delete:
         if store.delete(ref):
             gone.append(ref.oid)
         elif absent is not None:
@@ -314,14 +313,42 @@ def _owners(objs: Mapping[tuple[str, str], VersionObjects]) -> dict[ObjectRef, s
     return owners
 
 
-def _delete_order(objs: Iterable[VersionObjects]) -> list[ObjectRef]:
-    refs = [r for vo in objs for r in vo.in_delete_order()]
-    manifests = [r for r in refs if r.is_dir]
-    return unique(manifests + [r for r in refs if not r.is_dir])
+def _staying_objects(items: Sequence[PlanItem],
+                     due: Mapping[tuple[str, str], VersionObjects], sources: Sequence[Store],
+                     ) -> dict[tuple[str, str], VersionObjects]:
+    """The objects of every version that is not due. A disposed one that nothing pins is
+    not read (its bytes are gone by the ledger's word); one whose manifest is in no
+    source is left out, so that ``retention.delete_sets`` refuses rather than guess."""
+    out: dict[tuple[str, str], VersionObjects] = {}
+    for item in items:
+        key = (item.path, item.version)
+        if key in due or key in out or (item.state == "disposed" and not item.pinned):
+            continue
+        try:
+            out[key] = version_objects(item.digest, item.algorithm, sources)
+        except ManifestMissing:
+            continue
+        except IntegrityError as exc:
+            raise IntegrityError(f"{item.path} {item.version} ({item.state}): {exc.message}",
+                                 exc.hint) from None
+    return out
 
 
-def _stays_active(item: PlanItem) -> bool:
-    return item.location == "active" and item.action == "keep"
+def _delete_sets(items: Sequence[PlanItem], due: Mapping[tuple[str, str], VersionObjects],
+                 staying: Mapping[tuple[str, str], VersionObjects],
+                 kind: Literal["archive", "dispose"]) -> dict[Location, DeleteSet[ObjectRef]]:
+    """``retention.delete_sets`` on the remotes' objects, in the order each action
+    deletes: archive a manifest before its files (a manifest left in the active remote
+    would announce files that are gone), dispose files before their manifest (a rerun
+    finds what is left through it)."""
+    def order(vo: VersionObjects) -> list[ObjectRef]:
+        if kind == "archive":
+            return vo.in_delete_order()
+        refs = vo.in_copy_order()
+        return [r for r in refs if not r.is_dir] + [r for r in refs if r.is_dir]
+
+    objects = {key: order(vo) for key, vo in {**staying, **due}.items()}
+    return {s.remote: s for s in delete_sets(items, objects, kind)}
 
 
 @dataclass
@@ -381,16 +408,15 @@ def archive(root: Path, policy: Policy, as_of: dt.date, *, apply: bool, jobs: in
             active_name, archive_name = remotes.active_name, remotes.archive_name
             active, target, cache = remotes.active, remotes.archive, remotes.cache
             sources = [cache, active, target]
-            keep = [i for i in plan.items if _stays_active(i)]
-            kept_objs = _objects_of(keep, sources)
             due_objs = _objects_of(due, sources)
+            sets = _delete_sets(plan.items, due_objs, _staying_objects(plan.items, due_objs,
+                                                                        sources), "archive")
             owners = _owners(due_objs)
             refs = unique(r for vo in due_objs.values() for r in vo.in_copy_order())
             progress.start(f"archive to {archive_name}", len(refs), outcome.nbytes or None)
             try:
                 _mirror(active, cache, target, refs, jobs, progress, outcome, owners)
-                protected = _protected(kept_objs.values())
-                gone = _delete(active, _delete_order(due_objs.values()), protected, outcome)
+                gone = _delete(active, sets["active"], outcome)
             finally:
                 progress.close()
         entries = tuple(ledger.EventEntry(
@@ -449,25 +475,22 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
             active_name, archive_name = remotes.active_name, remotes.archive_name
             active, target, cache = remotes.active, remotes.archive, remotes.cache
             sources = [cache, target, active]
-            staying = [i for i in plan.items if i.action != "dispose" and i.state != "disposed"]
-            keep_active = _protected(_objects_of(
-                [i for i in staying if i.location == "active"], sources).values())
-            keep_archive = _protected(_objects_of(
-                [i for i in staying if i.location == "archive"], sources).values())
             due_objs, done = _dispose_objects(due, sources, outcome)
+            staying_objs = _staying_objects(plan.items, due_objs, sources)
+            sets = _delete_sets(plan.items, due_objs, staying_objs, "dispose")
             order = _dispose_order(due_objs.values())
             progress.start("dispose", len(order) * 2, None)
             absent: dict[str, list[str]] = {}
             try:
-                gone_archive = _delete(target, order, keep_archive, outcome,
+                gone_archive = _delete(target, sets["archive"], outcome,
                                        absent.setdefault(archive_name, []))
-                gone_active = _delete(active, order, keep_active, outcome,
+                gone_active = _delete(active, sets["active"], outcome,
                                       absent.setdefault(active_name, []))
             finally:
                 progress.close()
             failpoint("after-delete")
             cache_note, cache_gone = _clean_cache(root, cache, order,
-                                                  keep_active | keep_archive, outcome)
+                                                  _protected(staying_objs.values()), outcome)
         entries = tuple(ledger.EventEntry(
             artifact=i.path, version=i.version,
             source=archive_name if i.location == "archive" else active_name,
