@@ -10,6 +10,9 @@ What pins a version, beyond its own dates:
   not deregistered nor deprecated, or a lightweight tag of that form;
 - a GTO stage that holds it now (``gto_tags``): in use, never archived or disposed.
 
+Outputs whose bytes no remote of the policy holds (``cache: false``, ``push: false``,
+``dvc import``/``import-url``) get no item: ``Plan.left_alone`` lists them with why.
+
 By default the history is walked fresh (no walk snapshot, no parse cache): a cache can
 make a command faster, never change what it deletes. Callers that only read (the audit)
 may hand in timelines they walked with the caches.
@@ -30,7 +33,14 @@ from archivist.artifacts import Artifact
 from archivist.errors import ArchivistError
 from archivist.inventory import find_artifact, load_artifacts
 from archivist.policy import Policy
-from archivist.retention import LedgerFact, PlanItem, VersionRecord, decide
+from archivist.retention import (
+    LedgerFact,
+    LeftAlone,
+    PlanItem,
+    VersionRecord,
+    decide,
+    left_alone_records,
+)
 from archivist.trees import CommitTree
 
 UNTIL_TRAILER = "Archivist-Until"
@@ -85,6 +95,8 @@ class Plan:
     stage_uses: list[gto_tags.StageUse] = field(default_factory=list)
     # what the items were decided from (``retention.unmatched_holds(policy, records)``)
     records: list[VersionRecord] = field(default_factory=list)
+    # versions no item stands for: cache: false, push: false, imports (with why)
+    left_alone: list[LeftAlone] = field(default_factory=list)
 
 
 def _utc_date(moment: dt.datetime) -> dt.date:
@@ -354,7 +366,8 @@ def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
                 as_of=as_of, warnings=timelines.warnings,
                 date_anomalies=list(timelines.anomalies),
                 release_anomalies=pins.anomalies,
-                stage_uses=[u for u, _, _ in pins.uses], records=records)
+                stage_uses=[u for u, _, _ in pins.uses], records=records,
+                left_alone=left_alone_records(records))
 
 
 def build_plan(root: Path, policy: Policy, as_of: dt.date) -> list[PlanItem]:

@@ -21,6 +21,11 @@ A version can be current more than once (a revert, the same bytes again). Each s
 is a *life*; a ledger fact belongs to the life it was recorded in, so a fact recorded
 before the version became current again says nothing about it now.
 
+Some outputs are left alone altogether (``left_alone``): ``cache: false`` ones (their bytes
+are in git), ``push: false`` ones (never on a remote) and imports (their bytes live at the
+source). They get no plan item, and a due version with the same content hash as one of
+theirs is kept.
+
 ``delete_sets`` turns a plan and each version's objects into what may leave each remote:
 an object leaves a remote only when every version that uses it is due to leave it.
 """
@@ -106,6 +111,9 @@ class PlanItem:
     stage: str | None = None  # the GTO stage holding it: "stage prod via clf#prod#1"
     content: Version | None = None  # the version, typed
     current: bool = False  # current at the branch head (whatever its state says)
+    # the output's own DVC remote (``remote:`` in its .dvc / dvc.yaml entry): its active
+    # remote instead of the policy's; None: the policy's
+    remote: str | None = None
 
     @property
     def digest(self) -> str:
@@ -222,6 +230,44 @@ def unmatched_holds(policy: Policy, records: Iterable[VersionRecord | Artifact],
     return out
 
 
+# ---------------------------------------------------------------- outputs left alone
+
+
+def left_alone(artifact: Artifact) -> str | None:
+    """Why retention never plans this output's versions, or None when it does."""
+    if not artifact.cache:
+        return "cache: false: its bytes are in git, not in DVC's cache or on a remote"
+    if artifact.imported == "repo":
+        return "imported (dvc import): its bytes live in the source repository"
+    if artifact.imported == "url":
+        return "imported (dvc import-url): its bytes live at the source URL"
+    if artifact.imported == "db":
+        return "imported from a database: its bytes live at the source"
+    if not artifact.push:
+        return "push: false: never sent to a remote"
+    return None
+
+
+@dataclass(frozen=True)
+class LeftAlone:
+    """A version retention does not plan, and why."""
+
+    path: str
+    version: str  # "md5:<hex>"
+    reason: str
+    current: bool
+
+
+def left_alone_records(records: Iterable[VersionRecord]) -> list[LeftAlone]:
+    """The records ``decide`` leaves out, by path then version."""
+    out = []
+    for r in records:
+        why = left_alone(r.artifact)
+        if why is not None:
+            out.append(LeftAlone(r.path, r.version.label, why, r.current))
+    return sorted(out, key=lambda x: (x.path, x.version))
+
+
 # ---------------------------------------------------------------- decisions
 
 
@@ -278,12 +324,28 @@ def decide(records: Iterable[VersionRecord], policy: Policy, facts: Iterable[Led
     releases = releases or {}
     stages = stages or {}
     grouped = _last_facts(facts)
+    records = list(records)
+    # the content hashes of outputs left alone: the same bytes elsewhere stay put
+    alone = {r.version.digest: f"{r.path} ({why})" for r in records
+             if (why := left_alone(r.artifact)) is not None}
     items = []
     for r in records:
+        if left_alone(r.artifact) is not None:
+            continue
         fact, earlier = _fact_for(r, grouped.get((r.path, r.version.label), []))
         key = (r.path, r.version.digest)
-        items.append(_decide_one(r, policy, fact, earlier, as_of, releases.get(key),
-                                 stages.get(key)))
+        item = _decide_one(r, policy, fact, earlier, as_of, releases.get(key),
+                           stages.get(key))
+        shared = alone.get(r.version.digest)
+        if shared is not None and item.action != "keep":
+            item = dataclasses.replace(
+                item, action="keep",
+                reason=f"{item.reason}; kept: same bytes as {shared}, which retention "
+                       "leaves alone")
+        if item.remote is not None:
+            item = dataclasses.replace(
+                item, reason=f"{item.reason}; active remote {item.remote!r} (its own remote:)")
+        items.append(item)
     items.sort(key=lambda i: (i.path, i.since or dt.date.max, i.version))
     return items
 
@@ -297,7 +359,7 @@ def _decide_one(record: VersionRecord, policy: Policy, fact: LedgerFact | None,
         "path": record.path, "version": v.label, "size": v.size, "algorithm": v.algorithm,
         "nfiles": v.nfiles, "name": record.artifact.name, "since": record.superseded,
         "superseded_by": record.superseded_by, "release": release, "stage": stage,
-        "content": v, "current": record.current,
+        "content": v, "current": record.current, "remote": record.artifact.remote,
     }
     name = class_name(record, policy, release)
     kind = fact.kind if fact is not None else None
