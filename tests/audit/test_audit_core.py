@@ -12,6 +12,7 @@ from archivist.audit import (
     disposal_problem,
     event_file_problems,
     foreign_changes,
+    judge_release,
     ledger_locations,
     people_events,
     policy_weakenings,
@@ -21,6 +22,7 @@ from archivist.audit import (
 )
 from archivist.ledger import LedgerCommit
 from archivist.policy import parse_policy
+from archivist.releases import VerifyStatus
 from archivist.retention import PlanItem
 
 BASE = """\
@@ -198,3 +200,18 @@ def test_an_event_must_follow_the_version_it_names() -> None:
                                       event("c3", "md5:1"), event("c3", "md5:2")], seen, order)
     assert [(f.kind, f.commit, f.subject) for f in found] == [
         ("unknown-version", "c1", "m md5:1"), ("unknown-version", "c3", "m md5:2")]
+
+
+def test_what_the_audit_makes_of_each_verify_status() -> None:
+    def judge(status: VerifyStatus, deep: bool = False, moved: bool = False) -> str:
+        return judge_release(status, deep=deep, moved_in_ledger=moved)
+
+    assert judge(VerifyStatus.OK) == "verified"
+    assert judge(VerifyStatus.LEGACY) == "legacy"
+    # git only: bytes it could not read are said, not judged; --deep reads them
+    assert judge(VerifyStatus.CONTENT_MISSING) == "unchecked"
+    assert judge(VerifyStatus.CONTENT_MISSING, deep=True) == "finding"
+    for status in (VerifyStatus.UNSIGNED, VerifyStatus.MALFORMED, VerifyStatus.MOVED,
+                   VerifyStatus.UNTRUSTED_SIGNER, VerifyStatus.CONTENT_MISMATCH):
+        assert judge(status) == "finding"
+        assert judge(status, moved=True) == "covered"  # the ledger's finding says it
