@@ -891,7 +891,8 @@ def _verify_keyless(bundle: bytes, trust: Trust) -> tuple[str, bytes, str, str]:
                        status=VerifyStatus.MALFORMED) from None
     # Keyless: only Fulcio's OIDC issuer extension counts, never the CA's name.
     identities, oidc_issuers, _ = certificate_identity(parsed.signing_certificate)
-    signer = _describe(identities, oidc_issuers)
+    # Until sigstore has checked the chain, the issuer is only what the certificate says.
+    signer = _describe(identities, [f"{i}, unverified" for i in oidc_issuers])
     rules = [r for r in trust.identities if not r.bound]
     if not rules:
         raise _Refused(f"the bundle is signed keylessly by {signer}, but the policy lists "
@@ -920,15 +921,16 @@ def _verify_keyless(bundle: bytes, trust: Trust) -> tuple[str, bytes, str, str]:
         payload_type, payload = verifier.verify_dsse(parsed, _PolicyIdentities())
     except ArchivistError:
         raise
-    except _NoIdentity as exc:
-        raise _Refused(str(exc), signer) from None
+    except _NoIdentity as exc:  # raised after the chain verified: the issuer is Fulcio's
+        raise _Refused(str(exc), _describe(identities, oidc_issuers)) from None
     except SigstoreError as exc:
         raise _Refused(f"keyless signature by {signer} refused: {_one_line(exc)}",
                        signer) from None
     except Exception as exc:
         raise _Refused(f"keyless signature by {signer} refused: {type(exc).__name__}: "
                        f"{_one_line(exc)}", signer) from None
-    return payload_type, payload, f"sigstore {signer}", _keyless_time(verifier, parsed)
+    verified = _describe(identities, oidc_issuers)
+    return payload_type, payload, f"sigstore {verified}", _keyless_time(verifier, parsed)
 
 
 def _keyless_time(verifier: Any, parsed: Any) -> str:

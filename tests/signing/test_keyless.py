@@ -158,6 +158,7 @@ def test_default_trust_is_the_shipped_production_root_offline(sample, sigstore) 
                                          "HTTP_PROXY": "http://127.0.0.1:9"})
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "keyless signature by ana@example.com" in proc.stdout
+    assert f"(issuer {sigstore.issuer}, unverified)" in proc.stdout  # not Fulcio's word yet
     assert "certificate chain" in proc.stdout
     assert len(sigstore.requests) == served
 
