@@ -24,7 +24,7 @@ EXIT_BUG = 3
 
 # The order `archivist --help` lists them in; modules found beyond these come after.
 COMMAND_ORDER = ("init", "check", "require-dvc", "tag", "ls", "plan", "archive", "restore",
-                 "dispose", "release", "verify", "audit")
+                 "dispose", "release", "verify", "push", "audit")
 
 EPILOG = """\
 exit codes: 0 ok, 1 policy violations or failed verification, 2 usage or
