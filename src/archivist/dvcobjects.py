@@ -20,10 +20,6 @@ from archivist.errors import ConfigError, IntegrityError, MissingDependency
 DEFAULT_CACHE = ".dvc/cache"
 
 
-class RemoteAccessError(ConfigError):
-    """A remote that cannot be read at all here (no credentials): a setup error, exit 2."""
-
-
 @dataclass(frozen=True)
 class ContentFile:
     """One file of a version: its name in the signed manifest, where its bytes are, its md5."""
@@ -243,19 +239,42 @@ def fetch(root: Path, version: Version, digests: Sequence[str], remote: str | No
         raise MissingDependency("dvc", "dvc") from None
     from dvc.exceptions import DvcException
 
+    from archivist.storage import credentials_error
+
     infos = [HashInfo(version.algorithm, d) for d in digests]
     where = f"remote {remote!r}" if remote else "the default remote"
     try:
         with Repo(str(root)) as repo:
             result = repo.cloud.pull(infos, remote=remote)
-    except DvcException as exc:
-        raise ConfigError(f"cannot read {version.label} from {where}: {exc}") from None
-    except Exception as exc:  # the filesystem's own errors (botocore, gcsfs...) pass through
-        if "Credential" in type(exc).__name__:
-            raise RemoteAccessError(
-                f"{where}: no credentials to read {version.label} ({type(exc).__name__})",
-                "set the remote's credentials for this job (for S3: AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY, or dvc remote modify --local)") from None
-        raise ConfigError(f"cannot read {version.label} from {where}: "
-                          f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from None
+            if result.failed:
+                # DVC logs a failed transfer and goes on; ask the remote once, so that
+                # missing credentials surface as themselves, not as absent objects.
+                odb = repo.cloud.get_remote_odb(remote, "pull")
+                odb.fs.exists(odb.path)
+    except Exception as exc:  # DVC's, and the filesystem's own (botocore, gcsfs...)
+        name = remote or _default_remote(root) or "default"
+        missing = credentials_error(name, exc, url=_remote_url(root, name))
+        if missing is not None:
+            raise missing from None  # storage.MissingCredentials: exit 2 for the whole run
+        detail = str(exc) if isinstance(exc, DvcException) else \
+            f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        raise ConfigError(f"cannot read {version.label} from {where}: {detail}") from None
     return len(result.transferred)
+
+
+def _default_remote(root: Path) -> str | None:
+    for name in ("config.local", "config"):
+        value = _config_values(root / ".dvc" / name).get(("core", "remote"))
+        if value:
+            return value
+    return None
+
+
+def _remote_url(root: Path, name: str) -> str:
+    """The URL of DVC remote ``name`` (section ``['remote "NAME"']``), "" when unknown."""
+    for config in ("config.local", "config"):
+        for (section, key), value in _config_values(root / ".dvc" / config).items():
+            if key == "url" and section.replace('"', "").replace("'", "").split() == [
+                    "remote", name]:
+                return value
+    return ""

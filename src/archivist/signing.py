@@ -1085,6 +1085,8 @@ def version_content(root: Path, version: Version, policy: Policy, *, fetch: bool
     when none holds the right one. Each file's md5 is its object's name: the caller hashes
     the bytes against it.
     """
+    from archivist.storage import MissingCredentials
+
     rewritten: list[str] = []
 
     def missing_now(where: str) -> list[str]:
@@ -1109,7 +1111,7 @@ def version_content(root: Path, version: Version, policy: Policy, *, fetch: bool
         for _ in range(2):  # a folder's .dir first, then the files it lists
             try:
                 dvcobjects.fetch(root, version, missing, remote)
-            except dvcobjects.RemoteAccessError:
+            except MissingCredentials:
                 raise  # no credentials here: a setup error for the whole run, not this tag
             except ConfigError:
                 break
@@ -1304,6 +1306,7 @@ def verify_record(root: Path, tag: str, record: releases.ReleaseRecord, commit: 
     governed branch, and signs the tagged ``commit`` it was adopted at.
     """
     from archivist.inventory import load_artifacts
+    from archivist.storage import MissingCredentials
     from archivist.trees import CommitTree
 
     verdict = verdict or _Verdict(tag, commit=commit)
@@ -1369,14 +1372,19 @@ def verify_record(root: Path, tag: str, record: releases.ReleaseRecord, commit: 
         files, source = version_content(root, version, policy, fetch=fetch)
     except IntegrityError as exc:
         return verdict.fail(VerifyStatus.CONTENT_MISMATCH, str(exc))
-    except dvcobjects.RemoteAccessError:
+    except MissingCredentials:
         raise
     except ArchivistError as exc:
         return verdict.fail(VerifyStatus.CONTENT_MISSING, str(exc))
     verdict.fields["source"] = source
-    digests = hash_files(files, md5=True)
-    verdict.add(VerifyStatus.CONTENT_MISMATCH,
-                name_problems(root, record.artifact, version, files, digests))
+    digests = hash_files(files)
+    # A file whose sha256 is the signed one is the signed file, whose md5 release checked
+    # against DVC's name: only the others are hashed against their object names too
+    # (measured: md5 beside sha256 takes verify from 0.9 s to 1.6-2.3 s per 300 MB).
+    suspects = [f for f in files if check.items.get(f.item) != digests[f.item].sha256]
+    if suspects:
+        verdict.add(VerifyStatus.CONTENT_MISMATCH, name_problems(
+            root, record.artifact, version, suspects, hash_files(suspects, md5=True)))
     actual = {item: d.sha256 for item, d in digests.items()}
     verdict.add(VerifyStatus.CONTENT_MISMATCH,
                 releases.manifest_problems(record.artifact, check.items, actual))

@@ -123,3 +123,22 @@ def test_resume_only_from_a_release_commit_whose_bundle_verifies(sample, keys,
     assert "does not verify" in proc.stderr and "not among signing.public_keys" in proc.stdout
     assert sample.git("tag", "-l").stdout.strip() == ""  # nothing tagged
     assert sample.head() == head
+
+
+def test_a_remote_without_credentials_is_one_setup_line(sample, keys) -> None:
+    """A fork's CI job without the secret: exit 2 naming the remote, not a crash."""
+    _release(sample, keys.private)
+    for path in (sample.root / ".dvc" / "cache").rglob("*"):
+        if path.is_file():
+            path.chmod(0o644)
+            path.unlink()
+    sample.dvc("remote", "add", "-d", "s3store", "s3://models/dvc")
+    sample.dvc("remote", "modify", "s3store", "endpointurl", "http://127.0.0.1:9")
+    env = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "",
+           "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+           "AWS_CONFIG_FILE": "/nonexistent"}
+    proc = sample.archivist("verify", env=env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "remote 's3store'" in lines[0], proc.stderr
+    assert "AWS_ACCESS_KEY_ID" in lines[0] and "internal error" not in proc.stderr
