@@ -28,6 +28,7 @@ today: what deletes decides only from reviewed, committed state.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import os
@@ -40,9 +41,16 @@ from typing import Any, Literal
 
 from archivist import gitrepo, ledger
 from archivist.errors import ArchivistError, ConfigError, IntegrityError, UsageError
-from archivist.lifecycle import UNTIL_TRAILER, build_plan_details
+from archivist.lifecycle import UNTIL_TRAILER, Plan, build_plan_details
 from archivist.policy import POLICY_FILE, Policy, parse_policy
-from archivist.retention import DeleteSet, Location, PlanItem, delete_sets, describe_class
+from archivist.retention import (
+    DeleteSet,
+    Location,
+    PlanItem,
+    delete_sets,
+    describe_class,
+    left_alone,
+)
 from archivist.storage import (
     ManifestMissing,
     ObjectRef,
@@ -98,6 +106,13 @@ class Outcome:
     until: dt.date | None = None
     problems: list[str] = field(default_factory=list)  # versions left undone: exit 1
     cache_removed: int = 0  # objects removed from this machine's DVC cache
+    # (path, version) of the versions a problem line is about: one line each
+    problem_keys: set[tuple[str, str]] = field(default_factory=set)
+
+    def problem(self, key: tuple[str, str], line: str) -> None:
+        if key not in self.problem_keys:
+            self.problem_keys.add(key)
+            self.problems.append(line)
 
 
 def remote_names(policy: Policy, stores: Stores | None = None) -> tuple[str, str]:
@@ -198,8 +213,10 @@ def _pool(jobs: int, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any
         return list(pool.map(fn, items))
 
 
-def _objects_of(items: Iterable[PlanItem], sources: Sequence[Store],
+def _objects_of(items: Iterable[PlanItem], sources: Sequence[Store], outcome: Outcome,
                 ) -> dict[tuple[str, str], VersionObjects]:
+    """The objects of each due version whose manifest can be read; one that cannot (in
+    no configured remote, or damaged everywhere) is a problem line and left where it is."""
     out: dict[tuple[str, str], VersionObjects] = {}
     for item in items:
         key = (item.path, item.version)
@@ -208,9 +225,70 @@ def _objects_of(items: Iterable[PlanItem], sources: Sequence[Store],
         try:
             out[key] = version_objects(item.digest, item.algorithm, sources)
         except IntegrityError as exc:
-            raise IntegrityError(f"{item.path} {item.version} ({item.state}): {exc.message}",
-                                 exc.hint) from None
+            outcome.problem(key, f"{item.path} {item.version} ({item.state}): "
+                                 f"{exc.message}; left as it is (missing)")
     return out
+
+
+def _unavailable(objs: Mapping[tuple[str, str], VersionObjects],
+                 stores_of: Callable[[tuple[str, str]], Sequence[Store]],
+                 ) -> dict[tuple[str, str], list[ObjectRef]]:
+    """Per version, its objects that none of its stores (``stores_of``) holds: one
+    listing per store, not a request per object."""
+    wanted: dict[str, set[ObjectRef]] = {}
+    stores: dict[str, Store] = {}
+    for key, vo in objs.items():
+        for store in stores_of(key):
+            stores[store.name] = store
+            wanted.setdefault(store.name, set()).update(vo.in_copy_order())
+    found = {name: stores[name].present(refs) for name, refs in wanted.items()}
+    out = {}
+    for key, vo in objs.items():
+        lost = [r for r in vo.in_copy_order()
+                if not any(r in found[s.name] for s in stores_of(key))]
+        if lost:
+            out[key] = lost
+    return out
+
+
+def _missing_line(key: tuple[str, str], lost: Sequence[ObjectRef], total: int,
+                  stores: Sequence[Store]) -> str:
+    where = ", ".join(s.label() for s in stores)
+    return (f"{key[0]} {key[1]}: {len(lost)} of its {total} object(s) (first {lost[0].oid}) "
+            f"are in none of {where}: left as it is (missing); dvc push it from a clone "
+            "whose cache has it")
+
+
+def _left_alone_objects(plan: Plan, sources: Sequence[Store]) -> set[ObjectRef]:
+    """The objects of versions retention leaves alone (``cache: false``, ``push: false``,
+    imports), a folder's files where its manifest is readable: never deleted, even when
+    a due version shares them."""
+    refs: set[ObjectRef] = set()
+    for record in plan.records:
+        if left_alone(record.artifact) is None:
+            continue
+        version = record.version
+        refs.add(ObjectRef(version.digest, version.algorithm))
+        try:
+            refs.update(version_objects(version.digest, version.algorithm,
+                                        sources).in_copy_order())
+        except IntegrityError:
+            continue  # its manifest is nowhere readable: only the manifest can be spared
+    return refs
+
+
+def _spare(sets: dict[Location, DeleteSet[ObjectRef]], keep: set[ObjectRef],
+           ) -> dict[Location, DeleteSet[ObjectRef]]:
+    return {name: DeleteSet(remote=ds.remote,
+                            delete=tuple(r for r in ds.delete if r not in keep),
+                            spared=ds.spared | frozenset(r for r in ds.delete if r in keep))
+            for name, ds in sets.items()}
+
+
+def _only(ds: DeleteSet[ObjectRef], refs: set[ObjectRef]) -> DeleteSet[ObjectRef]:
+    """The part of ``ds`` that concerns ``refs`` (the objects of one remote's versions)."""
+    return DeleteSet(remote=ds.remote, delete=tuple(r for r in ds.delete if r in refs),
+                     spared=frozenset(r for r in ds.spared if r in refs))
 
 
 def _protected(objs: Iterable[VersionObjects]) -> set[ObjectRef]:
@@ -315,10 +393,12 @@ def _owners(objs: Mapping[tuple[str, str], VersionObjects]) -> dict[ObjectRef, s
 
 def _staying_objects(items: Sequence[PlanItem],
                      due: Mapping[tuple[str, str], VersionObjects], sources: Sequence[Store],
-                     ) -> dict[tuple[str, str], VersionObjects]:
+                     outcome: Outcome) -> dict[tuple[str, str], VersionObjects]:
     """The objects of every version that is not due. A disposed one that nothing pins is
-    not read (its bytes are gone by the ledger's word); one whose manifest is in no
-    source is left out, so that ``retention.delete_sets`` refuses rather than guess."""
+    not read (its bytes are gone by the ledger's word). One whose manifest is in no
+    source (never pushed, or only ever on another remote) is reported missing: nothing
+    can fetch its files from these remotes, so only its manifest's name is kept; one
+    whose manifest is damaged everywhere stops the run (its files might be anywhere)."""
     out: dict[tuple[str, str], VersionObjects] = {}
     for item in items:
         key = (item.path, item.version)
@@ -326,8 +406,11 @@ def _staying_objects(items: Sequence[PlanItem],
             continue
         try:
             out[key] = version_objects(item.digest, item.algorithm, sources)
-        except ManifestMissing:
-            continue
+        except ManifestMissing as exc:
+            out[key] = VersionObjects(files=(), manifest=ObjectRef(item.digest,
+                                                                   item.algorithm))
+            outcome.problem(key, f"{item.path} {item.version} ({item.state}): "
+                                 f"{exc.message} (missing)")
         except IntegrityError as exc:
             raise IntegrityError(f"{item.path} {item.version} ({item.state}): {exc.message}",
                                  exc.hint) from None
@@ -358,76 +441,196 @@ class _Remotes:
     active: Store
     archive: Store
     cache: Store
+    # outputs' own remotes (``remote:``), each their items' active remote
+    own: dict[str, Store] = field(default_factory=dict)
+
+    def active_of(self, item: PlanItem) -> tuple[str, Store]:
+        """The item's active remote: its output's own ``remote:``, else the policy's."""
+        if item.remote and item.remote != self.active_name:
+            return item.remote, self.own[item.remote]
+        return self.active_name, self.active
+
+    def actives(self) -> dict[str, Store]:
+        return {self.active_name: self.active, **self.own}
 
 
-def _open_remotes(stores: Stores, policy: Policy) -> _Remotes:
-    """Both remotes the policy names, checked to be two places, each probed, and the
-    local cache."""
-    active_name, archive_name = remote_names(policy, stores)
-    remotes = _Remotes(active_name, archive_name, stores.remote(active_name),
-                       stores.remote(archive_name), stores.cache())
-    if same_place(remotes.active, remotes.archive):
-        a, b = remotes.active.location(), remotes.archive.location()
+def _check_two_places(active_name: str, active: Store, archive_name: str,
+                      archive: Store) -> None:
+    if same_place(active, archive):
+        a, b = active.location(), archive.location()
         how = "the same place" if a == b else "one inside the other"
         raise ConfigError(
-            f"DVC remotes {active_name!r} ({remotes.active.url}) and {archive_name!r} "
-            f"({remotes.archive.url}) are {how} ({a if len(a.parts) <= len(b.parts) else b}):"
+            f"DVC remotes {active_name!r} ({active.url}) and {archive_name!r} "
+            f"({archive.url}) are {how} ({a if len(a.parts) <= len(b.parts) else b}):"
             " a copy between them would land on the original, and deleting the original "
             "would delete the only copy", f"point {archive_name!r} at a separate location "
             f"(dvc remote modify {archive_name} url ...)")
-    remotes.active.probe()
-    remotes.archive.probe()
+
+
+def _open_remotes(stores: Stores, policy: Policy,
+                  items: Iterable[PlanItem] = ()) -> _Remotes:
+    """The remotes the policy names, and the own remotes of ``items``' outputs, each
+    checked to be another place than the archive and probed; and the local cache."""
+    active_name, archive_name = remote_names(policy, stores)
+    remotes = _Remotes(active_name, archive_name, stores.remote(active_name),
+                       stores.remote(archive_name), stores.cache())
+    for name in sorted({i.remote for i in items if i.remote} - {active_name}):
+        if name == archive_name:
+            raise ConfigError(f"an output's own remote: is {name!r}, the archive remote: "
+                              "archiving it would copy it onto itself",
+                              "give the output another remote:, or the policy another "
+                              "archive remote")
+        remotes.own[name] = stores.remote(name)
+    for name, store in remotes.actives().items():
+        _check_two_places(name, store, archive_name, remotes.archive)
+    for store in (*remotes.actives().values(), remotes.archive):
+        store.probe()
     return remotes
+
+
+Target = str | Sequence[str]  # an artifact's path or name, or its readings (as typed first)
+
+
+def target_paths(plan: Plan, targets: Sequence[Target]) -> set[str]:
+    """The artifact paths that ``targets`` name: output paths (repo-relative; a ``.dvc``
+    file stands for its output) or ``dvc.yaml`` ``artifacts:`` names, as the plan knows
+    them. A target it does not know is a ``UsageError`` (exit 2, nothing done)."""
+    known = {i.path for i in plan.items} | {a.path for a in plan.left_alone}
+    names: dict[str, str] = {}
+    for record in plan.records:
+        if record.artifact.name:
+            names.setdefault(record.artifact.name, record.path)
+    out = set()
+    for target in targets:
+        readings = (target,) if isinstance(target, str) else tuple(target)
+        found = None
+        for text in readings:
+            text = text.strip("/")
+            for candidate in (text, text.removesuffix(".dvc")):
+                if candidate in known:
+                    found = candidate
+                    break
+            if found is None and text in names:
+                found = names[text]
+            if found is not None:
+                break
+        if found is None:
+            raise UsageError(f"{readings[0]}: no artifact of that path or name on the "
+                             f"governed branch {plan.branch}",
+                             "see `archivist plan` for the artifacts it governs")
+        out.add(found)
+    return out
+
+
+def scope(plan: Plan, targets: Sequence[Target] | None) -> set[str] | None:
+    """Limit ``plan``'s work to ``targets``: the versions of other artifacts keep their
+    place (and so protect the objects they use); the paths kept in scope, or None."""
+    if not targets:
+        return None
+    paths = target_paths(plan, targets)
+    plan.items = [i if i.path in paths or i.action == "keep" else
+                  dataclasses.replace(i, action="keep",
+                                      reason=f"{i.reason} (not a target of this run)")
+                  for i in plan.items]
+    return paths
 
 
 @contextlib.contextmanager
 def _planned(root: Path, policy: Policy, as_of: dt.date, kind: str, apply: bool,
-             now: dt.datetime | None = None,
+             now: dt.datetime | None = None, targets: Sequence[Target] | None = None,
              ) -> Iterator[tuple[Any, list[PlanItem], Outcome]]:
-    """Refuse early, lock, plan: the versions the plan says to ``kind`` and their outcome."""
+    """Refuse early, lock, plan: the versions the plan says to ``kind`` and their outcome.
+
+    A dry run may use the walk's caches; ``--apply`` walks the history afresh, since a
+    cache may make a command faster but never change what it deletes."""
     if apply:
         _refuse_early(root, policy, as_of, now)
     with repo_lock(root) if apply else contextlib.nullcontext():
-        plan = build_plan_details(root, policy, as_of)
+        plan = build_plan_details(root, policy, as_of, fresh=apply)
+        scope(plan, targets)
         due = [i for i in plan.items if i.action == kind]
         yield plan, due, Outcome(kind, due, warnings=plan.warnings,
                                  nbytes=sum(i.size or 0 for i in due))
 
 
+def _left_undone(items: Sequence[PlanItem], kind: str,
+                 done: Mapping[tuple[str, str], Any]) -> list[PlanItem]:
+    """``items`` with the due versions this run leaves where they are kept in place: for
+    what may be deleted, they are versions that stay."""
+    return [dataclasses.replace(i, action="keep")
+            if i.action == kind and (i.path, i.version) not in done else i for i in items]
+
+
 def archive(root: Path, policy: Policy, as_of: dt.date, *, apply: bool, jobs: int = 4,
-            progress: Progress | None = None, now: dt.datetime | None = None) -> Outcome:
-    """Move the versions due on ``as_of`` from the active remote to the archive remote."""
+            progress: Progress | None = None, now: dt.datetime | None = None,
+            targets: Sequence[Target] | None = None) -> Outcome:
+    """Move the versions due on ``as_of`` from their active remote (an output's own
+    ``remote:``, else the policy's) to the archive remote.
+
+    A version whose objects are in no configured remote is reported in
+    ``Outcome.problems`` and left where it is; the others are still archived.
+    ``targets``: only these artifacts (paths or ``artifacts:`` names)."""
     progress = progress or Progress()
-    with _planned(root, policy, as_of, "archive", apply, now) as (plan, due, outcome):
+    with _planned(root, policy, as_of, "archive", apply, now, targets) as (plan, due,
+                                                                          outcome):
         if not apply or not due:
             if due:
                 remote_names(policy)
             return outcome
         with Stores(root) as stores:
-            remotes = _open_remotes(stores, policy)
-            active_name, archive_name = remotes.active_name, remotes.archive_name
-            active, target, cache = remotes.active, remotes.archive, remotes.cache
-            sources = [cache, active, target]
-            due_objs = _objects_of(due, sources)
-            sets = _delete_sets(plan.items, due_objs, _staying_objects(plan.items, due_objs,
-                                                                        sources), "archive")
+            remotes = _open_remotes(stores, policy, due)
+            archive_name, target, cache = remotes.archive_name, remotes.archive, remotes.cache
+            actives = list(remotes.actives().values())
+            sources = [cache, *actives, target]
+            due_objs = _objects_of(due, sources, outcome)
+            by_key = {(i.path, i.version): i for i in due}
+
+            def stores_of(key: tuple[str, str]) -> list[Store]:
+                return [cache, remotes.active_of(by_key[key])[1], target]
+
+            for key, lost in _unavailable(due_objs, stores_of).items():
+                outcome.problem(key, _missing_line(key, lost, len(
+                    due_objs[key].in_copy_order()), stores_of(key)))
+                del due_objs[key]
+            items = _left_undone(plan.items, "archive", due_objs)
+            due = [i for i in due if (i.path, i.version) in due_objs]
+            outcome.items = due
+            outcome.nbytes = sum(i.size or 0 for i in due)
+            staying = _staying_objects(items, due_objs, sources, outcome)
+            sets = _spare(_delete_sets(items, due_objs, staying, "archive"),
+                          _left_alone_objects(plan, sources))
+            if not due:
+                return outcome
             owners = _owners(due_objs)
-            refs = unique(r for vo in due_objs.values() for r in vo.in_copy_order())
-            progress.start(f"archive to {archive_name}", len(refs), outcome.nbytes or None)
+            groups: dict[str, list[PlanItem]] = {}
+            for item in due:
+                groups.setdefault(remotes.active_of(item)[0], []).append(item)
+            gone: dict[str, list[str]] = {}
+            progress.start(f"archive to {archive_name}", len(unique(
+                r for vo in due_objs.values() for r in vo.in_copy_order())),
+                outcome.nbytes or None)
             try:
-                _mirror(active, cache, target, refs, jobs, progress, outcome, owners)
-                gone = _delete(active, sets["active"], outcome)
+                for name, members in groups.items():
+                    source = remotes.actives()[name]
+                    refs = unique(r for i in members
+                                  for r in due_objs[(i.path, i.version)].in_copy_order())
+                    _mirror(source, cache, target, refs, jobs, progress, outcome, owners)
+                for name, members in groups.items():
+                    refs_of = {r for i in members
+                               for r in due_objs[(i.path, i.version)].in_copy_order()}
+                    gone[name] = _delete(remotes.actives()[name],
+                                         _only(sets["active"], refs_of), outcome)
             finally:
                 progress.close()
         entries = tuple(ledger.EventEntry(
-            artifact=i.path, version=i.version, source=active_name, target=archive_name,
-            details=_entry_details(i, due_objs[(i.path, i.version)]),
+            artifact=i.path, version=i.version, source=remotes.active_of(i)[0],
+            target=archive_name, details=_entry_details(i, due_objs[(i.path, i.version)]),
         ) for i in due)
         event = ledger.Event(
             kind="archive", subject=_subject("archive", due), entries=entries,
             rule=_class_rule(due, policy, "active window over"),
             details={"as_of": as_of.isoformat(), "branch": plan.branch, "head": plan.head,
-                     "deleted_from": {active_name: gone},
+                     "deleted_from": gone,
                      "kept_shared": outcome.kept_shared},
         )
         outcome.applied = True
@@ -453,47 +656,74 @@ def _entry_details(item: PlanItem, objs: VersionObjects | None) -> dict[str, Any
 
 
 def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
-            progress: Progress | None = None, now: dt.datetime | None = None) -> Outcome:
-    """Delete the versions whose archive window is over, from both remotes and from this
-    machine's DVC cache, and commit the tombstone: what, which hashes, when, by which
-    rule, and who ran it.
+            progress: Progress | None = None, now: dt.datetime | None = None,
+            targets: Sequence[Target] | None = None) -> Outcome:
+    """Delete the versions whose archive window is over, from the archive remote, their
+    active remote (an output's own ``remote:``, else the policy's) and this machine's DVC
+    cache, and commit the tombstone: what, which hashes, when, by which rule, and who
+    ran it.
 
-    Never deletes an object a version that stays uses. Interrupted at any point (or its
-    commit never pushed), a rerun from any clone, with or without a DVC cache, finishes:
-    see the module's docstring for the order that makes it so. A version whose manifest
-    is damaged everywhere is left alone and reported in ``Outcome.problems``; the others
-    are still disposed of.
+    Never deletes an object a version that stays, or a version retention leaves alone,
+    uses. Interrupted at any point (or its commit never pushed), a rerun from any clone,
+    with or without a DVC cache, finishes: see the module's docstring for the order that
+    makes it so. A version whose manifest is damaged everywhere, or one never archived
+    whose objects are in no configured remote (never pushed there: no tombstone may claim
+    archivist disposed of it), is left alone and reported in ``Outcome.problems``; the
+    others are still disposed of. ``targets``: only these artifacts.
     """
     progress = progress or Progress()
-    with _planned(root, policy, as_of, "dispose", apply, now) as (plan, due, outcome):
+    with _planned(root, policy, as_of, "dispose", apply, now, targets) as (plan, due,
+                                                                          outcome):
         if not apply or not due:
             if due:
                 remote_names(policy)
             return outcome
         with Stores(root) as stores:
-            remotes = _open_remotes(stores, policy)
-            active_name, archive_name = remotes.active_name, remotes.archive_name
-            active, target, cache = remotes.active, remotes.archive, remotes.cache
-            sources = [cache, target, active]
+            remotes = _open_remotes(stores, policy, due)
+            archive_name, target, cache = remotes.archive_name, remotes.archive, remotes.cache
+            sources = [cache, target, *remotes.actives().values()]
             due_objs, done = _dispose_objects(due, sources, outcome)
-            staying_objs = _staying_objects(plan.items, due_objs, sources)
-            sets = _delete_sets(plan.items, due_objs, staying_objs, "dispose")
+            by_key = {(i.path, i.version): i for i in due}
+
+            def stores_of(key: tuple[str, str]) -> list[Store]:
+                return [cache, target, remotes.active_of(by_key[key])[1]]
+
+            # Archivist verified a copy of an archived version once: if nothing of it is
+            # left, an earlier run deleted it. One it never moved may never have been pushed.
+            unmoved = {k: vo for k, vo in due_objs.items()
+                       if by_key[k].location != "archive" and k not in done}
+            for key, lost in _unavailable(unmoved, stores_of).items():
+                if len(lost) == len(unmoved[key].in_copy_order()):
+                    outcome.problem(key, _missing_line(key, lost, len(lost), stores_of(key)))
+                    del due_objs[key]
+            items = _left_undone(plan.items, "dispose", due_objs)
+            staying_objs = _staying_objects(items, due_objs, sources, outcome)
+            alone = _left_alone_objects(plan, sources)
+            sets = _spare(_delete_sets(items, due_objs, staying_objs, "dispose"), alone)
             order = _dispose_order(due_objs.values())
             progress.start("dispose", len(order) * 2, None)
             absent: dict[str, list[str]] = {}
+            groups: dict[str, set[ObjectRef]] = {}
+            for item in due:
+                if (item.path, item.version) in due_objs:
+                    groups.setdefault(remotes.active_of(item)[0], set()).update(
+                        due_objs[(item.path, item.version)].in_copy_order())
+            gone: dict[str, list[str]] = {}
             try:
-                gone_archive = _delete(target, sets["archive"], outcome,
-                                       absent.setdefault(archive_name, []))
-                gone_active = _delete(active, sets["active"], outcome,
-                                      absent.setdefault(active_name, []))
+                gone[archive_name] = _delete(target, sets["archive"], outcome,
+                                             absent.setdefault(archive_name, []))
+                for name, refs_of in groups.items():
+                    gone[name] = _delete(remotes.actives()[name],
+                                         _only(sets["active"], refs_of), outcome,
+                                         absent.setdefault(name, []))
             finally:
                 progress.close()
             failpoint("after-delete")
-            cache_note, cache_gone = _clean_cache(root, cache, order,
-                                                  _protected(staying_objs.values()), outcome)
+            cache_note, cache_gone = _clean_cache(
+                root, cache, order, _protected(staying_objs.values()) | alone, outcome)
         entries = tuple(ledger.EventEntry(
             artifact=i.path, version=i.version,
-            source=archive_name if i.location == "archive" else active_name,
+            source=archive_name if i.location == "archive" else remotes.active_of(i)[0],
             details={**_entry_details(i, due_objs[(i.path, i.version)]),
                      **done.get((i.path, i.version), {})},
         ) for i in due if (i.path, i.version) in due_objs)
@@ -505,7 +735,7 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
             kind="dispose", subject=_subject("dispose", outcome.items), entries=entries,
             rule=_class_rule(outcome.items, policy, "archive window over"),
             details={"as_of": as_of.isoformat(), "branch": plan.branch, "head": plan.head,
-                     "deleted_from": {archive_name: gone_archive, active_name: gone_active},
+                     "deleted_from": gone,
                      "already_absent": {k: v for k, v in absent.items() if v},
                      "kept_shared": outcome.kept_shared,
                      "local_cache": {"removed": cache_gone, "note": cache_note},
@@ -535,7 +765,11 @@ def _dispose_objects(due: Sequence[PlanItem], sources: Sequence[Store], outcome:
             continue
         try:
             objs[key] = version_objects(item.digest, item.algorithm, sources)
-        except ManifestMissing:
+        except ManifestMissing as exc:
+            if item.location != "archive":  # never moved by archivist: maybe never pushed
+                outcome.problem(key, f"{item.path} {item.version} ({item.state}): "
+                                     f"{exc.message}; left as it is (missing)")
+                continue
             ref = ObjectRef(item.digest, item.algorithm)
             objs[key] = VersionObjects(files=(), manifest=ref)
             notes[key] = {"manifest_absent": "its .dir manifest was in no remote and not in "
@@ -545,8 +779,8 @@ def _dispose_objects(due: Sequence[PlanItem], sources: Sequence[Store], outcome:
                                     "already gone (an earlier run that was interrupted, or "
                                     "whose commit was never pushed): recorded as disposed of")
         except IntegrityError as exc:
-            outcome.problems.append(f"{item.path} {item.version}: {exc.message}; left as it "
-                                    "is")
+            outcome.problem(key, f"{item.path} {item.version}: {exc.message}; left as it "
+                                 "is")
     return objs, notes
 
 
@@ -633,15 +867,24 @@ def restore(root: Path, policy: Policy, path: str, version: str, *, as_of: dt.da
             now: dt.datetime | None = None) -> Outcome:
     """Copy one archived version back into the active remote, checking every hash, and
     keep it active until ``until`` (default: its class's active window from ``as_of``).
+    The active remote is the output's own ``remote:``, else the policy's.
 
     Only the objects missing from the active remote (or damaged there) are copied; a rerun
-    after a crash, from any clone, copies what is still missing and commits once."""
+    after a crash, from any clone, copies what is still missing and commits once. A
+    version the ledger places in the active remote is looked for there (one listing):
+    "nothing to restore" only when every object of it is there."""
     progress = progress or Progress()
     _refuse_early(root, policy, as_of, now)
     with repo_lock(root):
-        plan = build_plan_details(root, policy, as_of)
+        plan = build_plan_details(root, policy, as_of, fresh=True)
         matches = [i for i in plan.items if i.path == path and i.version == version]
         if not matches:
+            alone = [a for a in plan.left_alone if a.path == path]
+            if alone:
+                raise ConfigError(f"{path}: retention leaves it alone ({alone[0].reason}): "
+                                  "archivist never moved it, nothing to restore",
+                                  "get its bytes as DVC does for such outputs (git, dvc "
+                                  "update, or the machine that made them)")
             raise ConfigError(f"{path} {version} was never on the governed branch "
                               f"{plan.branch}", "see `archivist plan` for its versions")
         item = matches[0]
@@ -649,9 +892,12 @@ def restore(root: Path, policy: Policy, path: str, version: str, *, as_of: dt.da
             raise IntegrityError(f"{path} {version} was disposed of: nothing to restore",
                                  item.reason)
         if item.location == "active":
-            return Outcome("restore", [item], warnings=[
-                f"{path} {version} is in the active remote already ({item.state}): "
-                "nothing to restore"])
+            there = _active_copy(root, policy, item)
+            if there is not None:
+                return Outcome("restore", [item], warnings=[
+                    f"{path} {version} is in the active remote {there} already "
+                    f"({item.state}; all its objects are there, looked up just now): "
+                    "nothing to restore"])
         if until is None:
             cls = policy.retention.classes.get(item.retention_class or "") \
                 if policy.retention else None
@@ -663,9 +909,9 @@ def restore(root: Path, policy: Policy, path: str, version: str, *, as_of: dt.da
         outcome = Outcome("restore", [item], until=until, nbytes=item.size or 0)
         what = f"{path} {version}"
         with Stores(root) as stores:
-            remotes = _open_remotes(stores, policy)
-            active_name, archive_name = remotes.active_name, remotes.archive_name
-            active, source, cache = remotes.active, remotes.archive, remotes.cache
+            remotes = _open_remotes(stores, policy, [item])
+            archive_name, source, cache = remotes.archive_name, remotes.archive, remotes.cache
+            active_name, active = remotes.active_of(item)
             objs = version_objects(item.digest, item.algorithm, [source, cache, active])
             refs = objs.in_copy_order()
             checked = _pool(4, active.verify, refs)  # read back: a damaged copy is missing
@@ -703,6 +949,20 @@ def restore(root: Path, policy: Policy, path: str, version: str, *, as_of: dt.da
         outcome.applied = True
         outcome.commit = ledger.record(root, event, now=now)
         return outcome
+
+
+def _active_copy(root: Path, policy: Policy, item: PlanItem) -> str | None:
+    """The name of the item's active remote when every object of it is there (one
+    listing of that remote), else None: then it is restored from the archive."""
+    with Stores(root) as stores:
+        remotes = _open_remotes(stores, policy, [item])
+        name, active = remotes.active_of(item)
+        try:
+            objs = version_objects(item.digest, item.algorithm, [active])
+        except IntegrityError:
+            return None  # its manifest is not (intact) there
+        refs = objs.in_copy_order()
+        return name if active.present(refs) == set(refs) else None
 
 
 def _stage(source: Store, refs: Sequence[ObjectRef], staging: Path, progress: Progress,

@@ -247,6 +247,24 @@ class Store:
         except Exception as exc:
             raise self._error("cannot list", ref, exc) from None
 
+    def present(self, refs: Iterable[ObjectRef]) -> set[ObjectRef]:
+        """The refs this store holds, from one listing of it (not a request per object):
+        what archivist says is on a remote, it has looked for."""
+        wanted = set(refs)
+        if not wanted:
+            return set()
+        root = self.root_path  # both layouts (files/md5/ and DVC 2's) live under it
+        try:
+            listed = set(self.fs.find(root))
+        except FileNotFoundError:
+            listed = set()
+        except Exception as exc:
+            raise self._error("cannot list", next(iter(wanted)), exc) from None
+        if self.fs.protocol == "local":
+            listed = {os.path.normpath(p) for p in listed}
+            return {r for r in wanted if os.path.normpath(self.path(r)) in listed}
+        return {r for r in wanted if self.path(r) in listed}
+
     def size(self, ref: ObjectRef) -> int | None:
         try:
             return self.fs.size(self.path(ref))

@@ -20,10 +20,31 @@ DEFAULT_JOBS = 4
 
 
 def parse_date(text: str, option: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{option} {text!r} is not a date", "write YYYY-MM-DD") from None
+    """A date option's value, or one line and exit 2 (a typo, 2027-02-30, year 9999)."""
+    from archivist.dates import cli_date
+
+    return cli_date(text, option)
+
+
+def add_targets(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("artifacts", nargs="*", metavar="ARTIFACT",
+                        help="only these artifacts: output paths, their .dvc files, or "
+                        "dvc.yaml artifacts: names (default: all)")
+
+
+def targets(root: Path, names: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each target's readings, as typed first: a path relative to the current folder (made
+    repo-relative), or a dvc.yaml ``artifacts:`` name as written."""
+    from archivist.commands._common import to_repo_path
+
+    out = []
+    for name in names:
+        try:
+            rel = to_repo_path(root, name)
+        except UsageError:
+            rel = None
+        out.append((name, rel) if rel and rel != name else (name,))
+    return out
 
 
 def add_as_of(parser: argparse.ArgumentParser) -> None:

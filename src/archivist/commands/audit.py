@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from archivist.commands._common import formatter, repo_root, to_repo_path
+from archivist.dates import cli_date
 from archivist.errors import EXIT_OK, EXIT_VIOLATIONS, ConfigError, GitError, UsageError
 
 HELP = """\
@@ -96,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sample", type=_positive, metavar="N",
                    help="with --deep: read back N objects chosen at random (the same N for "
                         "the same commit)")
-    p.add_argument("--as-of", type=_date, metavar="DATE",
+    p.add_argument("--as-of", metavar="DATE",
                    help="the day overdue is judged on (default: today, UTC)")
     p.add_argument("--rev", metavar="REV",
                    help="the commit whose first-parent history is audited (default: the "
@@ -143,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     if output is not None and output.is_dir():
         raise UsageError(f"--output {output} is a folder", "give a file name, e.g. audit.html")
     root = repo_root()
-    as_of = args.as_of or dt.datetime.now(dt.UTC).date()
+    as_of = cli_date(args.as_of, "--as-of") if args.as_of else dt.datetime.now(dt.UTC).date()
     from archivist import gitrepo, history
 
     def policy_at(rev: str) -> Policy:

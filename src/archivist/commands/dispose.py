@@ -15,6 +15,7 @@ a class with `archive: forever`. Without --apply, prints what it would do.
   archivist dispose                       what is due (dry run)
   archivist dispose --apply               delete and commit the tombstone
   archivist dispose --as-of 2030-01-01    what will be due on that day
+  archivist dispose --apply data/raw      only this artifact (paths or artifacts: names)
 
 The commit and its event file under .archivist/events/ are the tombstone: which versions,
 which object hashes, when, under which rule, and who ran it (Archivist-Event: dispose).
@@ -25,7 +26,12 @@ With --apply, the policy is archivist.yaml as committed on the governed branch (
 uncommitted edit is refused), and --as-of cannot be after today. Interrupted, or its
 commit never pushed, a rerun from any clone finishes the job.
 
-exit codes: 0 ok, 1 a version's manifest is damaged (the others are still disposed of),
+A version never archived whose objects are in no configured remote (never pushed, or
+only ever on another remote) is reported, one line each, and stays recorded as it was:
+no tombstone claims archivist disposed of it.
+
+exit codes: 0 ok, 1 a version's manifest is damaged, or its objects are in no configured
+            remote (the others are still disposed of),
             2 usage or configuration error (dirty policy, future --as-of with --apply,
             two remote names for one place, missing credentials)
 """
@@ -35,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dispose", help="delete versions whose archive window is over",
                        description=HELP, formatter_class=formatter())
     p.add_argument("--apply", action="store_true", help="do it (default: dry run)")
+    r.add_targets(p)
     r.add_as_of(p)
     add_json(p)
     p.set_defaults(run=run)
@@ -48,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.apply and not args.json:
         r.dry_run_policy_warning(root)
     outcome = dispose(root, policy, r.as_of(args), apply=args.apply,
-                      progress=r.progress() if args.apply and not args.json else None)
+                      progress=r.progress() if args.apply and not args.json else None,
+                      targets=r.targets(root, args.artifacts))
     code = 1 if outcome.problems else 0
     if not args.json:
         r.warn([f"not disposed of: {line}" for line in outcome.problems])

@@ -18,10 +18,12 @@ history of `branch:` in archivist.yaml, default the current branch) with its sta
   archivist plan                          what is due today
   archivist plan --as-of 2027-01-01       what will be due on that day
   archivist plan --due                    only versions with something to do
+  archivist plan models/clf.pkl clf       only these artifacts (paths or artifacts: names)
   archivist plan --json | jq '.items[] | select(.action == "archive")'
 
 A version's clock starts at the commit that replaced or deleted it; the current version
-never expires. Reads git only: no remote is contacted, nothing changes.
+never expires. Reads git only: no remote is contacted, nothing changes. It may use archivist's parse
+cache (what --apply obeys is always read afresh).
 
 exit codes: 0 ok, 2 usage or configuration error
 """
@@ -30,6 +32,7 @@ exit codes: 0 ok, 2 usage or configuration error
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="show retention state and what is due",
                        description=HELP, formatter_class=formatter())
+    r.add_targets(p)
     r.add_as_of(p)
     p.add_argument("--due", action="store_true", help="only versions to archive or dispose")
     p.add_argument("--no-reasons", action="store_true", help="leave out the REASON column")
@@ -38,12 +41,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from archivist.actions import target_paths
     from archivist.lifecycle import build_plan_details
     from archivist.retention import summarize
 
     root = repo_root()
     policy = r.retention_policy(root)
-    plan = build_plan_details(root, policy, r.as_of(args))
+    plan = build_plan_details(root, policy, r.as_of(args), fresh=False)
+    if args.artifacts:
+        paths = target_paths(plan, r.targets(root, args.artifacts))
+        plan.items = [i for i in plan.items if i.path in paths]
     items = [i for i in plan.items if i.action != "keep"] if args.due else plan.items
     counts = summarize(plan.items)
     if args.json:

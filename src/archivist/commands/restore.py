@@ -10,7 +10,7 @@ from archivist.errors import ConfigError, UsageError
 from archivist.output import print_json
 
 HELP = """\
-Copy one version of an artifact back from the archive remote into the active remote, so
+Copy one version of each artifact named back from the archive remote into the active remote, so
 that `dvc pull` finds it again. Every object is hashed on the way: a mismatch restores
 nothing, makes no commit, and exits 1 naming the object.
 
@@ -18,12 +18,16 @@ nothing, makes no commit, and exits 1 naming the object.
   archivist restore models/clf.pkl --rev 3f2a1c9~1       the one a commit replaced
   archivist restore models/clf.pkl --version md5:1f38... a version from `archivist plan`
   archivist restore clf --rev v1.2 --until 2026-12-31    keep it active until then
+  archivist restore models/a.pkl models/b.pkl --rev v1.2  several artifacts, one commit each
 
 The version stays active until --until (default: its class's active window from today),
-then falls due for archiving again. One commit records it (Archivist-Event: restore,
-Archivist-Until: DATE). Only objects missing from the active remote are copied; an
-interrupted restore is finished by a rerun from any clone. The policy is archivist.yaml as
-committed on the governed branch, and --as-of cannot be after today.
+then falls due for archiving again. A version the ledger places in the active remote is
+looked for there first (one listing): "nothing to restore" only when all of it is there,
+else what is missing is copied from the archive. One commit records each restore
+(Archivist-Event: restore, Archivist-Until: DATE). Only objects missing from the active
+remote are copied (an output's own remote:, else the policy's); an interrupted restore is
+finished by a rerun from any clone. The policy is archivist.yaml as committed on the
+governed branch, and --as-of cannot be after today.
 
 exit codes: 0 ok, 1 damaged or missing object (nothing restored),
             2 usage or configuration error
@@ -33,7 +37,7 @@ exit codes: 0 ok, 1 damaged or missing object (nothing restored),
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("restore", help="bring an archived version back",
                        description=HELP, formatter_class=formatter())
-    p.add_argument("artifact", metavar="ARTIFACT",
+    p.add_argument("artifacts", nargs="+", metavar="ARTIFACT",
                    help="output path, its .dvc file, or a dvc.yaml artifact name")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--rev", metavar="REV", help="the version at this git revision "
@@ -46,19 +50,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _resolve(args: argparse.Namespace, root, plan_versions) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def _resolve(args: argparse.Namespace, name: str, root, plan_versions) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     from archivist import gitrepo
     from archivist.inventory import find_artifact, load_artifacts
     from archivist.trees import CommitTree
 
     commit = gitrepo.resolve_commit(root, args.rev or "HEAD")
     try:
-        repo_path: str | None = to_repo_path(root, args.artifact)
+        repo_path: str | None = to_repo_path(root, name)
     except UsageError:
         repo_path = None
     tree = CommitTree(root, commit)
     try:
-        artifact = find_artifact(load_artifacts(tree), args.artifact, repo_path)
+        artifact = find_artifact(load_artifacts(tree), name, repo_path)
     finally:
         tree.close()
     if args.version:
@@ -83,19 +87,26 @@ def run(args: argparse.Namespace) -> int:
     policy = r.retention_policy(root, committed=True)
     as_of = r.as_of(args)
     until = r.parse_date(args.until, "--until") if args.until else None
+    if args.version and len(args.artifacts) > 1:
+        raise UsageError("--version names one version of one artifact",
+                         "restore one artifact per --version, or use --rev")
     versions = [(i.path, i.version) for i in build_plan(root, policy, as_of)] \
         if args.version else []
-    path, version = _resolve(args, root, versions)
-    outcome = restore(root, policy, path, version, as_of=as_of, until=until,
-                      progress=r.progress() if not args.json else None)
+    wanted = [_resolve(args, name, root, versions) for name in args.artifacts]
+    outcomes = []
+    for path, version in dict.fromkeys(wanted):
+        outcome = restore(root, policy, path, version, as_of=as_of, until=until,
+                          progress=r.progress() if not args.json else None)
+        outcomes.append(outcome)
+        if args.json:
+            continue
+        r.warn(outcome.warnings)
+        if outcome.applied:
+            print(f"restored {path} {version} to the active remote ({outcome.copied} "
+                  f"object(s) copied, {outcome.verified} verified, "
+                  f"{r.human_bytes(outcome.nbytes)}); active until {outcome.until}; commit "
+                  f"{outcome.commit[:10] if outcome.commit else '-'}")
     if args.json:
-        print_json(r.outcome_json(outcome))
-        return 0
-    r.warn(outcome.warnings)
-    if not outcome.applied:
-        return 0
-    print(f"restored {path} {version} to the active remote ({outcome.copied} object(s) "
-          f"copied, {outcome.verified} verified, {r.human_bytes(outcome.nbytes)}); "
-          f"active until {outcome.until}; commit "
-          f"{outcome.commit[:10] if outcome.commit else '-'}")
+        print_json(r.outcome_json(outcomes[0]) if len(outcomes) == 1
+                   else [r.outcome_json(o) for o in outcomes])
     return 0
