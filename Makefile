@@ -18,7 +18,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: test demo lint bench clean install system-deps schemas
+.PHONY: test test-oldest demo lint bench clean install system-deps schemas
 
 $(STAMP): pyproject.toml
 	$(if $(PYTHON_OK),,$(error no Python 3.11 or newer (tried $(or $(PYTHON),$(PYTHON_CANDIDATES))): install one, or run make PYTHON=/path/to/python3.X))
@@ -52,7 +52,28 @@ schemas: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/ruff check src tests benchmarks demo
 	@$(MAKE) --no-print-directory schemas
+	@$(MAKE) --no-print-directory test-oldest
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The suite runs on the newest Python above and, when that is newer than 3.11 and a
+# python3.11 is on PATH too, once more on 3.11, the oldest archivist supports. Run first so
+# that the main run's summary is the last thing `make test` prints.
+OLDEST := python3.11
+OLDEST_VENV := .venv-3.11
+test-oldest: $(STAMP)
+	@if $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] <= (3, 11))' && \
+	    $(OLDEST) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' >/dev/null 2>&1; then \
+	  echo "== the suite on $$($(OLDEST) --version), then on $$($(BIN)/python --version)"; \
+	  if [ ! -f $(OLDEST_VENV)/.installed ]; then \
+	    $(OLDEST) -m venv $(OLDEST_VENV) && \
+	    $(OLDEST_VENV)/bin/python -m pip install --quiet --upgrade pip && \
+	    $(OLDEST_VENV)/bin/python -m pip install --quiet -e '.[test]' && \
+	    touch $(OLDEST_VENV)/.installed || exit 1; \
+	  fi; \
+	  PATH="$(CURDIR)/$(OLDEST_VENV)/bin:$$PATH" $(OLDEST_VENV)/bin/python -m pytest -q $(PYTEST_ARGS) || exit 1; \
+	else \
+	  echo "== the suite on $$($(BIN)/python --version) (no second supported Python on PATH)"; \
+	fi
 
 demo: $(STAMP)
 	$(BIN)/python demo/run.py
@@ -64,4 +85,4 @@ bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OLDEST_VENV) build dist .pytest_cache .ruff_cache
