@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from retention.conftest import LocalView, Sample, dated, md5
+from retention.conftest import LocalView, Sample, dated, md5, object_key
 from retention.remotes_helpers import A, B, C, cache_oids, events, last_event
 
 SIDE1, SIDE2 = b"\0side one " * 300, b"\0side two " * 300
@@ -143,3 +143,35 @@ def test_dry_run_and_plan_show_own_remote_items(local_sample: Sample, tmp_path: 
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert [(v["path"], v["remote"]) for v in out["versions"]] == [("side.bin", "side")]
+
+
+def test_restore_looks_before_it_says_in_the_active_remote_already(sample: Sample) -> None:
+    sample.version("data", {"a": A, "b": B}, "2020-01-10")
+    v1 = sample.digest("data")
+    sample.version("data", {"a": A, "c": C}, "2021-01-10")
+    sample.push_all()
+    storage = sample.remotes["storage"]
+    args = ("restore", "data", "--version", f"md5:{v1}", "--until", "2022-06-01")
+    assert sample.archivist("archive", "--apply", "--as-of", "2022-01-01").returncode == 0
+    proc = sample.archivist(*args, "--as-of", "2022-01-02")
+    assert proc.returncode == 0, proc.stderr
+    assert storage.intact(md5(B))
+
+    storage.remove(object_key(md5(B)))  # gone behind the ledger's back
+    proc = sample.archivist(*args, "--as-of", "2022-01-03")
+    assert proc.returncode == 0, proc.stderr
+    assert "already" not in proc.stderr
+    assert storage.intact(md5(B))  # copied back from the archive
+    assert events(sample)[-2:] == ["restore", "restore"]
+
+    head = sample.head()
+    proc = sample.archivist(*args, "--as-of", "2022-01-04")
+    assert proc.returncode == 0, proc.stderr
+    assert "already" in proc.stderr and sample.head() == head  # looked, all there: no commit
+
+    # the current version, its object gone from storage and never archived: exit 1
+    storage.remove(object_key(md5(C)))
+    proc = sample.archivist("restore", "data", "--as-of", "2022-01-04")
+    assert proc.returncode == 1, proc.stderr
+    assert "already" not in proc.stderr and md5(C) in proc.stderr
+    assert sample.head() == head
