@@ -1,7 +1,8 @@
 """Metadata rules: does an artifact carry the tags its policy requires?
 
 Pure: artifacts and a policy in, findings out. The fix each finding suggests is the
-``archivist tag`` command that would satisfy it.
+``archivist tag`` command that would satisfy it (paths repo-relative, as resolved), followed
+for a ``dvc.yaml`` stage output that ``dvc.lock`` does not record yet by ``dvc repro STAGE``.
 """
 
 from __future__ import annotations
@@ -125,7 +126,13 @@ def fix_command(artifact: Artifact, constraints: Iterable[Constraint]) -> str:
     """The ``archivist tag`` call that would satisfy every constraint given."""
     target = artifact.name if artifact.registered and artifact.name else artifact.path
     pairs = " ".join(f"{c.key}={_placeholder(c)}" for c in constraints)
-    return f"archivist tag {shlex.quote(target)} {pairs}"
+    command = f"archivist tag {shlex.quote(target)} {pairs}"
+    if artifact.stage and artifact.version is None:
+        # A stage output dvc.lock does not record yet: DVC records it by running the stage
+        # (`dvc add` would refuse, the stage owns the path). Once locked, tags in dvc.yaml
+        # need no DVC step: they are not part of the lock.
+        command += f" && dvc repro {shlex.quote(artifact.stage)}"
+    return command
 
 
 def check_artifact(artifact: Artifact, policy: Policy,
