@@ -129,3 +129,22 @@ def test_as_of_beyond_the_calendar_is_one_line(local_sample: Sample, value: str)
         assert "--as-of" in proc.stderr
     proc = local_sample.archivist("restore", "x", "--until", value)
     assert proc.returncode == 2 and "--until" in proc.stderr, proc.stderr
+
+
+def test_dry_runs_may_use_the_walk_snapshot_apply_never_does(local_sample: Sample) -> None:
+    from archivist import history, parsecache
+
+    sample = local_sample
+    sample.version("models/m.bin", M1, "2020-02-01")
+    sample.version("models/m.bin", M2, "2021-02-01")
+    sample.push_all()
+    assert f"models/m.bin md5:{md5(M1)}" in _plan(sample, "2022-06-01")
+    # a stale snapshot that claims the history at HEAD has no DVC change at all
+    snapshot = parsecache.Snapshot(sample.root, history._SNAPSHOT)
+    kind_and_head = snapshot.header()
+    assert kind_and_head[1] == sample.head()
+    snapshot.save(kind_and_head, ([], [], {}, {}, {}, {}))
+    assert _plan(sample, "2022-06-01") == {}  # plan trusted its cache: faster, not safer
+    proc = sample.archivist("archive", "--apply", "--as-of", "2022-06-01")
+    assert proc.returncode == 0, proc.stderr
+    assert sample.remotes["archive"].oids() == {md5(M1)}  # --apply walked afresh
