@@ -373,3 +373,10 @@ def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
 def build_plan(root: Path, policy: Policy, as_of: dt.date) -> list[PlanItem]:
     """Every version of every artifact on the governed branch, and what is due on ``as_of``."""
     return build_plan_details(root, policy, as_of).items
+
+
+def artifacts_at(root: Path, wanted: dict[str, set[str]]) -> dict[tuple[str, str], Artifact]:
+    """(commit, registry name) -> the artifact that name denotes at that commit, for each
+    pair in ``wanted`` ({commit: names}) that resolves to a versioned output. For listings:
+    parsed trees may come from the cache."""
+    return _versions_at(root, wanted, fresh=False)
