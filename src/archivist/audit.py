@@ -29,14 +29,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from archivist import gitrepo
+from archivist import gitrepo, gto_tags
 from archivist.artifacts import Artifact
 from archivist.errors import ArchivistError, ConfigError
 from archivist.globs import glob_match
 from archivist.inventory import load_artifacts
 from archivist.ledger import EVENT_KINDS, EVENTS_DIR, LedgerCommit, read_ledger
 from archivist.metadata import Violation, check_all
-from archivist.policy import POLICY_FILE, Policy, RetentionClass, Rule, parse_policy
+from archivist.policy import POLICY_FILE, Hold, Policy, RetentionClass, Rule, parse_policy
 from archivist.releases import VerifyStatus
 from archivist.retention import PlanItem, UnmatchedHold, unmatched_holds
 from archivist.trees import CommitTree, Tree
@@ -504,6 +504,106 @@ def ledger_locations(events: Iterable[AuditEvent]) -> dict[tuple[str, str], set[
     return {k: v for k, v in where.items() if v}
 
 
+_GTO_KINDS: dict[str, str] = {  # gto_tags.Action value -> the audit's event kind
+    "register": "registration", "deregister": "deregistration", "assign": "assignment",
+    "unassign": "unassignment", "deprecate": "deprecation",
+}
+GTO_KINDS = tuple(_GTO_KINDS.values())
+HOLD_KINDS = ("hold", "hold-removed")
+
+
+def _split_tagger(tagger: str | None) -> tuple[str, str]:
+    """``Name <email>`` -> (name, email); a tagger git did not record -> ("?", "")."""
+    if not tagger:
+        return "?", ""
+    name, _, rest = tagger.partition("<")
+    return name.strip() or "?", rest.rstrip(">").strip()
+
+
+def gto_events(events: Iterable[gto_tags.Event], paths: Mapping[str, str],
+               versions: Mapping[tuple[str, str], str] | None = None) -> list[AuditEvent]:
+    """The registry's events as timeline entries, dated and signed by their tagger.
+
+    ``paths`` maps a registry name to its artifact path (a name not in it stays the
+    name); ``versions`` gives the DVC version at (commit, path) when it is known.
+    """
+    versions = versions or {}
+    out = []
+    for e in events:
+        kind = _GTO_KINDS.get(e.tag.action.value)
+        if kind is None:
+            continue  # "created" tags record nothing a person decided
+        path = paths.get(e.tag.name) or paths.get(e.tag.name.rpartition(":")[2]) or e.tag.name
+        what = e.tag.version or (f"stage {e.tag.stage}" if e.tag.stage else "")
+        summary = f"{kind} {e.tag.name}" + (f" {what}" if what else "") + f" ({e.tag.tag})"
+        author, email = _split_tagger(e.tagger)
+        details: dict[str, Any] = {"tag": e.tag.tag, "name": e.tag.name,
+                                   "tagger": e.tagger, "source": "gto"}
+        if e.tag.version:
+            details["gto_version"] = e.tag.version
+        if e.tag.stage:
+            details["stage"] = e.tag.stage
+        out.append(AuditEvent(
+            kind=kind, commit=e.commit, author=author, email=email, date=e.created,
+            artifact=path, version=versions.get((e.commit, path)), summary=summary,
+            by_archivist=False, details=details))
+    return sorted(out, key=lambda ev: ev.date)
+
+
+def _hold_key(h: Hold) -> tuple[str, str | None, str, dt.date | None]:
+    return (h.path, h.version, h.reason, h.until)
+
+
+def hold_events(changes: Sequence[PolicyChange], archivist_shas: Iterable[str] = (),
+                ) -> list[AuditEvent]:
+    """Holds added to or removed from ``retention.holds``, commit by commit.
+
+    An unreadable policy changes nothing: the next readable one is compared with the
+    last readable one. A deleted policy removes every hold.
+    """
+    ours = set(archivist_shas)
+    out: list[AuditEvent] = []
+    before: dict[tuple[str, str | None, str, dt.date | None], Hold] = {}
+    for change in changes:
+        if change.error is not None:
+            continue
+        holds = change.policy.retention.holds if (
+            change.policy is not None and change.policy.retention is not None) else ()
+        after = {_hold_key(h): h for h in holds}
+        info = change.info
+        for kind, gone in (("hold-removed", before.keys() - after.keys()),
+                           ("hold", after.keys() - before.keys())):
+            for key in sorted(gone, key=lambda k: (k[0], k[1] or "")):
+                h = (before if kind == "hold-removed" else after)[key]
+                until = f" until {h.until}" if h.until else ""
+                verb = "hold removed" if kind == "hold-removed" else "hold"
+                out.append(AuditEvent(
+                    kind=kind, commit=info.sha, author=info.author, email=info.email,
+                    date=info.date, artifact=h.path, version=h.version,
+                    summary=f"{verb} on {h.path}: {h.reason}{until}",
+                    by_archivist=info.sha in ours,
+                    details={"path": h.path, "reason": h.reason,
+                             "until": h.until.isoformat() if h.until else None,
+                             "subject": info.subject}))
+        before = after
+    return out
+
+
+def merge_by_date(events: Sequence[AuditEvent], dated: Sequence[AuditEvent],
+                  ) -> list[AuditEvent]:
+    """``dated`` (sorted by date) placed among the history-ordered ``events``: each goes
+    before the first event dated after it."""
+    out: list[AuditEvent] = []
+    j = 0
+    for e in events:
+        while j < len(dated) and dated[j].date < e.date:
+            out.append(dated[j])
+            j += 1
+        out.append(e)
+    out += dated[j:]
+    return out
+
+
 def overdue_items(plan: Iterable[PlanItem], as_of: dt.date) -> list[PlanItem]:
     """Plan items due for archive or disposal before ``as_of`` (oldest first)."""
     late = [p for p in plan if p.action in ("archive", "dispose")
@@ -699,8 +799,15 @@ def filter_audit(audit: Audit, since: dt.date | None, artifact: str | None) -> N
     def keep_event(e: AuditEvent) -> bool:
         if since is not None and e.date.date() < since:
             return False
-        return artifact is None or e.artifact == artifact or (
-            e.artifact is not None and e.artifact.startswith(artifact.rstrip("/") + "/"))
+        if artifact is None or e.artifact == artifact:
+            return True
+        if e.artifact is None:
+            return False
+        if e.kind in HOLD_KINDS:  # a hold on a folder or a glob bears on what it covers
+            held = e.artifact.rstrip("/")
+            if artifact.startswith(held + "/") or glob_match(held, artifact):
+                return True
+        return e.artifact.startswith(artifact.rstrip("/") + "/")
 
     def keep_finding(f: Finding) -> bool:
         if since is not None and f.date is not None and f.date.date() < since:
@@ -1272,6 +1379,29 @@ def _object_findings(problems: Iterable[ObjectProblem]) -> list[Finding]:
     return out
 
 
+def _registry_events(root: Path, timelines: Timelines) -> list[AuditEvent]:
+    """The GTO registry's events, each on the artifact path its name had (and the DVC
+    version there when the tag's commit is on the audited chain)."""
+    from archivist import lifecycle
+
+    paths: dict[str, str] = {}
+    for span in timelines.spans:
+        if span.artifact.name:
+            paths.setdefault(span.artifact.name, span.path)
+            paths.setdefault(span.artifact.name.rpartition(":")[2], span.path)
+    registry = lifecycle.read_registry(root)
+    versions: dict[tuple[str, str], str] = {}
+    for e in registry.events:
+        position = timelines.positions.get(e.commit)
+        if position is None:
+            continue
+        for span in timelines.spans:
+            if (span.since_position is not None and span.since_position <= position
+                    and (span.until_position is None or position < span.until_position)):
+                versions.setdefault((e.commit, span.path), span.version.label)
+    return gto_events(registry.events, paths, versions)
+
+
 def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
             deep: bool = False, sample: int | None = None,
             release_policy: Policy | None = None, policy_rev: str | None = None,
@@ -1323,6 +1453,8 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
             info = CommitInfo(sha=step.sha, author=step.author_name, email=step.author_email,
                               date=step.author_date, subject=step.subject)
             events += people_events(info, step.changes, by_archivist=step.sha in archivist_shas)
+        events += hold_events(policy_changes, archivist_shas)
+        registry_events = _registry_events(root, timelines)
         findings += replay_gate(steps, policy_changes, order)
         notes += [f"history: {w}" for w in warnings]
         findings += unknown_version_findings(events, _first_seen(steps, order), order)
@@ -1349,6 +1481,7 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
         cat.close()
 
     events.sort(key=lambda e: order.get(e.commit, len(order)))
+    events = merge_by_date(events, registry_events)
     if deep:
         from archivist.objectcheck import check_objects
 

@@ -19,24 +19,26 @@ def test_events_oldest_first_with_who_when_and_what(base: AuditRepo) -> None:
     assert code == 1  # the base history has findings
     events = report["events"]
     assert [(e["date"][:10], e["kind"], e["artifact"], e["author"]) for e in events] == [
+        ("2023-01-02", "hold", "models/legal/**", "Ana Lima"),
         ("2023-01-10", "added", "models/clf.pkl", "Ana Lima"),
         ("2023-02-01", "version", "models/clf.pkl", "Bob Stone"),
         ("2023-03-01", "tags", "models/clf.pkl", "Bob Stone"),
         ("2023-03-15", "added", "models/untagged.pkl", "Eve Park"),
         ("2023-09-01", "archive", "models/clf.pkl", "archivist bot"),
+        ("2023-10-01", "hold-removed", "models/legal/**", "Carol Diaz"),
         ("2023-11-01", "version", "models/clf.pkl", "Bob Stone"),
     ]
-    tags = events[2]
+    tags = events[3]
     assert tags["details"]["changes"] == [
         {"key": "owner", "from": "ana@example.com", "to": "bob@example.com"}]
     assert tags["email"] == "bob@example.com"
     assert tags["commit"] == base.sha("HEAD~4")
     assert not tags["by_archivist"]
-    archive = events[4]
+    archive = events[5]
     assert archive["by_archivist"]
     assert archive["details"]["from"] == "storage" and archive["details"]["to"] == "archive"
     # the archived version is v1, the one Ana added
-    assert archive["version"] == events[0]["version"]
+    assert archive["version"] == events[1]["version"]
     assert archive["commit"] == base.sha("HEAD~2")
 
 
@@ -91,7 +93,8 @@ def test_a_clean_history_exits_zero(git_repo) -> None:
 
 def test_since_and_artifact_narrow_the_report(base: AuditRepo) -> None:
     _, report = base.audit_json("--since", "2023-06-01")
-    assert [e["date"][:10] for e in report["events"]] == ["2023-09-01", "2023-11-01"]
+    assert [e["date"][:10] for e in report["events"]] == [
+        "2023-09-01", "2023-10-01", "2023-11-01"]
     assert "hook-bypassed" not in {f["kind"] for f in report["findings"]}  # 2023-03-15
     assert report["figures"]["artifacts"] == 2  # figures stay repository-wide
     _, report = base.audit_json("--artifact", "models/untagged.pkl")
@@ -137,5 +140,5 @@ def test_table_is_the_default(base: AuditRepo) -> None:
     proc = base.audit()
     assert proc.returncode == 1
     out = proc.stdout
-    assert out.index("Compliance") < out.index("EVENTS (6)") < out.index("FINDINGS (5)")
+    assert out.index("Compliance") < out.index("EVENTS (8)") < out.index("FINDINGS (5)")
     assert "[hook-bypassed]" in out and "fix: archivist tag models/untagged.pkl" in out
