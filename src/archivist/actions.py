@@ -699,7 +699,10 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
             items = _left_undone(plan.items, "dispose", due_objs)
             staying_objs = _staying_objects(items, due_objs, sources, outcome)
             alone = _left_alone_objects(plan, sources)
-            sets = _spare(_delete_sets(items, due_objs, staying_objs, "dispose"), alone)
+            sets = _delete_sets(items, due_objs, staying_objs, "dispose")
+            # left-alone bytes live in git, the cache or (import-url) the active remote;
+            # the archive's copy of a shared object is the due version's own
+            sets["active"] = _spare({"active": sets["active"]}, alone)["active"]
             order = _dispose_order(due_objs.values())
             progress.start("dispose", len(order) * 2, None)
             absent: dict[str, list[str]] = {}

@@ -125,6 +125,7 @@ def test_files_of_a_left_alone_folder_are_never_deleted(local_sample: Sample,
     assert proc.returncode == 0, proc.stderr
     assert storage.intact(md5(A)) and md5(A) in cache_oids(sample)
     assert md5(B) not in archive.oids() | storage.oids()
+    assert archive.oids() == set()  # the archive's copy of a was data v1's own
     sample.drop_cache()
     (sample.root / "ext" / "a").unlink()
     sample.dvc("pull", "-q", "ext.dvc")  # DVC itself still finds the import's bytes
