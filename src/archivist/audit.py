@@ -81,6 +81,7 @@ FINDING_KINDS: dict[FindingKind, str] = {
     "disposed-present": "object of a disposed version still on a remote",
 }
 assert set(FINDING_KINDS) == set(get_args(FindingKind))
+BytesSource = Literal["ledger", "found", "sampled"]
 ARCHIVIST_KINDS = EVENT_KINDS
 ARCHIVIST_DIR = ".archivist"
 # what every event file archivist writes holds (ledger.Event.document)
@@ -155,6 +156,9 @@ class Figures:
     artifacts_by_state: dict[str, int] | None = None
     versions_by_state: dict[str, int] | None = None
     bytes_by_remote: dict[str, int] | None = None
+    # where bytes_by_remote comes from: "ledger" (what the history says, no remote read),
+    # "found" (--deep: only versions whose objects were read back), "sampled" (--sample)
+    bytes_source: BytesSource | None = None
     bytes_by_class: dict[str, int] | None = None
     releases: int | None = None
     releases_signed: int | None = None
@@ -611,6 +615,42 @@ def overdue_items(plan: Iterable[PlanItem], as_of: dt.date) -> list[PlanItem]:
     return sorted(late, key=lambda p: (p.due, p.path))
 
 
+def bytes_by_remote(plan: Iterable[PlanItem], roles: Mapping[str, str | None],
+                    absent: Iterable[tuple[str, str, str]] = ()) -> dict[str, int]:
+    """Bytes per remote of the versions the plan places there, as ``storage (active)``.
+
+    ``absent`` lists (path, version, DVC remote) whose objects were looked for and not
+    found intact: they are not counted.
+    """
+    gone = set(absent)
+    out: dict[str, int] = {}
+    for item in plan:
+        if item.state == "disposed" or not item.location:
+            continue
+        place = str(item.location)
+        remote = roles.get(place) or place
+        if (item.path, item.version, remote) in gone or (item.path, item.version, place) in gone:
+            continue
+        label = f"{roles[place]} ({place})" if roles.get(place) else place
+        out[label] = out.get(label, 0) + (item.size or 0)
+    return dict(sorted(out.items()))
+
+
+def expected_locations(plan: Iterable[PlanItem], ledger: Mapping[tuple[str, str], set[str]],
+                       roles: Mapping[str, str | None] | None = None,
+                       ) -> dict[tuple[str, str], set[str]]:
+    """Every place a version should be: the plan's location of each version not disposed
+    (current ones included; a role is named by its DVC remote), and the ledger's own
+    records of where it put one."""
+    roles = roles or {}
+    out = {k: set(v) for k, v in ledger.items()}
+    for item in plan:
+        if item.state != "disposed" and item.location:
+            place = str(item.location)
+            out.setdefault((item.path, item.version), set()).add(roles.get(place) or place)
+    return out
+
+
 def plan_figures(plan: Sequence[PlanItem], figures: Figures, as_of: dt.date,
                  roles: Mapping[str, str | None] | None = None) -> list[Finding]:
     """Fill the state and bytes figures from a retention plan; return the overdue findings.
@@ -620,25 +660,19 @@ def plan_figures(plan: Sequence[PlanItem], figures: Figures, as_of: dt.date,
     roles = roles or {}
     versions: dict[str, int] = {}
     artifacts: dict[str, set[str]] = {}
-    by_remote: dict[str, int] = {}
     by_class: dict[str, int] = {}
     for item in plan:
         state = item.state
         versions[state] = versions.get(state, 0) + 1
         artifacts.setdefault(state, set()).add(item.path)
-        size = item.size or 0
-        location = item.location
-        if state == "disposed" or not location:
+        if state == "disposed" or not item.location:
             continue
-        remote = str(location)
-        if roles.get(remote):
-            remote = f"{roles[remote]} ({remote})"
-        by_remote[remote] = by_remote.get(remote, 0) + size
         klass = item.retention_class or "none"
-        by_class[klass] = by_class.get(klass, 0) + size
+        by_class[klass] = by_class.get(klass, 0) + (item.size or 0)
     figures.versions_by_state = dict(sorted(versions.items()))
     figures.artifacts_by_state = {k: len(v) for k, v in sorted(artifacts.items())}
-    figures.bytes_by_remote = dict(sorted(by_remote.items()))
+    figures.bytes_by_remote = bytes_by_remote(plan, roles)
+    figures.bytes_source = "ledger"
     figures.bytes_by_class = dict(sorted(by_class.items()))
     late = overdue_items(plan, as_of)
     figures.overdue = len(late)
@@ -1488,10 +1522,16 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
         kept = {i.version for i in items if i.state != "disposed"}
         disposed = [(i.path, i.version) for i in items
                     if i.state == "disposed" and i.version not in kept]
-        findings += _object_findings(check_objects(
-            root, ledger_locations(events), disposed=disposed,
+        problems = check_objects(
+            root, expected_locations(items, ledger_locations(events), roles),
+            disposed=disposed,
             disposed_remotes=("active", "archive"), roles=roles,
-            sample=sample, seed=head))
+            sample=sample, seed=head)
+        findings += _object_findings(problems)
+        if plan is not None:
+            figures.bytes_by_remote = bytes_by_remote(items, roles, [
+                (p.artifact, p.version, p.remote) for p in problems if p.kind != "present"])
+            figures.bytes_source = "found" if sample is None else "sampled"
     if policy.branch and rev not in (policy.branch, f"refs/heads/{policy.branch}"):
         notes.append(f"audited {rev}, not the governed branch {policy.branch!r} itself")
     return Audit(rev=rev, head=head, branch=policy.branch, as_of=as_of, since=None,

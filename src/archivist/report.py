@@ -39,6 +39,13 @@ def _counts(values: Mapping[str, int] | None, fmt: Callable[[int], str] = str) -
     return ", ".join(f"{k} {fmt(v)}" for k, v in values.items())
 
 
+_BYTES_SOURCE = {  # what the bytes-per-remote figure rests on
+    "ledger": " (from the ledger, not looked at)",
+    "found": " (found on the remotes)",
+    "sampled": " (from the ledger, sampled objects read back)",
+}
+
+
 def figure_rows(f: Figures) -> list[tuple[str, str]]:
     """(label, value) pairs: the same figures, in the same order, in every format."""
     if f.artifacts:
@@ -61,7 +68,8 @@ def figure_rows(f: Figures) -> list[tuple[str, str]]:
         ("Compliance", rate),
         ("Artifacts by state", _counts(f.artifacts_by_state)),
         ("Versions by state", _counts(f.versions_by_state)),
-        ("Bytes per remote", _counts(f.bytes_by_remote, human_bytes)),
+        ("Bytes per remote" + _BYTES_SOURCE.get(f.bytes_source or "", ""),
+         _counts(f.bytes_by_remote, human_bytes)),
         ("Bytes per retention class", _counts(f.bytes_by_class, human_bytes)),
         ("Releases", releases),
         ("Oldest overdue", oldest),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .auditrepo import AuditRepo, when
+from .auditrepo import AuditRepo, findings, remote_object, version_at, when
 
 
 def _event_file(repo: AuditRepo) -> str:
@@ -139,6 +139,40 @@ def test_deep_reads_objects_back(fresh: AuditRepo) -> None:
     missing = _only(report, "object-missing")
     assert missing["subject"] == f"archive:{digest}"
     assert "dvc push -r archive" in missing["fix"]
+
+
+def test_deep_checks_current_versions_and_says_where_bytes_figures_come_from(
+        fresh: AuditRepo) -> None:
+    """The current version's object deleted from storage by hand: without --deep the bytes
+    figure says it is the ledger's; --deep finds the object missing and counts what it found."""
+    current = version_at(fresh, "HEAD")
+    stored = remote_object(fresh, "storage", current)
+    _, before = fresh.audit_json()
+    assert before["figures"]["bytes_source"] == "ledger"
+    assert "Bytes per remote (from the ledger, not looked at)" in fresh.audit().stdout
+    _, deep = fresh.audit_json("--deep")
+    assert deep["figures"]["bytes_source"] == "found"
+    assert deep["figures"]["bytes_by_remote"] == before["figures"]["bytes_by_remote"]
+    assert not [f for f in deep["findings"] if f["kind"].startswith("object-")]
+
+    assert stored.is_file()
+    stored.chmod(0o644)
+    stored.unlink()
+    # DVC's own answer: the remote lacks what the cache has
+    assert json.loads(fresh.dvc("status", "-c", "--json", "models/clf.pkl.dvc").stdout) \
+        == {"models/clf.pkl": "new"}
+    _, report = fresh.audit_json("--deep")
+    missing = _only(report, "object-missing")
+    assert missing["subject"] == f"storage:{current.removeprefix('md5:')}"
+    assert missing["artifact"] == "models/clf.pkl"
+    size = len(b"weights v3, the longest of them all\n")
+    found = report["figures"]["bytes_by_remote"]["storage (active)"]
+    assert found == before["figures"]["bytes_by_remote"]["storage (active)"] - size
+    assert "Bytes per remote (found on the remotes)" in fresh.audit("--deep").stdout
+    # without --deep nothing is read: the figure is still the ledger's, and says so
+    _, again = fresh.audit_json()
+    assert again["figures"]["bytes_by_remote"] == before["figures"]["bytes_by_remote"]
+    assert not findings(again, "object-missing")
 
 
 def test_bad_input_gets_one_line_and_exit_2(base: AuditRepo, tmp_path: Path) -> None:
