@@ -4,8 +4,10 @@ Three parts, in the order every report shows them:
 
 - figures: artifacts and versions by state, compliance rate, bytes held per remote and per
   retention class, releases signed and verified, the oldest overdue item;
-- events, oldest first: every archivist commit (archive, restore, dispose, hold, release)
-  and every change of an artifact's version or tags that a person committed;
+- events, oldest first: every archivist commit (archive, restore, dispose, hold, release),
+  every change of an artifact's version or tags that a person committed, every hold added
+  to or removed from the policy, and every GTO event (registration, assignment,
+  unassignment, deregistration, deprecation) with its tagger and date;
 - findings, each with a kind, what it is about and a one-line fix.
 
 The decisions (what a tag change is, whether a policy change weakens it, whether an event
@@ -17,7 +19,8 @@ and restore is judged by the retention plan recomputed at its parent commit, fro
 same walk; commit-date anomalies, unmatched holds and missing or moved release tags come
 from ``history``, ``retention`` and ``lifecycle``, which keep those definitions. Release
 signatures are checked by ``signing`` with the base policy the caller names; ``--deep``
-object reads are ``objectcheck``'s.
+object reads are ``objectcheck``'s, of every version that should be on a remote. Bytes
+per remote are the ledger's word unless ``--deep`` looked (``Figures.bytes_source``).
 """
 
 from __future__ import annotations
