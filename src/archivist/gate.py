@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from archivist import gitrepo
-from archivist.artifacts import DVC_YAML, Artifact, is_declaring_file
+from archivist.artifacts import DVC_LOCK, DVC_YAML, Artifact, is_declaring_file
 from archivist.errors import ConfigError, GitError, UsageError
 from archivist.inventory import load_artifacts, load_tree_policy
 from archivist.metadata import Violation, check_all, rules_covering_path
@@ -146,9 +146,19 @@ def _missing(root: Path, tree: Tree, files: Sequence[str]) -> list[str]:
     return out
 
 
+def _names_registry(files: Sequence[str]) -> bool:
+    """A ``dvc.yaml`` (or its lock) among ``files``: its ``artifacts:`` entries overlay the
+    tags of outputs that ``.dvc`` files declare, so those must be read too."""
+    return any(posixpath.basename(f) in (DVC_YAML, DVC_LOCK) for f in files)
+
+
 def _declaring_paths(tree: Tree, files: Sequence[str]) -> list[str]:
     """What a check of ``files`` reads besides them: every ``dvc.yaml`` (its registry may
-    tag their outputs). Looked up, not listed: a few files among thousands."""
+    tag their outputs), and with a ``dvc.yaml`` among them every file (the outputs its
+    entries name). Looked up, not listed, in the common case: a few files among
+    thousands."""
+    if _names_registry(files):
+        return list(dict.fromkeys([*tree.paths(), *files]))
     return list(dict.fromkeys([*tree.named(DVC_YAML), *files]))
 
 
@@ -177,7 +187,8 @@ def check_files(root: Path, files: Sequence[str] | None = None, *, staged: bool 
             # ones are enough, and skip git's walk of every ignored DVC output. (The
             # pre-commit framework's file list says what changed: no `git diff` either.)
             # A policy among them checks every tracked artifact.
-            tracked = gitrepo.ls_files(root, untracked=False) if POLICY_FILE in chosen \
+            everything = POLICY_FILE in chosen or _names_registry(chosen)
+            tracked = gitrepo.ls_files(root, untracked=False) if everything \
                 else gitrepo.tracked_named(root, DVC_YAML)
             paths = list(dict.fromkeys([*tracked, *chosen]))
         elif chosen is not None and POLICY_FILE not in chosen:

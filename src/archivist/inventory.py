@@ -51,7 +51,10 @@ def load_artifacts(tree: Tree, only: Iterable[str] | None = None,
         # The hook's case: a few files among thousands. Plain string tests first, so the
         # per-path Python calls are for candidates only (30 ms at 10,000 paths otherwise).
         given = {p for p in wanted if is_dvc_file(p)}
-        todo = sorted([p for p in paths if p in given] +
+        # A given dvc.yaml's artifacts: entries overlay the tags of outputs that .dvc
+        # files declare: judged without those files, a tagged output looks untagged.
+        registry = any(posixpath.basename(p) == DVC_YAML for p in wanted)
+        todo = sorted([p for p in paths if p in given or (registry and is_dvc_file(p))] +
                       [p for p in paths if p.endswith(DVC_YAML) and _is_yaml(p)])
     # Many files: every parse goes through the "tree" cache. A few (the hook's staged
     # files): only the dvc.yaml files, read on every check for their registries and often
