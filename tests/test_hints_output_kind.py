@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from realrepo import Repo
+from realrepo import Repo, archivist
 
 POLICY = """\
 version: 1
@@ -95,3 +95,19 @@ def test_paths_given_from_a_subfolder_are_shown_resolved(governed: Repo) -> None
     assert _fix(from_src.stdout) == fix
     _run_fix(governed, fix.replace("owner=...", "owner=ana@example.com"))
     assert archivist("check", "clf.pkl.dvc", cwd=governed.root / "models").returncode == 0
+
+
+def test_a_repository_path_given_from_a_subfolder_says_where_it_led(dvc_repo: Repo) -> None:
+    dvc_repo.write("models/clf.pkl", "weights\n")
+    dvc_repo.dvc("add", "models/clf.pkl")
+    proc = archivist("tag", "models/clf.pkl", "owner=ana@example.com",
+                     cwd=dvc_repo.root / "models")
+    assert proc.returncode == 2
+    line = proc.stderr.strip()
+    assert "\n" not in line
+    assert "models/models/clf.pkl in the repository" in line
+    assert "relative to the current folder" in line
+    # Given from the current folder, as the hint says, it is the artifact.
+    fixed = archivist("tag", "clf.pkl", "owner=ana@example.com", cwd=dvc_repo.root / "models")
+    assert fixed.returncode == 0, fixed.stderr
+    assert "owner: ana@example.com" in dvc_repo.read("models/clf.pkl.dvc")

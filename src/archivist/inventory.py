@@ -156,6 +156,16 @@ def find_artifact(artifacts: list[Artifact], spec: str, repo_path: str | None) -
     if len(by_name) > 1:
         raise ConfigError(f"artifact name {spec!r} is ambiguous",
                           "use the full name: " + ", ".join(a.name or "" for a in by_name))
-    raise ConfigError(f"{spec} is not tracked by DVC",
-                      f"track it first: dvc add {spec}" if repo_path else
-                      "give an output path, its .dvc file, or a dvc.yaml artifact name")
+    if repo_path is None:
+        raise ConfigError(f"{spec} is not tracked by DVC",
+                          "give an output path, its .dvc file, or a dvc.yaml artifact name")
+    # Paths are taken from the current folder, as DVC takes them: show where that led.
+    shown = spec if repo_path == spec else f"{spec} ({repo_path} in the repository)"
+    if any(a.path == spec for a in artifacts):
+        raise ConfigError(f"{shown} is not tracked by DVC",
+                          f"paths are relative to the current folder: {spec} is the "
+                          "artifact's path from the repository root, so run from there "
+                          "or give its name")
+    raise ConfigError(f"{shown} is not tracked by DVC",
+                      f"track it first: dvc add {spec}, or declare it as a stage output "
+                      "in dvc.yaml and dvc repro")
