@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from realrepo import run
-from retention.conftest import Sample, md5
+from retention.sample import Sample, md5
 
 A, B, C, D, E = (bytes([i]) * 5000 + b"\0" for i in range(65, 70))
 M1, M2 = b"\0model one " * 300, b"\0model two " * 300

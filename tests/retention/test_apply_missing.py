@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from retention.conftest import POLICY, Sample, md5, object_key
 from retention.remotes_helpers import M1, M2, A, B, C, events, last_event
+from retention.sample import POLICY, Sample, md5, object_key
 
 
 def history(sample: Sample) -> dict[str, str]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from retention.conftest import LocalView, Sample, dated, md5, object_key
 from retention.remotes_helpers import A, B, C, cache_oids, events, last_event
+from retention.sample import LocalView, Sample, dated, md5, object_key
 
 SIDE1, SIDE2 = b"\0side one " * 300, b"\0side two " * 300
 

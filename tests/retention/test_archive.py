@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from retention.conftest import Sample, md5
+from retention.sample import Sample, md5
 
 OLD, NEWER, NOW = b"model v1 " * 1000, b"model v2 " * 1000, b"model v3 " * 1000
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from realrepo import run
-from retention.conftest import Sample, md5
 from retention.remotes_helpers import (
     DISPOSE_AS_OF,
     A,
@@ -24,6 +23,7 @@ from retention.remotes_helpers import (
     staging_dirs,
     storage_after_disposal,
 )
+from retention.sample import Sample, md5
 
 KILLED = -9
 

@@ -18,18 +18,8 @@ from archivist.retention import (
     delete_sets,
     unmatched_holds,
 )
+from retention.sample import POLICY
 
-POLICY = """\
-version: 1
-remotes: {active: storage, archive: archive}
-retention:
-  default: standard
-  classes:
-    experiment: {active: 30d, archive: 1y}
-    standard: {active: 180d, archive: 3y}
-    regulated: {active: 1y, archive: forever}
-  releases: regulated
-"""
 A = "a" * 32
 B = "b" * 32
 PATH = "models/a.bin"

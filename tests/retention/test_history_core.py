@@ -11,26 +11,10 @@ from archivist.history import read_clock, read_timelines, walk
 from archivist.policy import parse_policy
 from archivist.retention import LedgerFact, VersionRecord, decide
 from realrepo import run
+from retention.sample import POLICY, dated
 
 if TYPE_CHECKING:  # the fixtures come from conftest; nothing is imported from it
-    from retention.conftest import Sample
-
-POLICY = """\
-version: 1
-remotes: {active: storage, archive: archive}
-retention:
-  default: standard
-  classes:
-    experiment: {active: 30d, archive: 1y}
-    standard: {active: 180d, archive: 3y}
-    regulated: {active: 1y, archive: forever}
-  releases: regulated
-"""
-
-
-def dated(when: str) -> dict[str, str]:
-    stamp = f"{when}T12:00:00+00:00"
-    return {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+    from retention.sample import Sample
 
 
 DVC = "outs:\n- md5: {h}\n  size: 3\n  hash: md5\n  path: clf.pkl\n{meta}"

@@ -16,7 +16,7 @@ from archivist import lifecycle
 from archivist.policy import parse_policy
 
 if TYPE_CHECKING:  # the fixtures come from conftest; nothing is imported from it
-    from retention.conftest import Sample
+    from retention.sample import Sample
 
 POLICY = """\
 version: 1

@@ -21,7 +21,7 @@ from archivist.artifacts import Version
 from archivist.policy import parse_policy
 
 if TYPE_CHECKING:  # the fixtures come from conftest; nothing is imported from it
-    from retention.conftest import Sample
+    from retention.sample import Sample
 
 BIN = Path(sys.executable).parent
 SHORT = """\

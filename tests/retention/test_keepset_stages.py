@@ -15,7 +15,7 @@ from archivist import gto_tags
 from realrepo import run
 
 if TYPE_CHECKING:  # the fixtures come from conftest; nothing is imported from it
-    from retention.conftest import Sample
+    from retention.sample import Sample
 
 BIN = Path(sys.executable).parent
 NAME = "text-classification"

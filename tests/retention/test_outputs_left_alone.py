@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 from realrepo import init_repo
-from retention.conftest import LocalView, Sample, dated, md5
 from retention.remotes_helpers import cache_oids, events
+from retention.sample import LocalView, Sample, dated, md5
 
 M1, M2 = b"\0model one " * 300, b"\0model two " * 300
 S1, S2 = b"source one\n" * 50, b"source two\n" * 50

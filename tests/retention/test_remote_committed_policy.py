@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from retention.conftest import Sample, dated, md5
+from retention.sample import Sample, dated, md5
 
 OLD, NEWER, NOW = b"\0held old" * 500, b"\0held newer" * 500, b"\0held now" * 500
 HOLD = "  holds:\n    - {path: models/clf.pkl, reason: legal hold LH-114, until: 2031-12-31}\n"

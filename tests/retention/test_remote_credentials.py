@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from retention.conftest import Sample, md5
+from retention.sample import Sample, md5
 
 V1, V2, V3, V4 = (b"\0creds v%d " % i * 400 for i in range(1, 5))
 # The AWS client must find no credentials anywhere, and never probe 169.254.169.254.

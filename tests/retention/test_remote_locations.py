@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from retention.conftest import Sample, md5
 from retention.remotes_helpers import A, B, C, D
+from retention.sample import Sample, md5
 from retention.seaweed import SeaweedS3
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 
-from retention.conftest import Sample, md5, object_key
 from retention.remotes_helpers import (
     DISPOSE_AS_OF,
     M1,
@@ -19,6 +18,7 @@ from retention.remotes_helpers import (
     disposed_objects,
     last_event,
 )
+from retention.sample import Sample, md5, object_key
 
 OLD, NEWER, NOW = b"\0old" * 500, b"\0newer" * 500, b"\0now" * 500
 REG1 = b"\0reg1"

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from realrepo import BIN, _env
-from retention.conftest import Sample, md5, object_key
+from retention.sample import Sample, md5, object_key
 
 A, B, C, D = (bytes([i]) * 5000 + b"\0" for i in range(65, 69))
 
