@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import pytest
 
@@ -74,6 +75,9 @@ def test_new_bytes_are_not_the_release_until_registered(registry: Repo) -> None:
     assert clf["release"] is None
     assert clf["stages"] == json.loads(gto(registry, "show", "--json"))["clf"]["stage"]
     gto(registry, "register", "clf", "--version", "v1.3.0")
+    # gto stamps tags to the second, and GTO orders a tie the other way round: make the
+    # deprecation plainly the later event.
+    time.sleep(1.1)
     gto(registry, "deprecate", "clf")
     # A deprecated artifact has no release and no stage in force, for GTO and for ls.
     (clf,) = [r for r in json.loads(registry.archivist("ls", "--json").stdout)["artifacts"]

@@ -29,14 +29,18 @@ def big_pipeline() -> str:
 
 # Parses in a fresh interpreter and reports the time and the peak memory of that process.
 MEASURE = """\
-import json, resource, sys, time
+import json, sys, time
 from archivist import yamlload
 text = open(sys.argv[1], encoding="utf-8").read()
 start = time.perf_counter()
 data = yamlload.load(text, "dvc.yaml")
 seconds = time.perf_counter() - start
 outs = sum(len(stage["outs"]) for stage in data["stages"].values())
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+# VmHWM, not getrusage: Linux carries ru_maxrss across exec, so a child of a large pytest
+# process would report the parent's peak as its own.
+with open("/proc/self/status", encoding="ascii") as status:
+    hwm = next(line for line in status if line.startswith("VmHWM:"))
+peak = int(hwm.split()[1]) * 1024  # kB
 print(json.dumps({"seconds": seconds, "peak": peak, "outs": outs}))
 """
 
