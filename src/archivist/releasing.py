@@ -9,6 +9,7 @@ same command again (the commit is found, and only the tags are made).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import posixpath
@@ -273,30 +274,20 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
                              "and release again")
     sha = {item: d.sha256 for item, d in digests.items()}
     method = method or policy.signing.method
-    trust = signing.load_trust(root, policy, head)
-    request = signing.SigningRequest(
-        method=method, key=key, cert_chain=tuple(cert_chain),
-        trust_config=trust.trust_config[1] if trust.trust_config else None,
-        interactive=interactive)
-    extra = {"tag": tag, "name": name, "artifact": artifact.path, "version": version_.label}
-    bundle = signing.sign_bundle(request, posixpath.basename(artifact.path), sha, extra)
-    check = signing.check_bundle(bundle, trust, signed_at=now)
-    if not check.ok:
-        raise ReleaseRefused("the new signature would not verify under the policy",
-                             list(check.problems),
-                             "sign with a key, certificate or identity the policy lists")
-    record = releases.ReleaseRecord(
-        name=name, version=version, artifact=artifact.path, label=version_.label,
-        digest=check.digest, bundle=bundle_rel, signer=check.signer, method=method)
-    path = root / bundle_rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(bundle)
+    record, path = _sign_and_write(
+        root, policy, head, signing.SigningRequest(
+            method=method, key=key, cert_chain=tuple(cert_chain), trust_config=None,
+            interactive=interactive),
+        releases.ReleaseRecord(name=name, version=version, artifact=artifact.path,
+                               label=version_.label, digest="", bundle=bundle_rel,
+                               signer="", method=method),
+        sha, now, {"tag": tag})
     event = ledger.Event(
         kind="release", subject=f"release: {tag} ({artifact.path} {version_.label})",
         entries=(ledger.EventEntry(artifact.path, version_.label, details={
             "tag": tag, "digest": record.digest, "bundle": bundle_rel,
             "signer": record.signer, "method": method, "files": len(files)}),),
-        extra_trailers=(("Archivist-Tag", tag), ("Archivist-Signer", record.signer)),
+        extra_trailers=((releases.TRAILER_TAG, tag), (releases.TRAILER_SIGNER, record.signer)),
     )
     try:
         commit = ledger.record(root, event, body=message or "", files=[bundle_rel], now=now)
@@ -360,25 +351,14 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
                              problems, "dvc push them from a clone whose cache is right")
     sha = {item: d.sha256 for item, d in digests.items()}
     method = method or policy.signing.method
-    trust = signing.load_trust(root, policy, head)
-    request = signing.SigningRequest(
-        method=method, key=key, cert_chain=tuple(cert_chain),
-        trust_config=trust.trust_config[1] if trust.trust_config else None,
-        interactive=interactive)
-    extra = {"tag": tag, "name": name, "artifact": artifact.path, "version": version_.label,
-             "commit": info.commit}
-    bundle = signing.sign_bundle(request, posixpath.basename(artifact.path), sha, extra)
-    check = signing.check_bundle(bundle, trust, signed_at=now)
-    if not check.ok:
-        raise ReleaseRefused("the new signature would not verify under the policy",
-                             list(check.problems),
-                             "sign with a key, certificate or identity the policy lists")
-    record = releases.ReleaseRecord(
-        name=name, version=version, artifact=artifact.path, label=version_.label,
-        digest=check.digest, bundle=bundle_rel, signer=check.signer, method=method)
-    path = root / bundle_rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(bundle)
+    record, path = _sign_and_write(
+        root, policy, head, signing.SigningRequest(
+            method=method, key=key, cert_chain=tuple(cert_chain), trust_config=None,
+            interactive=interactive),
+        releases.ReleaseRecord(name=name, version=version, artifact=artifact.path,
+                               label=version_.label, digest="", bundle=bundle_rel,
+                               signer="", method=method),
+        sha, now, {"tag": tag, "commit": info.commit})
     event = ledger.Event(
         kind="release",
         subject=f"release: adopt {tag} ({artifact.path} {version_.label})",
@@ -396,3 +376,26 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
             path.unlink(missing_ok=True)
         raise
     return ReleaseResult(record, commit, (), resumed=False)
+
+
+def _sign_and_write(root: Path, policy: Policy, head: str, request: signing.SigningRequest,
+                    draft: releases.ReleaseRecord, sha: dict[str, str], now: dt.datetime,
+                    payload: dict[str, str]) -> tuple[releases.ReleaseRecord, Path]:
+    """Sign ``sha`` (release and adopt alike), check the bundle under the policy it will
+    be verified with, and write it to the draft's bundle path; nothing is committed."""
+    trust = signing.load_trust(root, policy, head)
+    request = dataclasses.replace(
+        request, trust_config=trust.trust_config[1] if trust.trust_config else None)
+    extra = {**payload, "name": draft.name, "artifact": draft.artifact,
+             "version": draft.label}
+    bundle = signing.sign_bundle(request, posixpath.basename(draft.artifact), sha, extra)
+    check = signing.check_bundle(bundle, trust, signed_at=now)
+    if not check.ok:
+        raise ReleaseRefused("the new signature would not verify under the policy",
+                             list(check.problems),
+                             "sign with a key, certificate or identity the policy lists")
+    record = dataclasses.replace(draft, digest=check.digest, signer=check.signer)
+    path = root / draft.bundle
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bundle)
+    return record, path
