@@ -160,9 +160,9 @@ def stream_archive(root: Path) -> None:
     import datetime as dt
     from concurrent.futures import ThreadPoolExecutor
 
-    from archivist.lifecycle import build_plan
     from archivist.policy import load_policy
-    from archivist.storage import Stores, copy_object, version_objects
+    from archivist.remotes import Stores, copy_object, version_objects
+    from archivist.retention.plan import build_plan
 
     items = [i for i in build_plan(root, load_policy(root), dt.date.fromisoformat(AS_OF))
              if i.action == "archive"]

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from ruamel.yaml import YAML
 
-from archivist.artifacts import parse_dvc_file
-from archivist.dvcobjects import cache_dir, object_path
+from archivist.dvccache import cache_dir, object_path
+from archivist.dvcfiles import parse_dvc_file
 
 
 def _key_pair(demo: Demo) -> None:

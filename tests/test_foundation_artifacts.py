@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from archivist.artifacts import merge_registry, parse_dvc_file, parse_dvc_yaml
+from archivist.dvcfiles import merge_registry, parse_dvc_file, parse_dvc_yaml
 from archivist.errors import ConfigError, YAMLFileError
-from archivist.metadata import check_artifact
+from archivist.gate.rules import check_artifact
 from archivist.policy import parse_policy
 
 DVC3 = """\

@@ -6,7 +6,7 @@ import difflib
 
 import pytest
 
-from archivist.tagedit import edit_tags, guess_indent
+from archivist.gate.tagedit import edit_tags, guess_indent
 from realrepo import Repo
 
 COMMENTED_DVC = """\
@@ -88,7 +88,7 @@ def test_dvc_yaml_with_four_space_indent() -> None:
 
 @pytest.mark.parametrize("value", ["10", "true", "null", "2024-01-01", "a: b", "#x"])
 def test_values_stay_text(value: str) -> None:
-    from archivist.artifacts import parse_dvc_file
+    from archivist.dvcfiles import parse_dvc_file
 
     new, _ = edit_tags(COMMENTED_DVC, "models/clf.pkl.dvc", "models/clf.pkl", None,
                        {"note": value}, [])

@@ -7,8 +7,8 @@ from dvc.utils.serialize._yaml import parse_yaml as dvc_parse_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archivist.artifacts import parse_dvc_file
-from archivist.tagedit import edit_tags
+from archivist.dvcfiles import parse_dvc_file
+from archivist.gate.tagedit import edit_tags
 
 DVC_FILE = """\
 outs:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from archivist import gitrepo, parsecache
-from archivist.artifacts import (
+from archivist.dvcfiles import (
     DVC_LOCK,
     DVC_YAML,
     Artifact,

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from archivist.artifacts import Artifact
+from archivist.dvcfiles import Artifact
 from archivist.globs import glob_match
 
 # Suffixes of serialised models in the common frameworks (DVC's own examples use .pkl).

@@ -7,7 +7,7 @@ import posixpath
 from collections.abc import Iterable, Sequence
 
 from archivist import parsecache
-from archivist.artifacts import (
+from archivist.dvcfiles import (
     DVC_LOCK,
     DVC_YAML,
     Artifact,

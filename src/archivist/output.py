@@ -10,7 +10,7 @@ from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # the gate's types, for the renderers below (no import at run time)
-    from archivist.gate import GateResult
+    from archivist.gate.check import GateResult
 
 
 def _default(value: Any) -> Any:

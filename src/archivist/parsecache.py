@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from archivist.artifacts import Artifact, Version
+from archivist.dvcfiles import Artifact, Version
 
 SCHEMA = 3  # bump whenever parsing gives different artifacts for the same text
 ENV_SWITCH = "ARCHIVIST_PARSE_CACHE"
@@ -77,7 +77,7 @@ def cache_dir(root: Path) -> Path | None:
 
 
 _counter = itertools.count()
-_SAFE_MODULES = ("archivist.artifacts", "archivist.history")
+_SAFE_MODULES = ("archivist.dvcfiles", "archivist.history")
 _SAFE_DATETIME = ("date", "datetime", "timezone", "timedelta")
 
 

@@ -229,13 +229,13 @@ def forge_release_tag(repo: Repo, tag: str, bundle: bytes, *, artifact: str = "m
     """A release of ``tag`` whose only fault is its bundle: the bundle committed where a
     release keeps it, in a commit with the event file and trailers archivist writes, and
     the annotated tag with archivist's message on that commit. Returns the commit."""
-    from archivist import releases
     from archivist.ledger import EVENTS_DIR, Event, EventEntry
+    from archivist.release import names as release_names
 
     name, version = tag.split("@")
-    rel = releases.bundle_path(name, version)
+    rel = release_names.bundle_path(name, version)
     label = version_at(repo, "HEAD", f"{artifact}.dvc")
-    record = releases.ReleaseRecord(
+    record = release_names.ReleaseRecord(
         name=name, version=version, artifact=artifact, label=label,
         digest="sha256:" + "0" * 64, bundle=rel, signer="key sha256:" + "0" * 64,
         method="key")
@@ -250,5 +250,5 @@ def forge_release_tag(repo: Repo, tag: str, bundle: bytes, *, artifact: str = "m
     run(["git", "commit", "-q", "--no-verify", "-F", "-", "--", rel, event_file], repo.root,
         input=event.message())
     sha = repo.git("rev-parse", "HEAD").stdout.strip()
-    repo.git("tag", "-a", tag, "-m", releases.tag_message(record), sha)
+    repo.git("tag", "-a", tag, "-m", release_names.tag_message(record), sha)
     return sha

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from archivist.artifacts import Artifact, Version
-from archivist.audit import (
+from archivist.audit.judge import (
     AuditEvent,
     CommitInfo,
     describe_tag_changes,
@@ -20,10 +19,11 @@ from archivist.audit import (
     tag_changes,
     unknown_version_findings,
 )
+from archivist.dvcfiles import Artifact, Version
 from archivist.ledger import LedgerCommit
 from archivist.policy import parse_policy
-from archivist.releases import VerifyStatus
-from archivist.retention import PlanItem
+from archivist.release.names import VerifyStatus
+from archivist.retention.decide import PlanItem
 
 BASE = """\
 version: 1

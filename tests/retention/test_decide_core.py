@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from archivist.artifacts import Artifact, Version
+from archivist.dvcfiles import Artifact, Version
 from archivist.history import bound_dates
 from archivist.policy import parse_policy
-from archivist.retention import (
+from archivist.retention.decide import (
     LedgerFact,
     UnknownObjects,
     VersionRecord,
@@ -234,7 +234,7 @@ def test_archive_frees_the_active_copy_of_objects_only_archived_versions_use() -
 
 
 def test_delete_sets_take_the_remotes_object_refs() -> None:
-    from archivist.storage import ObjectRef, VersionObjects
+    from archivist.remotes import ObjectRef, VersionObjects
 
     policy = parse_policy(POLICY)
     items = decide([rec(A, "2000-01-01"), rec("c" * 32 + ".dir", None, path="data")], policy,

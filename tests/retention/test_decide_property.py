@@ -14,11 +14,11 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archivist.artifacts import Artifact, Version
+from archivist.dvcfiles import Artifact, Version
 from archivist.history import CommitArtifacts, bound_dates, fold_spans
-from archivist.lifecycle import version_records
 from archivist.policy import parse_policy
-from archivist.retention import LedgerFact, PlanItem, decide, delete_sets, hold_covers
+from archivist.retention.decide import LedgerFact, PlanItem, decide, delete_sets, hold_covers
+from archivist.retention.plan import version_records
 
 POLICY = """\
 version: 1

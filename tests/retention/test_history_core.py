@@ -6,10 +6,10 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from archivist.artifacts import Artifact, Version
+from archivist.dvcfiles import Artifact, Version
 from archivist.history import read_clock, read_timelines, walk
 from archivist.policy import parse_policy
-from archivist.retention import LedgerFact, VersionRecord, decide
+from archivist.retention.decide import LedgerFact, VersionRecord, decide
 from realrepo import run
 from retention.sample import POLICY, dated
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from archivist import lifecycle
 from archivist.policy import parse_policy
+from archivist.retention import plan as retention_plan
 
 if TYPE_CHECKING:  # the fixtures come from conftest; nothing is imported from it
     from retention.sample import Sample
@@ -84,12 +84,12 @@ def test_deleting_the_release_tag_does_not_drop_the_release_class(local_sample: 
     assert sample.remotes["storage"].intact(md5(OLD))  # the signed bytes are still there
 
     policy = parse_policy(POLICY)
-    found = lifecycle.build_plan_details(sample.root, policy, dt.date(2024, 8, 1))
+    found = retention_plan.build_plan_details(sample.root, policy, dt.date(2024, 8, 1))
     assert [(a.kind, a.tag, a.release_commit) for a in found.release_anomalies] == [
         ("missing", "clf@v1.0.0", release_commit)]
     # moved onto another commit: still the ledger's release that pins, and a finding
     sample.git("tag", "-a", "-m", "moved", "clf@v1.0.0", "HEAD")
-    found = lifecycle.build_plan_details(sample.root, policy, dt.date(2024, 8, 1))
+    found = retention_plan.build_plan_details(sample.root, policy, dt.date(2024, 8, 1))
     (moved,) = found.release_anomalies
     assert (moved.kind, moved.tagged) == ("moved", sample.head())
     assert f"not to {release_commit[:10]} where the ledger's release" in moved.describe()

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from archivist import history, lifecycle, parsecache
-from archivist.artifacts import Version
+from archivist import history, parsecache
+from archivist.dvcfiles import Version
 from archivist.policy import parse_policy
+from archivist.retention import plan as retention_plan
 
 if TYPE_CHECKING:  # the fixtures come from conftest; nothing is imported from it
     from retention.sample import Sample
@@ -149,11 +150,11 @@ def test_a_backdated_commit_does_not_start_a_clock_early(local_sample: Sample) -
     # its clock started last week, not in 2020: only its active window is over
     assert (item["since"], item["action"], item["due"]) == ("2024-05-20", "archive",
                                                             "2024-05-30")
-    found = lifecycle.build_plan_details(sample.root, parse_policy(SHORT), dt.date(2024, 6, 1))
+    found = retention_plan.build_plan_details(sample.root, parse_policy(SHORT), dt.date(2024, 6, 1))
     assert [(a.kind, a.commit) for a in found.date_anomalies] == [("backwards", sample.head())]
     # a commit from the future bounds nothing beyond now, and is reported as well
     sample.version("models/a.bin", W, "2099-01-01")
-    found = lifecycle.build_plan_details(sample.root, parse_policy(SHORT), dt.date(2024, 6, 1))
+    found = retention_plan.build_plan_details(sample.root, parse_policy(SHORT), dt.date(2024, 6, 1))
     assert [a.kind for a in found.date_anomalies] == ["backwards", "future"]
     assert found.date_anomalies[1].used <= dt.datetime.now(dt.UTC)
     proc = sample.archivist("dispose", "--apply", "--as-of", "2024-06-02",

@@ -9,9 +9,9 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archivist.artifacts import Artifact, Version, parse_dvc_file, parse_dvc_yaml
+from archivist.dvcfiles import Artifact, Version, parse_dvc_file, parse_dvc_yaml
 from archivist.policy import parse_policy
-from archivist.retention import VersionRecord, decide, left_alone, left_alone_records
+from archivist.retention.decide import VersionRecord, decide, left_alone, left_alone_records
 
 POLICY = parse_policy("""\
 version: 1

@@ -83,7 +83,7 @@ def test_refused_credentials_are_one_line_and_never_printed(sample: Sample,
 def test_a_fetch_into_the_cache_names_the_remote_too(sample: Sample, no_aws_env: None,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      tmp_path: Path) -> None:
-    from archivist.storage import MissingCredentials, fetch_objects
+    from archivist.remotes import MissingCredentials, fetch_objects
     from retention.remotes_helpers import cache_oids, fresh_clone
 
     for name, value in NO_AWS.items():

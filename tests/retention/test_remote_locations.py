@@ -99,7 +99,7 @@ def test_s3_spellings_of_one_prefix_are_refused(sample: Sample, s3_server: Seawe
 
 
 def test_distinct_places_stay_distinct() -> None:
-    from archivist.storage import location_of
+    from archivist.remotes import location_of
 
     def s3(path: str, endpoint: str = "http://127.0.0.1:9000") -> object:
         return location_of("s3", path, f"s3://{path}", {"client_kwargs": {

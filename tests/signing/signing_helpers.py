@@ -233,7 +233,7 @@ def resign_release(repo, tag: str, key: Path, chain: list[Path], *,  # type: ign
     import base64
     import posixpath
 
-    from archivist import signing
+    from archivist.release import signing
 
     name, version = tag.split("@")
     rel = f".archivist/signatures/{name}/{version}.sig"

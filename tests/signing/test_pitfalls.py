@@ -15,7 +15,7 @@ import pytest
 from signing_helpers import BIN, POLICY_KEY, make_keypair, run
 
 from archivist.policy import parse_policy
-from archivist.signing import verify_files
+from archivist.release.signing import verify_files
 from realrepo import init_repo
 
 
@@ -84,7 +84,7 @@ def test_bundle_inside_the_signed_folder_is_an_extra_file(tmp_path) -> None:
         model_signing.verifying.Config().use_elliptic_key_verifier(public_key=public) \
             .set_hashing_config(model_signing.hashing.Config()).verify(model, inside)
     # archivist keeps bundles under .archivist/signatures, outside every artifact.
-    from archivist.releases import bundle_path
+    from archivist.release.names import bundle_path
 
     assert bundle_path("models/set", "v1.0.0").startswith(".archivist/signatures/")
 

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from signing_helpers import POLICY_KEY, make_pki, run, write_trust_config
 from sigstore_local import SCT_LIST, der_octets
 
-from archivist import releases
 from archivist.policy import parse_policy
-from archivist.signing import (
+from archivist.release import names as release_names
+from archivist.release.signing import (
     SigningRequest,
     VerifyStatus,
     check_bundle,
@@ -51,16 +51,16 @@ def _released(repo: Repo, key: Path) -> dict[str, Any]:
 
 def plant(repo: Repo, tag: str, bundle: bytes, label: str) -> None:
     """A release commit on main (trailers, bundle) and its tag, as a bad merge leaves them."""
-    name, version = releases.parse_release_tag(tag) or ("", "")
-    path = releases.bundle_path(name, version)
+    name, version = release_names.parse_release_tag(tag) or ("", "")
+    path = release_names.bundle_path(name, version)
     repo.write(path, bundle)
     repo.git("add", "--", path)
     repo.git("commit", "-q", "--no-verify", "-m",
              f"release: {tag}\n\nArchivist-Event: release\nArchivist-Tag: {tag}\n")
-    record = releases.ReleaseRecord(name=name, version=version, artifact="models/clf.pkl",
+    record = release_names.ReleaseRecord(name=name, version=version, artifact="models/clf.pkl",
                                     label=label, digest="sha256:" + "0" * 64, bundle=path,
                                     signer="", method="key")
-    run(["git", "tag", "-a", tag, "-F", "-"], repo.root, input=releases.tag_message(record))
+    run(["git", "tag", "-a", tag, "-F", "-"], repo.root, input=release_names.tag_message(record))
 
 
 def _cert_bundle(good: bytes, der: bytes) -> bytes:

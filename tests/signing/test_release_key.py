@@ -8,7 +8,7 @@ import os
 from signing_helpers import BIN, POLICY_KEY, run
 
 from archivist.policy import parse_policy
-from archivist.signing import list_release_tags, verify_files, verify_tag
+from archivist.release.signing import list_release_tags, verify_files, verify_tag
 
 
 def _release(repo, keys, *args: str):  # type: ignore[no-untyped-def]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from archivist import releases
-from archivist.artifacts import Artifact
+from archivist.dvcfiles import Artifact
 from archivist.errors import ConfigError, UsageError
+from archivist.release import names as release_names
 
 
 def _artifact(path: str, name: str | None = None) -> Artifact:
@@ -15,18 +15,18 @@ def _artifact(path: str, name: str | None = None) -> Artifact:
 
 
 def test_tag_names_follow_gto() -> None:
-    assert releases.tag_name("clf", "v1.2.0") == "clf@v1.2.0"
-    assert releases.tag_name("nested/dir:clf", "v1.2.0-rc.1") == "nested/dir=clf@v1.2.0-rc.1"
-    assert releases.stage_tag_name("clf", "prod", 3) == "clf#prod#3"
-    assert releases.parse_release_tag("nested/dir=clf@v2.0.0") == ("nested/dir:clf", "v2.0.0")
-    assert releases.parse_release_tag("clf#prod#1") is None
-    assert releases.parse_release_tag("v1.0.0") is None
+    assert release_names.tag_name("clf", "v1.2.0") == "clf@v1.2.0"
+    assert release_names.tag_name("nested/dir:clf", "v1.2.0-rc.1") == "nested/dir=clf@v1.2.0-rc.1"
+    assert release_names.stage_tag_name("clf", "prod", 3) == "clf#prod#3"
+    assert release_names.parse_release_tag("nested/dir=clf@v2.0.0") == ("nested/dir:clf", "v2.0.0")
+    assert release_names.parse_release_tag("clf#prod#1") is None
+    assert release_names.parse_release_tag("v1.0.0") is None
 
 
 @pytest.mark.parametrize("bad", ["1.2.0", "v1.2", "v01.2.0", "vX", "v1.2.0 "])
 def test_version_must_be_semver_with_v(bad: str) -> None:
     with pytest.raises(UsageError) as exc:
-        releases.check_version(bad)
+        release_names.check_version(bad)
     assert "SemVer" in exc.value.message
     if bad == "1.2.0":
         assert exc.value.hint == "write v1.2.0"
@@ -34,44 +34,44 @@ def test_version_must_be_semver_with_v(bad: str) -> None:
 
 def test_stage_counter_counts_the_artifacts_stage_tags_only() -> None:
     tags = ["clf#prod#1", "clf#staging#4", "other#prod#9", "clf@v1.0.0", "clf#prod"]
-    assert releases.next_stage_counter(tags, "clf") == 5
-    assert releases.next_stage_counter([], "clf") == 1
+    assert release_names.next_stage_counter(tags, "clf") == 5
+    assert release_names.next_stage_counter([], "clf") == 1
 
 
 def test_release_name_prefers_registry_name_and_explains_paths_with_dots() -> None:
-    assert releases.release_name(_artifact("models/clf.pkl", "clf")) == "clf"
-    assert releases.release_name(_artifact("models/clf")) == "models/clf"
+    assert release_names.release_name(_artifact("models/clf.pkl", "clf")) == "clf"
+    assert release_names.release_name(_artifact("models/clf")) == "models/clf"
     with pytest.raises(ConfigError) as exc:
-        releases.release_name(_artifact("models/clf.pkl"))
+        release_names.release_name(_artifact("models/clf.pkl"))
     assert "artifacts: {clf: {path: models/clf.pkl}}" in (exc.value.hint or "")
 
 
 def test_bundle_path_is_outside_the_artifact() -> None:
-    assert releases.bundle_path("clf", "v1.0.0") == ".archivist/signatures/clf/v1.0.0.sig"
-    assert releases.bundle_path("d/e:m", "v1.0.0") == ".archivist/signatures/d/e=m/v1.0.0.sig"
+    assert release_names.bundle_path("clf", "v1.0.0") == ".archivist/signatures/clf/v1.0.0.sig"
+    assert release_names.bundle_path("d/e:m", "v1.0.0") == ".archivist/signatures/d/e=m/v1.0.0.sig"
 
 
 def test_tag_message_round_trips() -> None:
-    record = releases.ReleaseRecord(
+    record = release_names.ReleaseRecord(
         name="clf", version="v1.0.0", artifact="models/clf.pkl", label="md5:" + "a" * 32,
         digest="sha256:" + "b" * 64, bundle=".archivist/signatures/clf/v1.0.0.sig",
         signer="key sha256:cc", method="key")
-    text = releases.tag_message(record)
+    text = release_names.tag_message(record)
     assert text.startswith("Registering artifact clf version v1.0.0\n")
-    assert releases.parse_tag_message("clf@v1.0.0", text) == record
-    assert releases.parse_tag_message("clf@v1.0.0", "Registering artifact clf") is None
+    assert release_names.parse_tag_message("clf@v1.0.0", text) == record
+    assert release_names.parse_tag_message("clf@v1.0.0", "Registering artifact clf") is None
 
 
 def test_manifest_problems_name_each_file() -> None:
     signed = {"a.txt": "1" * 64, "b.txt": "2" * 64, "gone.txt": "3" * 64}
     actual = {"a.txt": "1" * 64, "b.txt": "9" * 64, "new.txt": "4" * 64}
-    problems = releases.manifest_problems("data/set", signed, actual)
+    problems = release_names.manifest_problems("data/set", signed, actual)
     assert problems == [
         "data/set/b.txt: sha256 9999999999999999… differs from the signed 2222222222222222…",
         "data/set/gone.txt: signed, but missing from the content",
         "data/set/new.txt: extra file, not in the signed release",
     ]
-    assert releases.manifest_problems("m.pkl", {".": "1" * 64}, {".": "1" * 64}) == []
+    assert release_names.manifest_problems("m.pkl", {".": "1" * 64}, {".": "1" * 64}) == []
 
 
 def test_subject_digest_matches_model_signing() -> None:
@@ -86,4 +86,4 @@ def test_subject_digest_matches_model_signing() -> None:
         manifest.SerializationType.from_args({"method": "files", "hash_type": "sha256",
                                               "allow_symlinks": False}))
     statement = ms_signing.Payload(m).statement.pb
-    assert releases.subject_digest(items) == "sha256:" + statement.subject[0].digest["sha256"]
+    assert release_names.subject_digest(items) == "sha256:" + statement.subject[0].digest["sha256"]

@@ -8,7 +8,7 @@ from cryptography import x509
 from signing_helpers import _days, make_ca, make_leaf
 from sigstore_local import der_utf8
 
-from archivist import certchain
+from archivist.release import certchain
 
 FULCIO = "1.3.6.1.4.1.57264.1"
 

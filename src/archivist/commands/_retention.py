@@ -14,7 +14,7 @@ from typing import Any
 from archivist.errors import UsageError
 from archivist.output import human_bytes, is_interactive, print_json, table
 from archivist.policy import Policy, load_policy
-from archivist.retention import PlanItem
+from archivist.retention.decide import PlanItem
 
 DEFAULT_JOBS = 4
 
@@ -65,7 +65,7 @@ def retention_policy(root: Path, *, committed: bool = False) -> Policy:
     from archivist.errors import ConfigError
 
     if committed:
-        from archivist.actions import committed_policy
+        from archivist.retention.apply import committed_policy
 
         policy = committed_policy(root)
     else:
@@ -79,8 +79,8 @@ def retention_policy(root: Path, *, committed: bool = False) -> Policy:
 
 def dry_run_policy_warning(root: Path) -> None:
     """Say so when a dry run follows a policy edit that --apply would not obey."""
-    from archivist.actions import policy_edited
     from archivist.errors import GitError
+    from archivist.retention.apply import policy_edited
 
     try:
         edited = policy_edited(root)
@@ -153,7 +153,7 @@ def progress() -> Any:
     """A progress reporter: bars on a terminal, silence in CI and pipes."""
     if is_interactive(sys.stderr):
         return BarProgress()
-    from archivist.actions import Progress
+    from archivist.retention.apply import Progress
 
     return Progress()
 

@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archivist.actions import archive
+    from archivist.retention.apply import archive
 
     root = repo_root()
     policy = r.retention_policy(root, committed=args.apply)

@@ -127,10 +127,10 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archivist.audit import collect, filter_audit, finish
+    from archivist.audit.judge import collect, filter_audit, finish
+    from archivist.audit.report import format_for, render
     from archivist.inventory import load_tree_policy
     from archivist.policy import Policy
-    from archivist.report import format_for, render
     from archivist.trees import CommitTree
 
     if args.sample is not None and not args.deep:

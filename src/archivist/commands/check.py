@@ -7,7 +7,7 @@ import sys
 
 from archivist.commands._common import add_json, formatter, repo_root, to_repo_path
 from archivist.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
-from archivist.gate import check_files, check_range
+from archivist.gate.check import check_files, check_range
 from archivist.output import gate_json, gate_summary, render_violations, render_warnings
 
 HELP = """\

@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archivist.actions import dispose
+    from archivist.retention.apply import dispose
 
     root = repo_root()
     policy = r.retention_policy(root, committed=args.apply)

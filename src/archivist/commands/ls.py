@@ -8,14 +8,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from archivist import gto_tags, lifecycle
-from archivist.artifacts import Artifact
+from archivist import gto_tags
 from archivist.commands._common import add_json, formatter, repo_root
+from archivist.dvcfiles import Artifact
 from archivist.errors import ArchivistError, UsageError
+from archivist.gate.rules import check_artifact
 from archivist.inventory import find_artifact, load_artifacts
-from archivist.metadata import check_artifact
 from archivist.output import paint, print_json, table
 from archivist.policy import POLICY_FILE, Policy, parse_policy
+from archivist.retention import plan as retention_plan
 from archivist.trees import WorkingTree
 
 HELP = """\
@@ -94,7 +95,7 @@ def _registry_columns(root: Path, artifacts: list[Artifact],
 
     The release of a version is its latest registration; a stage's version is the one GTO
     shows for it now (latest assignment, unassignments and deregistrations applied)."""
-    registry = lifecycle.read_registry(root)
+    registry = retention_plan.read_registry(root)
     if not registry.events:
         return {}, {}
     order = {event.tag.tag: i for i, event in enumerate(registry.events)}
@@ -102,7 +103,7 @@ def _registry_columns(root: Path, artifacts: list[Artifact],
     wanted: dict[str, set[str]] = {}
     for reg in registered:
         wanted.setdefault(reg.commit, set()).add(reg.name)
-    at = lifecycle.artifacts_at(root, wanted)
+    at = retention_plan.artifacts_at(root, wanted)
     releases: dict[tuple[str, str], tuple[int, str]] = {}
     for reg in registered:
         pinned = at.get((reg.commit, reg.name))

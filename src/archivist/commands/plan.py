@@ -41,9 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archivist.actions import target_paths
-    from archivist.lifecycle import build_plan_details
-    from archivist.retention import summarize
+    from archivist.retention.apply import target_paths
+    from archivist.retention.decide import summarize
+    from archivist.retention.plan import build_plan_details
 
     root = repo_root()
     policy = r.retention_policy(root)

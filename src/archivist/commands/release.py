@@ -86,7 +86,7 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archivist.releasing import ReleaseRefused, adopt_release, release_artifact
+    from archivist.release.create import ReleaseRefused, adopt_release, release_artifact
 
     if args.adopt and (args.name or args.version or args.stage or args.at):
         raise UsageError("--adopt TAG takes no NAME, VERSION, --stage or --at",

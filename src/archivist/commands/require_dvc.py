@@ -6,7 +6,7 @@ import argparse
 
 from archivist.commands._common import add_json, formatter, repo_root, to_repo_path
 from archivist.errors import EXIT_OK, EXIT_VIOLATIONS
-from archivist.gate import require_dvc
+from archivist.gate.check import require_dvc
 from archivist.output import print_json, render_violations, require_dvc_json, require_dvc_summary
 
 HELP = """\

@@ -80,8 +80,8 @@ def _resolve(args: argparse.Namespace, name: str, root, plan_versions) -> tuple[
 
 
 def run(args: argparse.Namespace) -> int:
-    from archivist.actions import restore
-    from archivist.lifecycle import build_plan
+    from archivist.retention.apply import restore
+    from archivist.retention.plan import build_plan
 
     root = repo_root()
     policy = r.retention_policy(root, committed=True)

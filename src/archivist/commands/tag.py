@@ -8,14 +8,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from archivist import registryedit
 from archivist.commands._common import add_json, formatter, repo_root, to_repo_path
 from archivist.errors import ArchivistError, ConfigError, UsageError
+from archivist.gate import registryedit
+from archivist.gate.rules import check_artifact, tag_value, wanted_type
+from archivist.gate.tagedit import edit_tags
 from archivist.inventory import find_artifact, load_artifacts
-from archivist.metadata import check_artifact, tag_value, wanted_type
 from archivist.output import print_json
 from archivist.policy import POLICY_FILE, parse_policy
-from archivist.tagedit import edit_tags
 from archivist.trees import WorkingTree
 
 HELP = """\

@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _select(all_tags: list[str], wanted: list[str]) -> list[str]:
-    from archivist.releases import name_to_tag, parse_release_tag
+    from archivist.release.names import name_to_tag, parse_release_tag
 
     chosen: list[str] = []
     for spec in wanted:
@@ -87,7 +87,7 @@ def _select(all_tags: list[str], wanted: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from archivist import gitrepo
     from archivist.policy import POLICY_FILE, parse_policy
-    from archivist.signing import VerifyStatus, governed_rev, list_release_tags, verify_tag
+    from archivist.release.signing import VerifyStatus, governed_rev, list_release_tags, verify_tag
 
     if args.all and args.tags:
         raise UsageError("give tags or --all, not both")
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(outcome: object) -> None:
-    from archivist.signing import VerifyOutcome, VerifyStatus
+    from archivist.release.signing import VerifyOutcome, VerifyStatus
 
     assert isinstance(outcome, VerifyOutcome)
     if outcome.status is VerifyStatus.LEGACY:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from archivist.artifacts import Artifact
+from archivist.dvcfiles import Artifact
 from archivist.errors import ConfigError, UsageError
 
 SIGNATURES_DIR = ".archivist/signatures"

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from archivist.artifacts import Artifact
+from archivist.dvcfiles import Artifact
 from archivist.policy import Constraint, Policy, Rule
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

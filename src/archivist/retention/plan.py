@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from archivist import gitrepo, gto_tags, history, ledger, releases
-from archivist.artifacts import Artifact
+from archivist import gitrepo, gto_tags, history, ledger
+from archivist.dvcfiles import Artifact
 from archivist.errors import ArchivistError
 from archivist.inventory import find_artifact, load_artifacts
 from archivist.policy import Policy
-from archivist.retention import (
+from archivist.release import names as release_names
+from archivist.retention.decide import (
     LedgerFact,
     LeftAlone,
     PlanItem,
@@ -44,7 +45,7 @@ from archivist.retention import (
 from archivist.trees import CommitTree
 
 UNTIL_TRAILER = "Archivist-Until"
-TAG_TRAILER = releases.TRAILER_TAG
+TAG_TRAILER = release_names.TRAILER_TAG
 ADOPTED_TRAILER = "Archivist-Adopted"  # release --adopt: the commit the GTO tag registered
 # What counted as a release tag before GTO's grammar was read: NAME@[v]X.Y.Z[...]
 _LOOSE_RELEASE = re.compile(r"^(?P<name>.+)@v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")

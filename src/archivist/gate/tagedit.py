@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from archivist import yamlload
-from archivist.artifacts import DVC_TAG_FIELDS, join_repo_path
+from archivist.dvcfiles import DVC_TAG_FIELDS, join_repo_path
 from archivist.errors import ConfigError, UsageError
 
 

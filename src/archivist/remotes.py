@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from archivist.dvcobjects import parse_dir_manifest
+from archivist.dvccache import parse_dir_manifest
 from archivist.errors import ConfigError, IntegrityError
 
 CHUNK = 4 << 20

@@ -41,17 +41,8 @@ from typing import Any, Literal
 
 from archivist import gitrepo, ledger
 from archivist.errors import ArchivistError, ConfigError, IntegrityError, UsageError
-from archivist.lifecycle import UNTIL_TRAILER, Plan, build_plan_details
 from archivist.policy import POLICY_FILE, Policy, parse_policy
-from archivist.retention import (
-    DeleteSet,
-    Location,
-    PlanItem,
-    delete_sets,
-    describe_class,
-    left_alone,
-)
-from archivist.storage import (
+from archivist.remotes import (
     ManifestMissing,
     ObjectRef,
     Store,
@@ -66,6 +57,15 @@ from archivist.storage import (
     unique,
     version_objects,
 )
+from archivist.retention.decide import (
+    DeleteSet,
+    Location,
+    PlanItem,
+    delete_sets,
+    describe_class,
+    left_alone,
+)
+from archivist.retention.plan import UNTIL_TRAILER, Plan, build_plan_details
 
 # What a dispose record says about copies archivist cannot reach.
 ELSEWHERE_NOTE = ("other clones' DVC caches and workspaces may still hold copies of these "
@@ -856,7 +856,7 @@ def verify_release_signature(root: Path, artifact: str, version: str,
     whose hash was already checked. Raises ``IntegrityError`` when a release tag records
     this version and its signature does not vouch for these bytes.
     """
-    from archivist.signing import verify_release_files
+    from archivist.release.signing import verify_release_files
 
     problems = verify_release_files(root, artifact, version, files)
     if problems:

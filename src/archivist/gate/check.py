@@ -22,10 +22,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from archivist import gitrepo
-from archivist.artifacts import DVC_LOCK, DVC_YAML, Artifact, is_declaring_file
+from archivist.dvcfiles import DVC_LOCK, DVC_YAML, Artifact, is_declaring_file
 from archivist.errors import ConfigError, GitError, UsageError
+from archivist.gate.rules import Violation, check_all, rules_covering_path
 from archivist.inventory import load_artifacts, load_tree_policy
-from archivist.metadata import Violation, check_all, rules_covering_path
 from archivist.policy import POLICY_FILE, Policy, parse_policy
 from archivist.trees import CommitTree, IndexTree, Tree, WorkingTree
 
@@ -78,7 +78,7 @@ def hold_warnings(policy: Policy, artifacts: Iterable[Artifact]) -> list[str]:
     """
     if policy.retention is None or not policy.retention.holds:
         return []
-    from archivist.retention import unmatched_holds  # only when there are holds to judge
+    from archivist.retention.decide import unmatched_holds  # only when there are holds to judge
 
     return [f"{found.message} (it holds nothing: write the output path as DVC names it, "
             "and a full hash)" for found in unmatched_holds(policy, artifacts)

@@ -33,22 +33,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from archivist import gitrepo, gto_tags
-from archivist.artifacts import Artifact
+from archivist.dvcfiles import Artifact
 from archivist.errors import ArchivistError, ConfigError
+from archivist.gate.rules import Violation, check_all
 from archivist.globs import glob_match
 from archivist.inventory import load_artifacts
 from archivist.ledger import EVENT_KINDS, EVENTS_DIR, LedgerCommit, read_ledger
-from archivist.metadata import Violation, check_all
 from archivist.policy import POLICY_FILE, Hold, Policy, RetentionClass, Rule, parse_policy
-from archivist.releases import VerifyStatus
-from archivist.retention import PlanItem, UnmatchedHold, unmatched_holds
+from archivist.release.names import VerifyStatus
+from archivist.retention.decide import PlanItem, UnmatchedHold, unmatched_holds
 from archivist.trees import CommitTree, Tree
 
 if TYPE_CHECKING:  # adapters the audit imports only when it runs
+    from archivist.audit.deep import ObjectProblem
     from archivist.history import CommitArtifacts, DateAnomaly, Timelines
-    from archivist.lifecycle import Plan, ReleaseAnomaly
-    from archivist.objectcheck import ObjectProblem
-    from archivist.signing import VerifyOutcome
+    from archivist.release.signing import VerifyOutcome
+    from archivist.retention.plan import Plan, ReleaseAnomaly
 
 
 # Finding kinds, in the order reports list them. Their names are part of the JSON output.
@@ -1129,7 +1129,7 @@ def _release_policy_findings(root: Path, policy: Policy, policy_rev: str | None,
     The trust files are read once here, so an unreadable one is one finding that says how
     many releases went unchecked, not a quiet note.
     """
-    from archivist import signing
+    from archivist.release import signing
 
     where = f"the policy at {policy_rev[:10]}" if policy_rev else policy.source
     if policy.signing is None:
@@ -1196,7 +1196,8 @@ def _verify(root: Path, tag: str, policy: Policy, policy_rev: str | None, head: 
     refused for not being merged yet. Whether a tag left its release commit is the
     ledger's to say (``release-tag-moved``). Without ``fetch`` only the DVC cache is read
     for the bytes."""
-    from archivist import releases, signing
+    from archivist.release import names as release_names
+    from archivist.release import signing
 
     outcome = signing.verify_tag(root, tag, policy, policy_rev=policy_rev, fetch=fetch)
     if policy_rev == head or outcome.status not in (VerifyStatus.MOVED, VerifyStatus.UNSIGNED):
@@ -1204,7 +1205,7 @@ def _verify(root: Path, tag: str, policy: Policy, policy_rev: str | None, head: 
     info = signing.read_tag(root, tag)
     if info is None:
         return outcome
-    record = releases.parse_tag_message(tag, info.message) if info.annotated else None
+    record = release_names.parse_tag_message(tag, info.message) if info.annotated else None
     if record is not None and outcome.status is VerifyStatus.MOVED \
             and info.commit in audited:
         return signing.verify_record(root, tag, record, info.commit, policy,
@@ -1227,7 +1228,7 @@ def _release_findings(root: Path, policy: Policy, policy_rev: str | None,
     ``moved``: tags the ledger already reports as moved (no second finding for them);
     ``audited``: the first-parent commits of ``head``, the history under audit.
     """
-    from archivist.signing import list_release_tags
+    from archivist.release.signing import list_release_tags
 
     tags = list_release_tags(root)
     figures.releases = len(tags)
@@ -1282,10 +1283,10 @@ def _plan(root: Path, policy: Policy, as_of: dt.date, timelines: Timelines,
           notes: list[str]) -> Plan | None:
     """The head's retention plan, from the walk the audit made; None (and a note) when the
     policy cannot make one."""
-    from archivist import lifecycle
+    from archivist.retention import plan as retention_plan
 
     try:
-        plan = lifecycle.build_plan_details(root, policy, as_of, timelines=timelines,
+        plan = retention_plan.build_plan_details(root, policy, as_of, timelines=timelines,
                                             fresh=False)  # the audit deletes nothing
     except ArchivistError as exc:
         notes.append(f"retention plan unavailable: {exc}")
@@ -1329,7 +1330,8 @@ def replay_findings(root: Path, chain: Sequence[str],
     The day is the commit's own date: an ``--as-of`` in the future moves no disposal
     forward here.
     """
-    from archivist import history, lifecycle
+    from archivist import history
+    from archivist.retention import plan as retention_plan
 
     order = {sha: i for i, sha in enumerate(chain)}
     findings: list[Finding] = []
@@ -1350,7 +1352,7 @@ def replay_findings(root: Path, chain: Sequence[str],
             policy = parse_policy(text, f"{POLICY_FILE} at {parent[:10]}")
             before = [s for s in steps if order.get(s.sha, position) < position]
             timelines = history.read_timelines(root, parent, steps=before, now=now)
-            plan = lifecycle.build_plan_details(root, policy, day, timelines=timelines,
+            plan = retention_plan.build_plan_details(root, policy, day, timelines=timelines,
                                                 fresh=False)
         except ArchivistError as exc:
             if c.kind == "dispose":
@@ -1369,7 +1371,7 @@ def replay_findings(root: Path, chain: Sequence[str],
                         f"not due under the policy of its parent {parent[:10]}: {problem}",
                         f"if bytes remain, push them back (dvc push); {culprit}"))
                 continue
-            until = entry.get("until") or next(iter(c.values(lifecycle.UNTIL_TRAILER)), None)
+            until = entry.get("until") or next(iter(c.values(retention_plan.UNTIL_TRAILER)), None)
             problem = restore_problem(item, policy, day, str(until) if until else None)
             if problem is not None:
                 findings.append(_event_finding(
@@ -1419,14 +1421,14 @@ def _object_findings(problems: Iterable[ObjectProblem]) -> list[Finding]:
 def _registry_events(root: Path, timelines: Timelines) -> list[AuditEvent]:
     """The GTO registry's events, each on the artifact path its name had (and the DVC
     version there when the tag's commit is on the audited chain)."""
-    from archivist import lifecycle
+    from archivist.retention import plan as retention_plan
 
     paths: dict[str, str] = {}
     for span in timelines.spans:
         if span.artifact.name:
             paths.setdefault(span.artifact.name, span.path)
             paths.setdefault(span.artifact.name.rpartition(":")[2], span.path)
-    registry = lifecycle.read_registry(root)
+    registry = retention_plan.read_registry(root)
     versions: dict[tuple[str, str], str] = {}
     for e in registry.events:
         position = timelines.positions.get(e.commit)
@@ -1450,7 +1452,8 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     ``release_policy`` (the base branch's), with trust files read at ``policy_rev``.
     ``now`` bounds commit dates (default: the clock).
     """
-    from archivist import history, lifecycle
+    from archivist import history
+    from archivist.retention import plan as retention_plan
 
     head = gitrepo.resolve_commit(root, rev)
     release_policy = release_policy or policy
@@ -1505,10 +1508,10 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
         findings += plan_figures(items, figures, as_of, roles) if plan is not None else []
         # every version the branch had: what a hold could hold
         records = (plan.records if plan is not None
-                   else lifecycle.version_records(timelines.spans))
+                   else retention_plan.version_records(timelines.spans))
         findings += hold_findings(unmatched_holds(policy, records), as_of)
         anomalies = (plan.release_anomalies if plan is not None
-                     else lifecycle.read_pins(root, ledger, fresh=False).anomalies)
+                     else retention_plan.read_pins(root, ledger, fresh=False).anomalies)
         tag_findings = release_tag_findings(anomalies, ledger)
         findings += tag_findings
         moved = {f.subject for f in tag_findings if f.kind == "release-tag-moved"}
@@ -1520,7 +1523,7 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     events.sort(key=lambda e: order.get(e.commit, len(order)))
     events = merge_by_date(events, registry_events)
     if deep:
-        from archivist.objectcheck import check_objects
+        from archivist.audit.deep import check_objects
 
         kept = {i.version for i in items if i.state != "disposed"}
         disposed = [(i.path, i.version) for i in items

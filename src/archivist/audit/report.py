@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from archivist import __version__
-from archivist.audit import FINDING_KINDS, Audit, AuditEvent, Figures, Finding
+from archivist.audit.judge import FINDING_KINDS, Audit, AuditEvent, Figures, Finding
 from archivist.output import human_bytes, paint, use_color
 
 FORMATS = ("table", "json", "markdown", "html")

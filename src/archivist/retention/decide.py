@@ -39,7 +39,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
-from archivist.artifacts import Artifact, Version
+from archivist.dvcfiles import Artifact, Version
 from archivist.errors import ArchivistError, ConfigError
 from archivist.globs import glob_match
 from archivist.policy import Hold, Policy, RetentionClass

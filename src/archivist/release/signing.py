@@ -30,9 +30,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from archivist import certchain, dvcobjects, gitrepo, releases
-from archivist.artifacts import Version
-from archivist.dvcobjects import ContentFile
+from archivist import dvccache, gitrepo
+from archivist.dvccache import ContentFile
+from archivist.dvcfiles import Version
 from archivist.errors import (
     ArchivistError,
     ConfigError,
@@ -41,7 +41,9 @@ from archivist.errors import (
     MissingDependency,
 )
 from archivist.policy import Identity, Policy
-from archivist.releases import VerifyStatus
+from archivist.release import certchain
+from archivist.release import names as release_names
+from archivist.release.names import VerifyStatus
 
 CHUNK = 4 * 1024 * 1024
 HASH_TYPE = "sha256"
@@ -118,7 +120,7 @@ def hash_files(files: Sequence[ContentFile], *, md5: bool = False,
 def files_at(path: Path) -> list[ContentFile]:
     """A file or folder on disk as manifest items (``.`` for a file; relpaths for a folder)."""
     if path.is_file():
-        return [ContentFile(releases.SINGLE_FILE_ITEM, path, "")]
+        return [ContentFile(release_names.SINGLE_FILE_ITEM, path, "")]
     if not path.is_dir():
         raise ConfigError(f"{path}: no such file or folder")
     return [ContentFile(p.relative_to(path).as_posix(), p, "")
@@ -243,7 +245,7 @@ def _payload(model_name: str, digests: Mapping[str, str], extra: Mapping[str, An
     payload = ms_signing.Payload(_manifest(model_name, digests))
     pb = payload.statement.pb
     predicate = json_format.MessageToDict(pb.predicate)
-    predicate[releases.PREDICATE_KEY] = dict(extra)
+    predicate[release_names.PREDICATE_KEY] = dict(extra)
     payload.statement = statement.Statement(
         subjects=list(pb.subject), predicate_type=pb.predicate_type, predicate=predicate)
     return payload
@@ -572,7 +574,7 @@ def _read_payload(method: str, signer: str, payload_type: str, payload: bytes) -
         if not isinstance(subject, str):
             raise ValueError("the subject digest is not text")
         predicate = statement.get("predicate")
-        extra = predicate.get(releases.PREDICATE_KEY) if isinstance(predicate, dict) else None
+        extra = predicate.get(release_names.PREDICATE_KEY) if isinstance(predicate, dict) else None
     except Exception as exc:  # model-signing's reader raises whatever the shape provokes
         return malformed("the signed statement is not a model-signing manifest: "
                          f"{type(exc).__name__}: {_one_line(exc)}")
@@ -627,7 +629,7 @@ def _verify_key(bundle: bytes, data: Mapping[str, Any], trust: Trust,
         for path, spki in candidates:
             key_file = tmp / "key.pub"
             key_file.write_bytes(spki)
-            signer = f"key {releases.key_fingerprint(spki)} ({path})"
+            signer = f"key {release_names.key_fingerprint(spki)} ({path})"
             try:
                 payload_type, payload = sign_ec_key.Verifier(key_file)._verify_signed_content(
                     signature)
@@ -962,7 +964,7 @@ def verify_files(root: Path, policy: Policy, bundle: bytes, files: Path) -> list
     if not check.ok:
         return list(check.problems)
     actual = {item: d.sha256 for item, d in hash_files(files_at(files)).items()}
-    return releases.manifest_problems(str(files), check.items, actual)
+    return release_names.manifest_problems(str(files), check.items, actual)
 
 
 @dataclass(frozen=True)
@@ -987,7 +989,7 @@ def list_release_tags(root: Path) -> list[str]:
     """Every ``NAME@vX.Y.Z`` tag in the repository, sorted."""
     out = gitrepo.git(["for-each-ref", "--format=%(refname)", "refs/tags/"], root)
     tags = [line.removeprefix("refs/tags/") for line in out.splitlines()]
-    return sorted(t for t in tags if releases.parse_release_tag(t) is not None)
+    return sorted(t for t in tags if release_names.parse_release_tag(t) is not None)
 
 
 @dataclass(frozen=True)
@@ -1057,7 +1059,7 @@ def release_commit_problem(root: Path, tag: str, commit: str, bundle: str,
         return (f"points to commit {commit[:10]}, but the release commit that added {bundle} "
                 f"is {(adder or '?')[:10]} (was the tag moved?)")
     if _trailer_values(root, commit, "Archivist-Event") != ["release"] \
-            or tag not in _trailer_values(root, commit, releases.TRAILER_TAG):
+            or tag not in _trailer_values(root, commit, release_names.TRAILER_TAG):
         return (f"commit {commit[:10]} is not a release commit of {tag} (no Archivist-Event: "
                 "release trailer naming it; was the tag moved?)")
     if commit not in first_parents(root, governed):
@@ -1085,21 +1087,21 @@ def version_content(root: Path, version: Version, policy: Policy, *, fetch: bool
     when none holds the right one. Each file's md5 is its object's name: the caller hashes
     the bytes against it.
     """
-    from archivist.storage import MissingCredentials
+    from archivist.remotes import MissingCredentials
 
     rewritten: list[str] = []
 
     def missing_now(where: str) -> list[str]:
         try:
-            return dvcobjects.missing_objects(root, version)
+            return dvccache.missing_objects(root, version)
         except IntegrityError:
             rewritten.append(where)
-            dvcobjects.discard(root, version.digest, version.algorithm)
+            dvccache.discard(root, version.digest, version.algorithm)
             return [version.digest]
 
     missing = missing_now("the DVC cache")
     if not missing:
-        return dvcobjects.cached_files(root, version), "cache"
+        return dvccache.cached_files(root, version), "cache"
     if not fetch:
         raise ConfigError(f"{version.label}: {len(missing)} object(s) are not in the DVC "
                           "cache, and remotes were not read", "run archivist verify to fetch "
@@ -1110,7 +1112,7 @@ def version_content(root: Path, version: Version, policy: Policy, *, fetch: bool
         tried.append(name)
         for _ in range(2):  # a folder's .dir first, then the files it lists
             try:
-                dvcobjects.fetch(root, version, missing, remote)
+                dvccache.fetch(root, version, missing, remote)
             except MissingCredentials:
                 raise  # no credentials here: a setup error for the whole run, not this tag
             except ConfigError:
@@ -1120,7 +1122,7 @@ def version_content(root: Path, version: Version, policy: Policy, *, fetch: bool
             if len(rewritten) > before:
                 break
             if not missing:
-                return dvcobjects.cached_files(root, version), f"remote {remote or 'default'}"
+                return dvccache.cached_files(root, version), f"remote {remote or 'default'}"
     if rewritten:
         raise IntegrityError(f"{version.label}: the .dir manifest in {' and '.join(rewritten)} "
                              "does not hash to its name (rewritten or damaged), and no source "
@@ -1143,9 +1145,9 @@ def name_problems(root: Path, artifact: str, version: Version, files: Sequence[C
         if got == f.md5 or (version.algorithm == "md5-dos2unix"
                             and dos2unix_md5(f.path) == f.md5):
             continue
-        problems.append(f"{releases.display_item(artifact, f.item)}: the bytes stored as md5 "
+        problems.append(f"{release_names.display_item(artifact, f.item)}: the bytes stored as md5 "
                         f"{f.md5} hash to md5 {got} (object replaced in the cache or a remote)")
-        dvcobjects.discard(root, f.md5, version.algorithm)
+        dvccache.discard(root, f.md5, version.algorithm)
     return problems
 
 
@@ -1163,14 +1165,14 @@ def verify_tag(root: Path, tag: str, policy: Policy, *,
     Per-tag failures are problems (and a status) in the outcome; a policy that cannot be
     used raises ConfigError.
     """
-    if releases.parse_release_tag(tag) is None:
+    if release_names.parse_release_tag(tag) is None:
         return _Verdict(tag).fail(VerifyStatus.NOT_A_RELEASE,
                                   f"{tag}: not a release tag (NAME@vX.Y.Z)")
     info = read_tag(root, tag)
     if info is None:
         return _Verdict(tag).fail(VerifyStatus.NOT_A_RELEASE,
                                   f"{tag}: no such tag, or it names no commit")
-    record = releases.parse_tag_message(tag, info.message) if info.annotated else None
+    record = release_names.parse_tag_message(tag, info.message) if info.annotated else None
     verdict = _Verdict(tag, commit=info.commit)
     governed = policy_rev or governed_rev(root, policy)
     if record is None:
@@ -1193,7 +1195,7 @@ TRAILER_ADOPTED = "Archivist-Adopted"  # the commit an existing GTO tag register
 
 
 def find_adoption(root: Path, tag: str, governed: str,
-                  ) -> tuple[str, releases.ReleaseRecord] | None:
+                  ) -> tuple[str, release_names.ReleaseRecord] | None:
     """The commit of the governed branch that signed the existing GTO tag ``tag`` in place
     (``release --adopt``) and the record it made, None when there is none.
 
@@ -1202,23 +1204,23 @@ def find_adoption(root: Path, tag: str, governed: str,
     """
     from archivist import ledger
 
-    parsed = releases.parse_release_tag(tag)
+    parsed = release_names.parse_release_tag(tag)
     if parsed is None:
         return None
-    bundle = releases.bundle_path(*parsed)
+    bundle = release_names.bundle_path(*parsed)
     added = gitrepo.git(["log", "--first-parent", "--diff-filter=A", "--format=%H", governed,
                          "--", bundle], root).split()
     if not added:
         return None
     commit = added[-1]
     if not _trailer_values(root, commit, TRAILER_ADOPTED) \
-            or tag not in _trailer_values(root, commit, releases.TRAILER_TAG):
+            or tag not in _trailer_values(root, commit, release_names.TRAILER_TAG):
         return None
     events = gitrepo.git(["diff-tree", "--no-commit-id", "--name-only", "-r",
                           "--diff-filter=A", commit, "--", ledger.EVENTS_DIR], root).split()
     try:
         entry = ledger.read_event_file(root, commit, events[0])["entries"][0]
-        record = releases.ReleaseRecord(
+        record = release_names.ReleaseRecord(
             name=parsed[0], version=parsed[1], artifact=str(entry["artifact"]),
             label=str(entry["version"]), digest=str(entry["digest"]), bundle=bundle,
             signer=str(entry.get("signer", "")), method=str(entry.get("method", "")))
@@ -1294,7 +1296,7 @@ class _Verdict:
                              status=final, **self.fields)
 
 
-def verify_record(root: Path, tag: str, record: releases.ReleaseRecord, commit: str,
+def verify_record(root: Path, tag: str, record: release_names.ReleaseRecord, commit: str,
                   policy: Policy, *, policy_rev: str | None, governed: str | None,
                   verdict: _Verdict | None = None, bundle_commit: str | None = None,
                   fetch: bool = True) -> VerifyOutcome:
@@ -1306,13 +1308,13 @@ def verify_record(root: Path, tag: str, record: releases.ReleaseRecord, commit: 
     governed branch, and signs the tagged ``commit`` it was adopted at.
     """
     from archivist.inventory import load_artifacts
-    from archivist.storage import MissingCredentials
+    from archivist.remotes import MissingCredentials
     from archivist.trees import CommitTree
 
     verdict = verdict or _Verdict(tag, commit=commit)
     verdict.fields.update(artifact=record.artifact, version=record.label,
                           digest=record.digest, commit=commit, method=record.method or None)
-    expected_bundle = releases.bundle_path(record.name, record.version)
+    expected_bundle = release_names.bundle_path(record.name, record.version)
     if record.bundle != expected_bundle:
         return verdict.fail(VerifyStatus.RECORD_MISMATCH, f"the tag names bundle "
                             f"{record.bundle}, expected {expected_bundle}")
@@ -1387,7 +1389,7 @@ def verify_record(root: Path, tag: str, record: releases.ReleaseRecord, commit: 
             root, record.artifact, version, suspects, hash_files(suspects, md5=True)))
     actual = {item: d.sha256 for item, d in digests.items()}
     verdict.add(VerifyStatus.CONTENT_MISMATCH,
-                releases.manifest_problems(record.artifact, check.items, actual))
+                release_names.manifest_problems(record.artifact, check.items, actual))
     return verdict.done()
 
 
@@ -1419,11 +1421,11 @@ def verify_release_files(root: Path, artifact: str, version: str, files: Mapping
     problems (and import no signing library).
     """
     label = version if version.startswith("md5:") else f"md5:{version}"
-    matches: list[tuple[str, str, releases.ReleaseRecord]] = []  # tag, bundle commit, record
+    matches: list[tuple[str, str, release_names.ReleaseRecord]] = []  # tag, bundle commit, record
     unrecorded = []
     for tag in list_release_tags(root):
         info = read_tag(root, tag)
-        record = releases.parse_tag_message(tag, info.message) if info and info.annotated \
+        record = release_names.parse_tag_message(tag, info.message) if info and info.annotated \
             else None
         if record is None:
             unrecorded.append(tag)
@@ -1446,7 +1448,7 @@ def verify_release_files(root: Path, artifact: str, version: str, files: Mapping
     if policy is None or policy.signing is None:
         return [f"{artifact} {label} is released ({matches[0][0]}), but the governed "
                 "branch's policy has no signing: section to verify it with"]
-    contents = [ContentFile(item or releases.SINGLE_FILE_ITEM, path, "")
+    contents = [ContentFile(item or release_names.SINGLE_FILE_ITEM, path, "")
                 for item, path in files.items()]
     actual = {item: d.sha256 for item, d in hash_files(contents).items()}
     trust = load_trust(root, policy, rev)
@@ -1461,5 +1463,5 @@ def verify_release_files(root: Path, artifact: str, version: str, files: Mapping
         problems += [f"{tag}: {p}" for p in check.problems]
         if check.ok:
             problems += [f"{tag}: {p}" for p in
-                         releases.manifest_problems(artifact, check.items, actual)]
+                         release_names.manifest_problems(artifact, check.items, actual)]
     return problems

@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archivist import dvcobjects, gitrepo, ledger, releases, signing
-from archivist.artifacts import Artifact, Version
-from archivist.dvcobjects import ContentFile
+from archivist import dvccache, gitrepo, ledger
+from archivist.dvccache import ContentFile
+from archivist.dvcfiles import Artifact, Version
 from archivist.errors import EXIT_VIOLATIONS, ArchivistError, ConfigError, UsageError
+from archivist.gate.rules import check_artifact
 from archivist.inventory import find_artifact, load_artifacts, load_tree_policy
-from archivist.metadata import check_artifact
 from archivist.policy import Policy
+from archivist.release import names as release_names
+from archivist.release import signing
 from archivist.trees import CommitTree, WorkingTree
 
 
@@ -40,7 +42,7 @@ class ReleaseRefused(ArchivistError):
 
 @dataclass(frozen=True)
 class ReleaseResult:
-    record: releases.ReleaseRecord
+    record: release_names.ReleaseRecord
     commit: str
     tags: tuple[str, ...]
     resumed: bool = False
@@ -97,15 +99,15 @@ def _content(root: Path, artifact: Artifact, version: Version, policy: Policy,
     if not target.exists():
         files, _ = signing.version_content(root, version, policy)
         return files, []
-    if version.is_dir and dvcobjects.missing_objects(root, version)[:1] == [version.digest]:
+    if version.is_dir and dvccache.missing_objects(root, version)[:1] == [version.digest]:
         for remote in signing.remote_order(policy):
             try:
-                dvcobjects.fetch(root, version, [version.digest], remote)
+                dvccache.fetch(root, version, [version.digest], remote)
                 break
             except ConfigError:
                 continue
-    files = dvcobjects.workspace_files(root, artifact.path, version)
-    extras = dvcobjects.extra_workspace_files(root, artifact.path, files) if version.is_dir \
+    files = dvccache.workspace_files(root, artifact.path, version)
+    extras = dvccache.extra_workspace_files(root, artifact.path, files) if version.is_dir \
         else []
     return files, extras
 
@@ -115,7 +117,7 @@ def _content_problems(artifact: Artifact, version: Version, files: Sequence[Cont
                       ) -> list[str]:
     problems = []
     for f in files:
-        shown = releases.display_item(artifact.path, f.item)
+        shown = release_names.display_item(artifact.path, f.item)
         got = digests[f.item].md5
         if got != f.md5 and not (version.algorithm == "md5-dos2unix"
                                  and signing.dos2unix_md5(f.path) == f.md5):
@@ -177,8 +179,8 @@ def _resume(root: Path, tag: str, stage: str | None, policy: Policy) -> ReleaseR
     if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in keys):
         raise ReleaseRefused(f"{refused} its event file {event_file} is not a release "
                              "record: not resuming", [], hint)
-    name, version = releases.parse_release_tag(tag) or ("", "")
-    record = releases.ReleaseRecord(
+    name, version = release_names.parse_release_tag(tag) or ("", "")
+    record = release_names.ReleaseRecord(
         name=name, version=version, artifact=entry["artifact"], label=entry["version"],
         digest=entry["digest"], bundle=entry["bundle"], signer=entry["signer"],
         method=entry["method"])
@@ -191,19 +193,19 @@ def _resume(root: Path, tag: str, stage: str | None, policy: Policy) -> ReleaseR
     return ReleaseResult(record, head, tags, resumed=True)
 
 
-def _make_tags(root: Path, commit: str, record: releases.ReleaseRecord, stage: str | None,
+def _make_tags(root: Path, commit: str, record: release_names.ReleaseRecord, stage: str | None,
                message: str | None) -> tuple[str, ...]:
-    text = releases.tag_message(record)
+    text = release_names.tag_message(record)
     if message:
         text = message.strip() + "\n\n" + text.split("\n\n", 1)[1]
     made = [record.tag]
     gitrepo.git(["tag", "-a", "-F", "-", "--", record.tag, commit], root,
                 input=text.encode("utf-8"))
     if stage:
-        counter = releases.next_stage_counter(_all_tags(root), record.name)
-        stage_tag = releases.stage_tag_name(record.name, stage, counter)
+        counter = release_names.next_stage_counter(_all_tags(root), record.name)
+        stage_tag = release_names.stage_tag_name(record.name, stage, counter)
         gitrepo.git(["tag", "-a", "-F", "-", "--", stage_tag, commit], root,
-                    input=releases.stage_message(record.name, record.version, stage)
+                    input=release_names.stage_message(record.name, record.version, stage)
                     .encode("utf-8"))
         made.append(stage_tag)
     return tuple(made)
@@ -221,9 +223,9 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
     the artifact is released, on HEAD, only when HEAD still records that same version and
     the commit is on HEAD's first-parent history; otherwise the release is refused.
     """
-    releases.check_version(version)
+    release_names.check_version(version)
     if stage:
-        releases.check_stage(stage)
+        release_names.check_stage(stage)
     now = now or dt.datetime.now(dt.UTC)
     head = gitrepo.resolve_commit(root, "HEAD")
     cat = gitrepo.CatFile(root)
@@ -234,8 +236,8 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
         dirty = _uncommitted(root, head_tree, artifact)
     finally:
         cat.close()
-    name = releases.release_name(artifact)
-    tag = releases.tag_name(name, version)
+    name = release_names.release_name(artifact)
+    tag = release_names.tag_name(name, version)
     if at is not None:
         _check_requested(root, at, head, artifact)
     if tag_exists(root, tag):
@@ -258,7 +260,7 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
     if violations:
         raise ReleaseRefused(f"{artifact.path}: tags do not satisfy the policy",
                              [v.render() for v in violations], violations[-1].fix)
-    bundle_rel = releases.bundle_path(name, version)
+    bundle_rel = release_names.bundle_path(name, version)
     if gitrepo.git(["ls-files", "--", bundle_rel], root).strip():
         raise ConfigError(f"{bundle_rel} is already committed, but tag {tag} is missing",
                           "restore the tag from its release commit, or release another "
@@ -278,7 +280,7 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
         root, policy, head, signing.SigningRequest(
             method=method, key=key, cert_chain=tuple(cert_chain), trust_config=None,
             interactive=interactive),
-        releases.ReleaseRecord(name=name, version=version, artifact=artifact.path,
+        release_names.ReleaseRecord(name=name, version=version, artifact=artifact.path,
                                label=version_.label, digest="", bundle=bundle_rel,
                                signer="", method=method),
         sha, now, {"tag": tag})
@@ -287,7 +289,8 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
         entries=(ledger.EventEntry(artifact.path, version_.label, details={
             "tag": tag, "digest": record.digest, "bundle": bundle_rel,
             "signer": record.signer, "method": method, "files": len(files)}),),
-        extra_trailers=((releases.TRAILER_TAG, tag), (releases.TRAILER_SIGNER, record.signer)),
+        extra_trailers=((release_names.TRAILER_TAG, tag),
+                        (release_names.TRAILER_SIGNER, record.signer)),
     )
     try:
         commit = ledger.record(root, event, body=message or "", files=[bundle_rel], now=now)
@@ -310,14 +313,14 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
     a release event naming the tag and the adopted commit (``Archivist-Adopted``), which
     the signed statement names too: moving the tag later breaks the adoption.
     """
-    parsed = releases.parse_release_tag(tag)
+    parsed = release_names.parse_release_tag(tag)
     if parsed is None:
         raise UsageError(f"{tag!r} is not a release tag NAME@vX.Y.Z", "e.g. clf@v1.2.0")
     name, version = parsed
     info = signing.read_tag(root, tag)
     if info is None:
         raise ConfigError(f"no tag {tag}", "list the registry's tags with: gto show")
-    if info.annotated and releases.parse_tag_message(tag, info.message) is not None:
+    if info.annotated and release_names.parse_tag_message(tag, info.message) is not None:
         raise ReleaseRefused(f"{tag} is an archivist release already", [],
                              f"archivist verify {tag}")
     now = now or dt.datetime.now(dt.UTC)
@@ -338,7 +341,7 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
         raise ConfigError(f"{tag}: commit {info.commit[:10]} records no version of an "
                           f"artifact named {name}", "gto show lists what the tag registered")
     artifact, version_ = found[0], found[0].version
-    bundle_rel = releases.bundle_path(name, version)
+    bundle_rel = release_names.bundle_path(name, version)
     if signing.find_adoption(root, tag, head) is not None or \
             gitrepo.git(["ls-files", "--", bundle_rel], root).strip():
         raise ReleaseRefused(f"{bundle_rel} is committed already: {tag} is adopted", [],
@@ -355,7 +358,7 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
         root, policy, head, signing.SigningRequest(
             method=method, key=key, cert_chain=tuple(cert_chain), trust_config=None,
             interactive=interactive),
-        releases.ReleaseRecord(name=name, version=version, artifact=artifact.path,
+        release_names.ReleaseRecord(name=name, version=version, artifact=artifact.path,
                                label=version_.label, digest="", bundle=bundle_rel,
                                signer="", method=method),
         sha, now, {"tag": tag, "commit": info.commit})
@@ -366,7 +369,8 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
             "tag": tag, "digest": record.digest, "bundle": bundle_rel,
             "signer": record.signer, "method": method, "files": len(files),
             "adopted": info.commit}),),
-        extra_trailers=((releases.TRAILER_TAG, tag), (releases.TRAILER_SIGNER, record.signer),
+        extra_trailers=((release_names.TRAILER_TAG, tag),
+                        (release_names.TRAILER_SIGNER, record.signer),
                         (signing.TRAILER_ADOPTED, info.commit)),
     )
     try:
@@ -379,8 +383,8 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
 
 
 def _sign_and_write(root: Path, policy: Policy, head: str, request: signing.SigningRequest,
-                    draft: releases.ReleaseRecord, sha: dict[str, str], now: dt.datetime,
-                    payload: dict[str, str]) -> tuple[releases.ReleaseRecord, Path]:
+                    draft: release_names.ReleaseRecord, sha: dict[str, str], now: dt.datetime,
+                    payload: dict[str, str]) -> tuple[release_names.ReleaseRecord, Path]:
     """Sign ``sha`` (release and adopt alike), check the bundle under the policy it will
     be verified with, and write it to the draft's bundle path; nothing is committed."""
     trust = signing.load_trust(root, policy, head)

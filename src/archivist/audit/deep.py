@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from archivist.errors import ArchivistError
-from archivist.storage import ObjectRef, Store, Stores, parse_manifest
+from archivist.remotes import ObjectRef, Store, Stores, parse_manifest
 
 ProblemKind = Literal["missing", "corrupt", "present"]
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from archivist.artifacts import Version
+from archivist.dvcfiles import Version
 from archivist.errors import ConfigError, IntegrityError, MissingDependency
 
 DEFAULT_CACHE = ".dvc/cache"
@@ -239,7 +239,7 @@ def fetch(root: Path, version: Version, digests: Sequence[str], remote: str | No
         raise MissingDependency("dvc", "dvc") from None
     from dvc.exceptions import DvcException
 
-    from archivist.storage import credentials_error
+    from archivist.remotes import credentials_error
 
     infos = [HashInfo(version.algorithm, d) for d in digests]
     where = f"remote {remote!r}" if remote else "the default remote"
