@@ -100,6 +100,7 @@ class RetentionClass:
     active_days: int
     archive_days: int | None  # None: kept in the archive forever
     line: int
+    basis: str | None = None  # why this long: the law or contract the record cites
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class Retention:
     classes: Mapping[str, RetentionClass]
     releases: str | None
     holds: tuple[Hold, ...]
+    lineage: bool = True  # a kept version keeps what it was built from
 
 
 @dataclass(frozen=True)
@@ -172,9 +174,53 @@ class Signing:
 
 
 @dataclass(frozen=True)
+class SharedRepository:
+    """Another repository that uses the same DVC remotes: read only, never changed."""
+
+    url: str  # anything `git fetch` accepts; a relative path is relative to the repository
+    branch: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Remotes:
     active: str | None
     archive: str | None
+    shared_with: tuple[SharedRepository, ...] = ()
+
+
+#: The actions ``authority.may`` grants; ``policy`` is a commit that changes the policy or
+#: the signers file.
+AUTHORITY_ACTIONS = ("archive", "restore", "dispose", "release", "policy")
+
+
+@dataclass(frozen=True)
+class Permission:
+    """Who may do one action: any principal of ``roles``; ``approvals`` distinct principals
+    of those roles must approve the exact plan first (0: none needed)."""
+
+    action: str
+    roles: tuple[str, ...]
+    approvals: int
+    line: int
+
+
+@dataclass(frozen=True)
+class Authority:
+    """Who may do what. ``signers`` is a git SSH allowed-signers file (repository path)."""
+
+    signers: str
+    roles: Mapping[str, tuple[str, ...]]  # role -> principals, as the signers file names them
+    may: Mapping[str, Permission]  # action -> permission; an action not listed: nobody
+    line: int
+
+    def roles_of(self, principal: str) -> tuple[str, ...]:
+        return tuple(role for role, people in self.roles.items() if principal in people)
+
+    def allows(self, action: str, principal: str) -> bool:
+        permission = self.may.get(action)
+        return permission is not None and any(
+            principal in self.roles.get(role, ()) for role in permission.roles)
 
 
 @dataclass(frozen=True)
@@ -189,6 +235,7 @@ class Policy:
     retention: Retention | None
     signing: Signing | None
     raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    authority: Authority | None = None  # None: nothing is enforced (the audit says so)
 
     def rules_for(self, path: str, type_: str | None) -> list[Rule]:
         return [r for r in self.rules if r.matches(path, type_)]
@@ -333,19 +380,23 @@ def _kind(value: Any) -> str:
 
 # ---------------------------------------------------------------- sections
 
-_TOP_KEYS = ("version", "branch", "remotes", "tags", "retention", "signing")
+_TOP_KEYS = ("version", "branch", "remotes", "tags", "retention", "signing", "authority")
 _RULE_KEYS = ("match", "require", "description")
 _MATCH_KEYS = ("paths", "types", "exclude")
 _CONSTRAINT_KEYS = ("pattern", "enum", "type", "min_length", "max_length", "min", "max", "hint")
-_RETENTION_KEYS = ("default", "classes", "releases", "holds")
+_RETENTION_KEYS = ("default", "classes", "releases", "holds", "lineage")
 _CLASS_KEYS = ("active", "archive")
+_CLASS_OPTIONAL_KEYS = ("basis",)
 _HOLD_KEYS = ("path", "reason", "until", "version")
 _SIGNING_KEYS = ("method", "required_for", "identities", "public_keys", "certificate_roots",
                  "trust_config", "since")
 _IDENTITY_CLAIMS = ("repository", "workflow", "ref", "event")  # Fulcio's, keyless only
 _IDENTITY_KEYS = ("issuer", "identity", "root", "root_sha256", *_IDENTITY_CLAIMS)
 _SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
-_REMOTE_KEYS = ("active", "archive")
+_REMOTE_KEYS = ("active", "archive", "shared_with")
+_SHARED_KEYS = ("url", "branch")
+_AUTHORITY_KEYS = ("signers", "roles", "may")
+_PERMISSION_KEYS = ("roles", "approvals")
 
 
 def _constraint(r: _Reader, key: str, value: Any, line: int) -> Constraint:
@@ -419,7 +470,7 @@ def _retention(r: _Reader, value: Any, line: int) -> Retention:
     for name in classes_raw:
         cline = classes_raw.line_of(name)
         spec = r.mapping(classes_raw[name], f"retention class {name!r}", cline)
-        r.known_keys(spec, _CLASS_KEYS, f"retention class {name!r}")
+        r.known_keys(spec, _CLASS_KEYS + _CLASS_OPTIONAL_KEYS, f"retention class {name!r}")
         for needed in _CLASS_KEYS:
             if needed not in spec:
                 raise r.fail(spec.line or cline, f"retention class {name!r} has no {needed!r}",
@@ -431,6 +482,8 @@ def _retention(r: _Reader, value: Any, line: int) -> Retention:
             archive_days=r.duration(spec["archive"], f"{name}.archive",
                                     spec.line_of("archive"), forever_ok=True),
             line=cline,
+            basis=r.string(spec["basis"], f"{name}.basis", spec.line_of("basis"))
+            if spec.get("basis") is not None else None,
         )
     default = data.get("default", "standard")
     if classes and default not in classes:
@@ -458,8 +511,69 @@ def _retention(r: _Reader, value: Any, line: int) -> Retention:
             if hold.get("version") is not None else None,
             line=hline,
         ))
+    lineage = data.get("lineage", True)
+    if not isinstance(lineage, bool):
+        raise r.fail(data.line_of("lineage"), f"retention.lineage must be true or false, not "
+                                              f"{_kind(lineage)}", "write lineage: true")
     return Retention(default=str(default), classes=classes,
-                     releases=str(releases) if releases else None, holds=tuple(holds))
+                     releases=str(releases) if releases else None, holds=tuple(holds),
+                     lineage=lineage)
+
+
+def _shared_with(r: _Reader, value: Any, line: int) -> tuple[SharedRepository, ...]:
+    items = r.sequence(value, "remotes.shared_with", line)
+    shared = []
+    for i, item in enumerate(items):
+        sline = items.line_of(i)
+        spec = r.mapping(item, f"remotes.shared_with[{i}]", sline)
+        r.known_keys(spec, _SHARED_KEYS, f"remotes.shared_with[{i}]")
+        if "url" not in spec or "branch" not in spec:
+            raise r.fail(spec.line or sline, f"remotes.shared_with[{i}] needs a url and a "
+                         "branch", "write {url: ../feature-store, branch: main}")
+        shared.append(SharedRepository(
+            url=r.string(spec["url"], "shared_with url", spec.line_of("url")),
+            branch=r.string(spec["branch"], "shared_with branch", spec.line_of("branch")),
+            line=sline))
+    return tuple(shared)
+
+
+def _authority(r: _Reader, value: Any, line: int) -> Authority:
+    data = r.mapping(value, "authority", line)
+    r.known_keys(data, _AUTHORITY_KEYS, "authority")
+    if "signers" not in data:
+        raise r.fail(data.line or line, "authority has no signers file",
+                     "write signers: .archivist/allowed_signers (git's SSH allowed-signers "
+                     "format)")
+    signers = r.hold_path(data["signers"], data.line_of("signers"))
+    roles_raw = r.mapping(data.get("roles"), "authority.roles", data.line_of("roles"))
+    roles = {str(name): r.strings(roles_raw[name], f"role {name!r}", roles_raw.line_of(name))
+             for name in roles_raw}
+    may_raw = r.mapping(data.get("may"), "authority.may", data.line_of("may"))
+    r.known_keys(may_raw, AUTHORITY_ACTIONS, "authority.may")
+    may: dict[str, Permission] = {}
+    for action in may_raw:
+        aline = may_raw.line_of(action)
+        spec = may_raw[action]
+        approvals = 0
+        if isinstance(spec, dict):
+            r.known_keys(spec, _PERMISSION_KEYS, f"authority.may.{action}")
+            approvals_raw = spec.get("approvals", 0)
+            if isinstance(approvals_raw, bool) or not isinstance(approvals_raw, int) or \
+                    not 0 <= approvals_raw <= 100:
+                raise r.fail(spec.line_of("approvals"), f"authority.may.{action}.approvals "
+                             f"must be a whole number from 0 to 100, not {approvals_raw!r}",
+                             "write approvals: 2")
+            approvals = approvals_raw
+            spec = spec.get("roles")
+        granted = r.strings(spec, f"authority.may.{action}", aline)
+        for role in granted:
+            if role not in roles:
+                raise r.fail(aline, f"authority.may.{action} names role {role!r}, which "
+                             "authority.roles does not define",
+                             "known roles: " + (", ".join(roles) or "none"))
+        may[str(action)] = Permission(action=str(action), roles=granted, approvals=approvals,
+                                      line=aline)
+    return Authority(signers=signers, roles=roles, may=may, line=line)
 
 
 def _identity(r: _Reader, i: int, item: Any, line: int, roots: Sequence[str]) -> Identity:
@@ -558,14 +672,19 @@ def parse_policy(text: str | bytes, source: str = POLICY_FILE) -> Policy:
         if "active" in remotes_raw else None,
         archive=r.string(remotes_raw["archive"], "remotes.archive",
                          remotes_raw.line_of("archive")) if "archive" in remotes_raw else None,
+        shared_with=_shared_with(r, remotes_raw["shared_with"], remotes_raw.line_of(
+            "shared_with")) if remotes_raw.get("shared_with") is not None else (),
     )
     rules_raw = r.sequence(data.get("tags"), "tags", data.line_of("tags"))
     rules = tuple(_rule(r, i, item, rules_raw.line_of(i)) for i, item in enumerate(rules_raw))
     retention = _retention(r, data["retention"], data.line_of("retention")) \
         if "retention" in data else None
     signing = _signing(r, data["signing"], data.line_of("signing")) if "signing" in data else None
+    authority = _authority(r, data["authority"], data.line_of("authority")) \
+        if "authority" in data else None
     return Policy(source=source, version=int(version), branch=branch, remotes=remotes,
-                  rules=rules, retention=retention, signing=signing, raw=data)
+                  rules=rules, retention=retention, signing=signing, raw=data,
+                  authority=authority)
 
 
 def load_policy(root: Path) -> Policy:
