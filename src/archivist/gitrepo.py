@@ -362,3 +362,34 @@ def create_bundle(root: Path, path: Path, refs: Sequence[str], exclude: str | No
     """A git bundle of ``refs`` (minus what ``exclude`` has), for a job to keep as a file."""
     git(["bundle", "create", "--quiet", str(path), *refs, *([f"^{exclude}"] if exclude else [])],
         root)
+
+
+# Signatures (authority): git checks them, with the allowed-signers file the caller names.
+
+
+def signature_records(root: Path, commits: Sequence[str], allowed_signers: Path | None,
+                      ) -> dict[str, tuple[str, str, str]]:
+    """``commit -> (%G?, signer principal, key fingerprint)`` from one ``git log --no-walk``.
+
+    git runs ``ssh-keygen -Y verify`` per signature with ``allowed_signers`` and the
+    commit's own time (so valid-after/valid-before apply at that time); OpenPGP signatures
+    are checked against the user's keyring as git always does.
+    """
+    if not commits:
+        return {}
+    config = ["-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"] if allowed_signers \
+        else ["-c", f"gpg.ssh.allowedSignersFile={os.devnull}"]
+    out = git_bytes([*config, "log", "--no-walk=unsorted", "-z",
+                     "--format=%H%x1f%G?%x1f%GS%x1f%GF", "--stdin"], root,
+                    input="".join(f"{c}\n" for c in commits).encode())
+    records: dict[str, tuple[str, str, str]] = {}
+    for record in out.split(b"\0"):
+        fields = record.decode("utf-8", "replace").strip("\n").split("\x1f")
+        if len(fields) == 4:
+            records[fields[0]] = (fields[1], fields[2], fields[3])
+    return records
+
+
+def blob_id(root: Path, rev: str, path: str) -> str | None:
+    """The id of ``path`` in ``rev``; None when ``rev`` or the path does not exist."""
+    return _object_id(root, f"{rev}:{path}")

@@ -1,0 +1,62 @@
+"""Whose signature a commit carries, judged by the signers file of its parent.
+
+git checks the signature (``ssh-keygen -Y verify`` with the allowed-signers file as it was in
+the commit's first parent, so nobody authorizes themselves in the commit that adds their
+key; valid-after/valid-before at the commit's time). Commits that share a signers file are
+checked by one ``git log`` process.
+"""
+
+from __future__ import annotations
+
+import enum
+import tempfile
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from archivist import gitrepo
+
+
+class SignatureStatus(enum.Enum):
+    GOOD = "good"  # valid, by a key the signers file names for this principal
+    UNSIGNED = "unsigned"
+    UNKNOWN_SIGNER = "unknown-signer"  # a key the signers file does not allow (then)
+    BAD = "bad"  # the signature does not match the commit
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    commit: str
+    status: SignatureStatus
+    principal: str | None  # as the signers file names it; set only when GOOD
+    key: str | None  # the key's fingerprint, when git could read one
+
+
+# git's %G? letters: G good; U good, validity unknown; X/Y expired signature/key; R revoked;
+# E cannot be checked (for ssh: no allowed signer matches); B bad; N none.
+_STATUS = {"G": SignatureStatus.GOOD, "N": SignatureStatus.UNSIGNED,
+           "B": SignatureStatus.BAD}
+
+
+def check_signatures(root: Path, commits: Sequence[str], signers_path: str,
+                     ) -> dict[str, SignatureCheck]:
+    """Check each commit against ``signers_path`` as it was in the commit's first parent."""
+    by_blob: dict[str | None, list[str]] = defaultdict(list)
+    for commit in commits:
+        by_blob[gitrepo.blob_id(root, f"{commit}^", signers_path)].append(commit)
+    checks: dict[str, SignatureCheck] = {}
+    with tempfile.TemporaryDirectory(prefix="archivist-signers-") as tmp:
+        for blob, group in by_blob.items():
+            allowed = None
+            if blob is not None:
+                allowed = Path(tmp) / blob
+                allowed.write_bytes(gitrepo.git_bytes(["cat-file", "blob", blob], root))
+            for commit, (letter, signer, key) in gitrepo.signature_records(
+                    root, group, allowed).items():
+                status = _STATUS.get(letter, SignatureStatus.UNKNOWN_SIGNER)
+                checks[commit] = SignatureCheck(
+                    commit=commit, status=status,
+                    principal=signer or None if status is SignatureStatus.GOOD else None,
+                    key=key or None)
+    return checks
