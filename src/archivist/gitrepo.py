@@ -393,3 +393,59 @@ def signature_records(root: Path, commits: Sequence[str], allowed_signers: Path 
 def blob_id(root: Path, rev: str, path: str) -> str | None:
     """The id of ``path`` in ``rev``; None when ``rev`` or the path does not exist."""
     return _object_id(root, f"{rev}:{path}")
+
+
+_COMMIT_FORMAT = "--format=%x1e%H%x1f%P%x1f%an <%ae>%x1f%cI%x1f%s%x1f%(trailers:only,unfold)%x1f"
+
+
+def commit_records(root: Path, revs: Sequence[str], *, first_parent: bool = False,
+                   stdin: Sequence[str] | None = None,
+                   ) -> list[tuple[list[str], list[tuple[str, str]]]]:
+    """``([sha, parents, author, committer date, subject, trailers], [(status, path)])``
+    for each commit of ``git log REVS`` (or of the commits given on ``stdin``), oldest
+    first, from one ``git log --name-status -z`` (with ``first_parent`` a merge shows its
+    diff against its first parent)."""
+    args = ["log", "--no-renames", "--name-status", "-z", _COMMIT_FORMAT]
+    if stdin is not None:
+        args += ["--no-walk=unsorted", "--stdin"]
+    else:
+        args.append("--reverse")
+    if first_parent:
+        args.append("--first-parent")
+    out = git_bytes([*args, *revs, "--"], root,
+                    input="".join(f"{c}\n" for c in stdin).encode() if stdin is not None
+                    else None)
+    records = []
+    for chunk in out.split(b"\x1e"):
+        if not chunk.strip():
+            continue
+        fields = chunk.decode("utf-8", "surrogateescape").split("\x1f")
+        head, rest = fields[:6], fields[6] if len(fields) > 6 else ""
+        tokens = [t for t in rest.lstrip("\n").split("\0") if t.strip("\n")]
+        changes = [(tokens[i].strip()[:1], tokens[i + 1]) for i in range(0, len(tokens) - 1, 2)]
+        records.append((head, changes))
+    return records
+
+
+def verify_tag(root: Path, tag: str, allowed_signers: Path | None,
+               ) -> tuple[str, str, str]:
+    """``(%G?-like letter, principal, key fingerprint)`` of ``git verify-tag TAG``: G good,
+    U good but no allowed signer matches (then), N not signed (or a lightweight tag), B bad.
+
+    git judges an SSH signature with ``allowed_signers`` at the tagger's time.
+    """
+    config = f"gpg.ssh.allowedSignersFile={allowed_signers or os.devnull}"
+    proc = git_proc(["-c", config, "verify-tag", "--", tag], root)
+    text = (proc.stderr + proc.stdout).decode("utf-8", "replace")
+    key = ""
+    principal = ""
+    for line in text.splitlines():
+        if line.startswith('Good "git" signature'):
+            head, _, key = line.rpartition(" key ")
+            if " for " in head:
+                principal = head.split(" for ", 1)[1].rsplit(" with ", 1)[0]
+    if proc.returncode == 0:
+        return "G", principal, key.strip()
+    if "no signature found" in text or "cannot verify a non-tag object" in text:
+        return "N", "", ""
+    return ("U" if key else "B"), "", key.strip()

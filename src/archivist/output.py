@@ -103,6 +103,10 @@ def render_violations(result: GateResult, stream: TextIO | None = None) -> None:
         for v in items:
             stream.write(paint(printable(v.render()), "red", stream) + "\n")
         stream.write(f"  fix: {printable(items[-1].fix)}\n")
+    for f in result.authority:  # who signed what, under the policy at the parent
+        stream.write(paint(printable(f.render()), "red", stream) + "\n")
+        stream.write(f"  signer: {printable(f.signer or 'none')}; rule: {printable(f.rule)}\n")
+        stream.write(f"  fix: {printable(f.fix)}\n")
 
 
 def render_warnings(result: GateResult, stream: TextIO | None = None) -> None:
@@ -117,22 +121,29 @@ def gate_summary(result: GateResult) -> str:
     scope = f"{result.artifacts_checked} artifact(s)"
     if result.commits_checked:
         scope += f" in {result.commits_checked} commit(s)"
+    if result.authority_enforced:
+        scope += ", signatures and roles"
     if result.ok:
         return f"archivist: {scope} checked, all comply"
     artifacts = len({(v.commit, v.artifact) for v in result.violations})
-    return (f"archivist: {len(result.violations)} violation(s) in {artifacts} artifact(s); "
-            f"{scope} checked")
+    authority = (f", {len(result.authority)} authority finding(s)" if result.authority
+                 else "")
+    return (f"archivist: {len(result.violations)} violation(s) in {artifacts} artifact(s)"
+            f"{authority}; {scope} checked")
 
 
 def gate_json(result: GateResult) -> dict[str, Any]:
-    """``archivist check --json``."""
-    return {
+    """``archivist check --json`` (``authority`` only where a commit was judged by it)."""
+    out = {
         "ok": result.ok,
         "artifacts_checked": result.artifacts_checked,
         "commits_checked": result.commits_checked,
         "violations": [v.as_dict() for v in result.violations],
         "warnings": list(result.warnings),
     }
+    if result.authority_enforced or result.authority:
+        out["authority"] = [f.as_dict() for f in result.authority]
+    return out
 
 
 def require_dvc_summary(result: GateResult) -> str | None:

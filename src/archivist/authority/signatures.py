@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,3 +60,45 @@ def check_signatures(root: Path, commits: Sequence[str], signers_path: str,
                     principal=signer or None if status is SignatureStatus.GOOD else None,
                     key=key or None)
     return checks
+
+
+def _check(commit: str, letter: str, signer: str, key: str) -> SignatureCheck:
+    status = _STATUS.get(letter, SignatureStatus.UNKNOWN_SIGNER)
+    return SignatureCheck(commit=commit, status=status,
+                          principal=(signer or None) if status is SignatureStatus.GOOD else None,
+                          key=key or None)
+
+
+def check_grouped(root: Path, groups: Mapping[bytes | None, Sequence[str]],
+                  ) -> dict[str, SignatureCheck]:
+    """Each commit checked against the signers file whose content it is grouped under
+    (None: no signers file, so no SSH key is allowed): one ``git log`` per distinct file.
+
+    For callers that already read the files (``authority.verify``, through one
+    ``git cat-file --batch``): no ``rev-parse`` per commit.
+    """
+    checks: dict[str, SignatureCheck] = {}
+    with tempfile.TemporaryDirectory(prefix="archivist-signers-") as tmp:
+        for n, (content, group) in enumerate(groups.items()):
+            allowed = None
+            if content is not None:
+                allowed = Path(tmp) / f"allowed_signers.{n}"
+                allowed.write_bytes(content)
+            records = gitrepo.signature_records(root, list(dict.fromkeys(group)), allowed)
+            for commit in group:
+                letter, signer, key = records.get(commit, ("N", "", ""))
+                checks[commit] = _check(commit, letter, signer, key)
+    return checks
+
+
+def check_tag(root: Path, tag: str, commit: str, signers: bytes | None) -> SignatureCheck:
+    """``git verify-tag`` of ``tag`` against a signers file's content, at the tagger's time.
+
+    ``commit`` is the tagged commit (what the check is filed under)."""
+    with tempfile.TemporaryDirectory(prefix="archivist-signers-") as tmp:
+        allowed = None
+        if signers is not None:
+            allowed = Path(tmp) / "allowed_signers"
+            allowed.write_bytes(signers)
+        letter, signer, key = gitrepo.verify_tag(root, tag, allowed)
+    return _check(commit, letter, signer, key)

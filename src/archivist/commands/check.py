@@ -29,6 +29,13 @@ committed straight to git (require-dvc does that for the hooks). A hold in the p
 that matches no artifact is a warning (stderr; the exit code is unchanged). Never touches
 the network.
 
+With authority: in the policy, the range check also verifies, for every archivist commit,
+approval, release tag and change of archivist.yaml or the signers file, git's signature
+against the signers file of the commit's parent (at the commit's time) and that the
+signer holds a role the parent's policy lets do it. Findings (exit 1): unsigned,
+unknown-signer, unauthorized, self-authorized, missing-approval, forged-record (a person's
+commit dressed as an archivist record). docs/authority.md says how to set it up.
+
 exit codes: 0 clean, 1 violations, 2 usage or configuration error
 """
 

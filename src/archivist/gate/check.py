@@ -20,6 +20,7 @@ import posixpath
 import shlex
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archivist import gitrepo
 from archivist.dvcfiles import DVC_LOCK, DVC_YAML, Artifact, is_declaring_file
@@ -29,6 +30,9 @@ from archivist.inventory import load_artifacts, load_tree_policy
 from archivist.policy import POLICY_FILE, Policy, parse_policy
 from archivist.trees import CommitTree, IndexTree, Tree, WorkingTree
 
+if TYPE_CHECKING:  # range mode only; the hooks never import it
+    from archivist.authority.judge import AuthorityFinding
+
 # Files that live in git beside DVC outputs by design, whatever a rule's globs cover.
 _GIT_SIDE_FILES = (".gitignore", ".dvcignore", ".gitattributes", POLICY_FILE)
 
@@ -37,8 +41,8 @@ class GateResult:
     """What a gate found. A plain class, not a dataclass: every commit's hook imports it,
     and building a dataclass costs the import more than this whole module."""
 
-    __slots__ = ("artifacts_checked", "commits_checked", "files_checked", "violations",
-                 "warnings")
+    __slots__ = ("artifacts_checked", "authority", "authority_enforced", "commits_checked",
+                 "files_checked", "violations", "warnings")
 
     def __init__(self, violations: list[Violation] | None = None, artifacts_checked: int = 0,
                  commits_checked: int = 0, files_checked: int = 0,
@@ -48,10 +52,12 @@ class GateResult:
         self.commits_checked = commits_checked
         self.files_checked = files_checked
         self.warnings = warnings if warnings is not None else []  # never change the verdict
+        self.authority: list[AuthorityFinding] = []  # range mode: signatures, roles, approvals
+        self.authority_enforced = False  # some commit was judged under ``authority:``
 
     @property
     def ok(self) -> bool:
-        return not self.violations
+        return not self.violations and not self.authority
 
 
 def check_tree(tree: Tree, policy: Policy, files: Sequence[str] | None = None,
@@ -215,7 +221,8 @@ def require_dvc(root: Path, files: Sequence[str] | None = None, *, staged: bool 
 
 def check_range(root: Path, from_ref: str, to_ref: str,
                 policy_ref: str | None = None) -> GateResult:
-    """Every commit in FROM..TO, each against its own blobs.
+    """Every commit in FROM..TO, each against its own blobs, and (``authority:``) the
+    signature and rights of every archivist record, policy change and release tag there.
 
     The policy is the one at TO, or with ``policy_ref`` the one committed there (for every
     commit, and for the whole tree at TO when the range changes the policy).
@@ -254,6 +261,13 @@ def check_range(root: Path, from_ref: str, to_ref: str,
                                      if (v.artifact, v.key, v.problem) not in seen)
             result.artifacts_checked += len(artifacts)
             result.warnings.extend(hold_warnings(tip_policy, artifacts))
-        return result
     finally:
         cat.close()
+    # Who signed what, under the policy at each commit's parent (authority:); imported
+    # here so the hooks never load it.
+    from archivist.authority.verify import judge_range
+
+    report = judge_range(root, base, tip)
+    result.authority = report.findings
+    result.authority_enforced = report.enforced
+    return result
