@@ -95,7 +95,8 @@ class AuthRepo(Repo):
 
     def record(self, kind: str, who: str | None, *, day: str = "2024-06-01",
                entries: list[dict[str, Any]] | None = None,
-               trailers: tuple[tuple[str, str], ...] = (), signer: str | None = None) -> str:
+               trailers: tuple[tuple[str, str], ...] = (("Archivist-Meaning", "authorship"),),
+               signer: str | None = None) -> str:
         """An archivist record (event file and trailers as ``ledger.Event`` writes them),
         committed and signed by ``who`` (None: unsigned)."""
         from archivist.ledger import EVENTS_DIR, Event, EventEntry
@@ -148,7 +149,7 @@ def build(top: Path, policy: str = POLICY) -> AuthRepo:
             lines.append(signers_line(who, public))
     repo.write("archivist.yaml", policy)
     repo.write(SIGNERS, "".join(lines))
-    repo.commit("policy with authority")
+    repo.commit("policy with authority", env=when("2024-01-02", "carl"))
     return repo
 
 

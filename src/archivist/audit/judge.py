@@ -46,6 +46,7 @@ from archivist.trees import CommitTree, Tree
 
 if TYPE_CHECKING:  # adapters the audit imports only when it runs
     from archivist.audit.deep import ObjectProblem
+    from archivist.authority.judge import AuthorityFinding, Signed
     from archivist.history import CommitArtifacts, DateAnomaly, Timelines
     from archivist.release.signing import VerifyOutcome
     from archivist.retention.plan import Plan, ReleaseAnomaly
@@ -58,6 +59,8 @@ FindingKind = Literal[
     "restore-beyond-window", "unknown-version", "hold-unmatched", "backdated-commit",
     "future-commit", "ledger-edited", "ledger-deleted", "ledger-mismatch", "policy-weakened",
     "policy-invalid", "object-missing", "object-corrupt", "disposed-present",
+    "unsigned", "unknown-signer", "unauthorized", "self-authorized", "missing-approval",
+    "forged-record",
 ]
 FINDING_KINDS: dict[FindingKind, str] = {
     "noncompliant": "artifact at the head whose tags break the policy",
@@ -82,6 +85,12 @@ FINDING_KINDS: dict[FindingKind, str] = {
     "object-missing": "object the ledger places in a remote is not there",
     "object-corrupt": "object in a remote does not match its hash",
     "disposed-present": "object of a disposed version still on a remote",
+    "unsigned": "archivist record, release tag or policy change without a valid signature",
+    "unknown-signer": "signed by a key the signers file at its parent does not allow then",
+    "unauthorized": "signer holds no role the policy at its parent lets do it",
+    "self-authorized": "allowed only by the key or role the same commit adds",
+    "missing-approval": "dispose without the approvals the policy asks for, for its plan",
+    "forged-record": "a person's commit dressed as an archivist record: not believed",
 }
 assert set(FINDING_KINDS) == set(get_args(FindingKind))
 BytesSource = Literal["ledger", "found", "sampled"]
@@ -120,12 +129,16 @@ class AuditEvent:
     summary: str  # one line a person reads: "owner: a@x -> b@x", "storage -> archive"
     by_archivist: bool
     details: Mapping[str, Any] = field(default_factory=dict)
+    signed: Signed | None = None  # under authority: who signed, in which role, meaning what
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "commit": self.commit, "author": self.author,
-                "email": self.email, "date": self.date.isoformat(), "artifact": self.artifact,
-                "version": self.version, "summary": self.summary,
-                "by_archivist": self.by_archivist, "details": dict(self.details)}
+        out = {"kind": self.kind, "commit": self.commit, "author": self.author,
+               "email": self.email, "date": self.date.isoformat(), "artifact": self.artifact,
+               "version": self.version, "summary": self.summary,
+               "by_archivist": self.by_archivist, "details": dict(self.details)}
+        if self.signed is not None:
+            out["signature"] = self.signed.as_dict()
+        return out
 
 
 @dataclass(frozen=True)
@@ -141,12 +154,17 @@ class Finding:
     author: str | None = None
     date: dt.datetime | None = None
     status: VerifyStatus | None = None  # release findings: what verify said
+    signer: str | None = None  # authority findings: the principal, or the key's fingerprint
+    rule: str | None = None  # authority findings: the policy rule that refused
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "subject": self.subject, "problem": self.problem,
-                "fix": self.fix, "artifact": self.artifact, "commit": self.commit,
-                "author": self.author, "date": self.date.isoformat() if self.date else None,
-                "status": self.status.value if self.status else None}
+        out = {"kind": self.kind, "subject": self.subject, "problem": self.problem,
+               "fix": self.fix, "artifact": self.artifact, "commit": self.commit,
+               "author": self.author, "date": self.date.isoformat() if self.date else None,
+               "status": self.status.value if self.status else None}
+        if self.rule is not None:
+            out["signer"], out["rule"] = self.signer, self.rule
+        return out
 
 
 @dataclass
@@ -200,6 +218,7 @@ class Audit:
     deep: bool = False
     tracked: list[str] = field(default_factory=list)  # artifact paths at the head
     policy_ref: str | None = None  # the commit whose policy and trust files judged releases
+    authority: bool = False  # some commit was judged under ``authority:`` (events say who signed)
 
     @property
     def ok(self) -> bool:
@@ -222,6 +241,7 @@ class Audit:
             "artifact": self.artifact,
             "deep": self.deep,
             "policy_ref": self.policy_ref,
+            "authority": self.authority,
             "ok": self.ok,
             "figures": self.figures.as_dict(),
             "notes": list(self.notes),
@@ -863,6 +883,26 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
                                            f.subject))
 
 
+def authority_findings(found: Iterable[AuthorityFinding]) -> list[Finding]:
+    """The authority judge's findings as the audit's, each with its signer and rule."""
+    out = []
+    for f in found:
+        kind: FindingKind = f.kind.value  # type: ignore[assignment]  # same names
+        out.append(Finding(kind=kind, subject=f.subject, problem=f.problem, fix=f.fix,
+                           commit=f.commit, author=f.author, date=f.date, signer=f.signer,
+                           rule=f.rule))
+    return out
+
+
+def signed_events(events: Iterable[AuditEvent], signers: Mapping[str, Signed],
+                  ) -> list[AuditEvent]:
+    """Each event with who signed its commit (when the authority check read it)."""
+    import dataclasses
+
+    return [dataclasses.replace(e, signed=signers[e.commit]) if e.commit in signers else e
+            for e in events]
+
+
 # ---------------------------------------------------------------- reading git
 
 
@@ -1280,14 +1320,15 @@ def _release_findings(root: Path, policy: Policy, policy_rev: str | None,
 
 
 def _plan(root: Path, policy: Policy, as_of: dt.date, timelines: Timelines,
-          notes: list[str]) -> Plan | None:
+          notes: list[str], untrusted: set[str]) -> Plan | None:
     """The head's retention plan, from the walk the audit made; None (and a note) when the
     policy cannot make one."""
     from archivist.retention import plan as retention_plan
 
     try:
         plan = retention_plan.build_plan_details(root, policy, as_of, timelines=timelines,
-                                            fresh=False)  # the audit deletes nothing
+                                                 fresh=False,  # the audit deletes nothing
+                                                 untrusted=untrusted)
     except ArchivistError as exc:
         notes.append(f"retention plan unavailable: {exc}")
         return None
@@ -1453,6 +1494,7 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     ``now`` bounds commit dates (default: the clock).
     """
     from archivist import history
+    from archivist.authority.verify import judge_history
     from archivist.retention import plan as retention_plan
 
     head = gitrepo.resolve_commit(root, rev)
@@ -1467,6 +1509,13 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     try:
         findings += head_findings(CommitTree(root, head, cat=cat), policy, figures, tracked)
         policy_changes = read_policy_changes(root, head, cat)
+        # Who signed what (authority:): a record that fails is a finding, never an event.
+        authority = judge_history(root, head, cat)
+        untrusted = authority.untrusted()
+        findings += authority_findings(authority.findings)
+        if not authority.enforced:
+            notes.append("authority: no authority: section in the policy, so signatures "
+                         "and roles are not enforced (docs/authority.md)")
         ledger = read_ledger(root, head)
         files = _changed_files(root, [c.sha for c in ledger if c.kind is not None])
         documents, integrity = _event_documents(ledger, cat, files)
@@ -1475,7 +1524,7 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
         findings += _trailer_only_commits(root, head, {c.sha for c in ledger})
         archivist_shas = set()
         for c in ledger:
-            if c.kind is None:
+            if c.kind is None or c.sha in untrusted:
                 continue
             archivist_shas.add(c.sha)
             document = documents.get(c.sha)
@@ -1498,11 +1547,12 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
         findings += replay_gate(steps, policy_changes, order)
         notes += [f"history: {w}" for w in warnings]
         findings += unknown_version_findings(events, _first_seen(steps, order), order)
-        findings += replay_findings(root, chain, steps, ledger, documents, cat, now)
+        believed = [c for c in ledger if c.sha not in untrusted]
+        findings += replay_findings(root, chain, steps, believed, documents, cat, now)
         findings += date_findings(timelines.anomalies, _commit_infos(
             root, [a.commit for a in timelines.anomalies]))
 
-        plan = _plan(root, policy, as_of, timelines, notes)
+        plan = _plan(root, policy, as_of, timelines, notes, untrusted)
         items = plan.items if plan is not None else []
         roles = {"active": policy.remotes.active, "archive": policy.remotes.archive}
         findings += plan_figures(items, figures, as_of, roles) if plan is not None else []
@@ -1511,8 +1561,8 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
                    else retention_plan.version_records(timelines.spans))
         findings += hold_findings(unmatched_holds(policy, records), as_of)
         anomalies = (plan.release_anomalies if plan is not None
-                     else retention_plan.read_pins(root, ledger, fresh=False).anomalies)
-        tag_findings = release_tag_findings(anomalies, ledger)
+                     else retention_plan.read_pins(root, believed, fresh=False).anomalies)
+        tag_findings = release_tag_findings(anomalies, believed)
         findings += tag_findings
         moved = {f.subject for f in tag_findings if f.kind == "release-tag-moved"}
         findings += _release_findings(root, release_policy, policy_rev, figures, notes, moved,
@@ -1522,6 +1572,9 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
 
     events.sort(key=lambda e: order.get(e.commit, len(order)))
     events = merge_by_date(events, registry_events)
+    if authority.enforced:
+        events = signed_events(events, {sha: v.signed for sha, v in authority.verdicts.items()
+                                        if v.enforced})
     if deep:
         from archivist.audit.deep import check_objects
 
@@ -1543,7 +1596,7 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     return Audit(rev=rev, head=head, branch=policy.branch, as_of=as_of, since=None,
                  artifact=None, figures=figures, events=events,
                  findings=sort_findings(findings), notes=notes, deep=deep, tracked=tracked,
-                 policy_ref=policy_rev)
+                 policy_ref=policy_rev, authority=authority.enforced)
 
 
 def finish(audit: Audit) -> Audit:

@@ -91,12 +91,30 @@ def _about(f: Finding) -> str:
     return f.subject if len(f.subject) <= 60 else f.subject[:59] + "…"
 
 
-def _event_row(e: AuditEvent) -> list[str]:
-    return [e.date.date().isoformat(), e.commit[:10], e.author, e.kind, e.artifact or "",
-            (e.version or "")[:16], e.summary]
+def signature_text(e: AuditEvent) -> str:
+    """``carl@example.com (compliance), authorship`` or why there is no signer; ``-`` when
+    the commit's signature was not read."""
+    s = e.signed
+    if s is None or s.status is None:
+        return "-"
+    if s.principal is None:
+        what = {"unsigned": "unsigned", "bad": "bad signature"}.get(
+            s.status.value, f"unknown key {s.signer or '?'}")
+    else:
+        what = s.principal + (f" ({', '.join(s.roles)})" if s.roles else " (no role)")
+    return what + (f", {s.meaning}" if s.meaning else "")
+
+
+def _event_row(e: AuditEvent, signed: bool = False) -> list[str]:
+    row = [e.date.date().isoformat(), e.commit[:10], e.author, e.kind, e.artifact or "",
+           (e.version or "")[:16]]
+    if signed:
+        row.append(signature_text(e))
+    return [*row, e.summary]
 
 
 _EVENT_HEADERS = ["DATE", "COMMIT", "AUTHOR", "EVENT", "ARTIFACT", "VERSION", "WHAT"]
+_SIGNED_HEADERS = [*_EVENT_HEADERS[:-1], "SIGNED BY (ROLE), MEANING", "WHAT"]
 
 
 # ---------------------------------------------------------------- table
@@ -115,7 +133,8 @@ def render_table(audit: Audit, *, stream: Any = None) -> str:
     lines += [f"  {label.ljust(width)}  {value}" for label, value in rows]
     lines += ["", bold(f"EVENTS ({len(audit.events)})")]
     if audit.events:
-        lines += _aligned([_EVENT_HEADERS] + [_event_row(e) for e in audit.events])
+        headers = _SIGNED_HEADERS if audit.authority else _EVENT_HEADERS
+        lines += _aligned([headers] + [_event_row(e, audit.authority) for e in audit.events])
     else:
         lines.append("  none")
     lines += ["", bold(f"FINDINGS ({len(audit.findings)})")]
@@ -129,6 +148,8 @@ def render_table(audit: Audit, *, stream: Any = None) -> str:
             meta.append(f"by {f.author}")
         if f.date:
             meta.append(f"on {f.date.date()}")
+        if f.rule:
+            meta.append(f"signer {f.signer or 'none'}; rule {f.rule}")
         if meta:
             lines.append("  " + " ".join(meta))
         lines.append(f"  fix: {f.fix}")
@@ -204,19 +225,24 @@ def render_markdown(audit: Audit) -> str:
         out += ["| Kind | About | Problem | By | Date | Fix |",
                 "| --- | --- | --- | --- | --- | --- |"]
         for f in audit.findings:
-            out.append(f"| {_md(f.kind)} | {_md(_about(f))} | {_md(f.problem)} | "
+            rule = f" (signer {f.signer or 'none'}; rule {f.rule})" if f.rule else ""
+            out.append(f"| {_md(f.kind)} | {_md(_about(f))} | {_md(f.problem + rule)} | "
                        f"{_md(f.author or '')} | {f.date.date() if f.date else ''} | "
                        f"{_md_code(f.fix)} |")
     else:
         out.append("None.")
     out += ["", f"### Events ({len(audit.events)})", ""]
     if audit.events:
-        table = ["| Date | Commit | Author | Event | Artifact | Version | What |",
-                 "| --- | --- | --- | --- | --- | --- | --- |"]
+        signed = audit.authority
+        table = ["| Date | Commit | Author | Event | Artifact | Version | "
+                 + ("Signed by (role), meaning | " if signed else "") + "What |",
+                 "| --- | --- | --- | --- | --- | --- | " + ("--- | " if signed else "")
+                 + "--- |"]
         for e in audit.events:
+            cell = f"{_md(signature_text(e))} | " if signed else ""
             table.append(f"| {e.date.date()} | `{e.commit[:10]}` | {_md(e.author)} | "
                          f"{_md(e.kind)} | {_md(e.artifact)} | `{_md((e.version or '')[:16])}` "
-                         f"| {_md(e.summary)} |")
+                         f"| {cell}{_md(e.summary)} |")
         if len(audit.events) > _MD_EVENTS_OPEN:
             out += ["<details><summary>Show all events</summary>", "", *table, "",
                     "</details>"]
@@ -289,6 +315,9 @@ def _e(value: Any) -> str:
 
 def _html_event(e: AuditEvent) -> str:
     who = f"{_e(e.author)} &lt;{_e(e.email)}&gt;" if e.email else _e(e.author)
+    if e.signed is not None:
+        who += f' · <span class="signed">signed: {_e(signature_text(e))}</span>'
+
     version = f' <code title="{_e(e.version)}">{_e((e.version or "")[:16])}</code>' \
         if e.version else ""
     cls = ' class="by-archivist"' if e.by_archivist else ""
@@ -335,7 +364,9 @@ def render_html(audit: Audit) -> str:
                 f'<tr class="finding" data-kind="{_e(f.kind)}"><td><span class="kind" '
                 f'title="{_e(FINDING_KINDS.get(f.kind, ""))}">{_e(f.kind)}</span></td>'
                 f'<td class="mono" title="{_e(f.subject)}">{_e(_about(f))}</td>'
-                f"<td>{_e(f.problem)}</td>"
+                f"<td>{_e(f.problem)}"
+                + (f'<br><span class="muted">signer {_e(f.signer or "none")}; rule '
+                   f"{_e(f.rule)}</span>" if f.rule else "") + "</td>"
                 f"<td>{_e(f.author or '')}</td>"
                 f"<td class=\"date\">{_e(f.date.date() if f.date else '')}</td>"
                 f'<td class="fix"><code>{_e(f.fix)}</code></td></tr>')

@@ -107,8 +107,13 @@ def _entries(cat: gitrepo.CatFile, facts: CommitFacts) -> list[Mapping[str, Any]
 
 
 def judge_commits(root: Path, commits: Sequence[CommitFacts], cat: gitrepo.CatFile,
-                  report: AuthorityReport | None = None) -> AuthorityReport:
-    """Judge ``commits`` (oldest first), each under the policy at its first parent."""
+                  report: AuthorityReport | None = None, *,
+                  sign_all: bool = False) -> AuthorityReport:
+    """Judge ``commits`` (oldest first), each under the policy at its first parent.
+
+    ``sign_all``: check the signature of every commit under ``authority:`` (the audit
+    names the signer of every event), not only of those that need one.
+    """
     report = report or AuthorityReport()
     policies = _Policies(cat)
     todo: list[tuple[CommitFacts, Authority, Authority | None]] = []
@@ -121,7 +126,7 @@ def judge_commits(root: Path, commits: Sequence[CommitFacts], cat: gitrepo.CatFi
         own = None
         if judge.changes_policy(facts, authority):
             own = policies.authority_at(facts.sha)
-        if facts.is_record or judge.changes_policy(facts, authority, own):
+        if sign_all or facts.is_record or judge.changes_policy(facts, authority, own):
             todo.append((facts, authority, own))
         else:
             report.verdicts[facts.sha] = judge.judge_commit(Judged(facts, authority, None))
@@ -245,9 +250,10 @@ def judge_range(root: Path, base: str, tip: str) -> AuthorityReport:
     return report
 
 
-def judge_history(root: Path, head: str, cat: gitrepo.CatFile) -> AuthorityReport:
+def judge_history(root: Path, head: str, cat: gitrepo.CatFile, *,
+                  sign_all: bool = True) -> AuthorityReport:
     """The first-parent history of ``head`` (what the audit reads), and its release tags."""
     records = gitrepo.commit_records(root, [head], first_parent=True)
     commits = [_facts(h, c) for h, c in records]
-    report = judge_commits(root, commits, cat)
+    report = judge_commits(root, commits, cat, sign_all=sign_all)
     return judge_tags(root, [c.sha for c in commits], cat, report)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -344,18 +344,20 @@ def release_pins(root: Path) -> dict[tuple[str, str], str]:
 
 def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
                        timelines: history.Timelines | None = None, *,
-                       fresh: bool = True, now: dt.datetime | None = None) -> Plan:
+                       fresh: bool = True, now: dt.datetime | None = None,
+                       untrusted: Collection[str] = ()) -> Plan:
     """The plan with its head, branch, any history warnings and the anomalies found.
 
     ``timelines``: already read by the caller (the audit), instead of walking again.
     ``fresh``: walk without the caches (the default; what anything that deletes needs);
     False lets a read-only caller use them. ``now`` bounds commit dates (default: the
-    time).
+    time). ``untrusted``: ledger commits not to believe (records that failed the authority
+    check: ``authority.verify``).
     """
     branch = history.governed_branch(root, policy.branch)
     if timelines is None:
         timelines = history.read_timelines(root, branch, use_cache=not fresh, now=now)
-    commits = ledger.read_ledger(root, timelines.head)
+    commits = [c for c in ledger.read_ledger(root, timelines.head) if c.sha not in untrusted]
     positions = dict(timelines.positions)
     if not positions:  # timelines built by a caller without a clock
         positions = dict(history.read_clock(root, timelines.head, now).positions)
