@@ -53,6 +53,16 @@ version and tag changes people committed) and findings, each with a one-line fix
   object-corrupt        (--deep) object in a remote does not match its hash
   disposed-present      (--deep) object of a disposed version still on a remote
 
+With authority: in the policy (each commit judged by the signers file and the policy at
+its parent; every event then says who signed it, in which role, meaning what):
+
+  unsigned              archivist record, release tag or policy change not validly signed
+  unknown-signer        signed by a key the signers file does not allow (then)
+  unauthorized          the signer holds no role allowed to do it
+  self-authorized       allowed only by the key or role the same commit adds
+  missing-approval      dispose without its approvals from distinct principals, for its plan
+  forged-record         a person's commit dressed as an archivist record (not believed)
+
 Each past commit is judged against the policy it carried; the head against the policy
 at --rev; release signatures against the policy at --policy-ref (the governed branch).
 --since and --artifact narrow events and findings (repository-wide findings stay);
