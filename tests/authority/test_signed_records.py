@@ -231,3 +231,40 @@ def test_repository_without_authority_has_no_new_findings(tmp_path: Path) -> Non
     assert report["authority"] is False
     assert [n for n in report["notes"] if "not enforced" in n]
     assert all("signature" not in e for e in report["events"])
+
+
+def test_every_report_format_says_who_signed_each_event(repo: AuthRepo) -> None:
+    from html.parser import HTMLParser
+
+    archive = repo.record("archive", "carl")
+    restore = repo.record("restore", None, entries=[
+        {"artifact": "models/clf.pkl", "version": "md5:" + "1" * 32, "from": "archive",
+         "to": "storage"}])
+    assert repo.verify_commit(archive, f"{archive}^").returncode == 0
+    signed = "carl@example.com (compliance), authorship"
+    texts = {}
+    for fmt in ("table", "markdown", "html"):
+        proc = repo.archivist("audit", "--as-of", "2026-01-01", "--format", fmt)
+        assert proc.returncode == 1, proc.stderr
+        texts[fmt] = proc.stdout
+    row = next(line for line in texts["table"].splitlines() if line.startswith("20")
+               and archive[:10] in line)
+    assert signed in row
+    assert f"`{archive[:10]}`" in texts["markdown"] and signed in texts["markdown"]
+
+    class Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def handle_data(self, data: str) -> None:
+            self.seen.append(data)
+
+    page = Text()
+    page.feed(texts["html"])
+    assert any(signed in chunk for chunk in page.seen)
+    # the unsigned restore is a finding, not an event, in every format
+    _, report = repo.audit()
+    assert restore not in {e["commit"] for e in report["events"]}
+    assert [f for f in kinds(report)["unsigned"] if f["commit"] == restore]
+    assert restore[:10] in texts["markdown"] and "unsigned" in texts["html"]
