@@ -65,7 +65,8 @@ def signers_line(who: str, public: str, *, valid_before: str | None = None) -> s
 
 
 def when(day: str, who: str) -> dict[str, str]:
-    stamp = f"{day}T12:00:00+00:00"
+    """Author and committer ``who`` at ``day`` (``YYYY-MM-DD``: noon; or a full ISO time)."""
+    stamp = day if "T" in day else f"{day}T12:00:00+00:00"
     return {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp,
             "GIT_AUTHOR_NAME": PEOPLE[who], "GIT_AUTHOR_EMAIL": email(who),
             "GIT_COMMITTER_NAME": PEOPLE[who], "GIT_COMMITTER_EMAIL": email(who)}
@@ -77,11 +78,19 @@ class AuthRepo(Repo):
     def __init__(self, root: Path) -> None:
         super().__init__(root)
         self.keys = root.parent / "keys"
+        self._tick = 0
+
+    def _now(self) -> str:
+        """The next commit's time when a test gives none: one minute after the last,
+        from 2024-06-01 (a commit dated before its parent is judged as backdated)."""
+        self._tick += 1
+        at = dt.datetime(2024, 6, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=self._tick)
+        return at.isoformat()
 
     def key(self, who: str) -> Path:
         return self.keys / who
 
-    def signed_commit(self, message: str, who: str | None, day: str = "2024-06-01",
+    def signed_commit(self, message: str, who: str | None, day: str | None = None,
                       *paths: str, signer: str | None = None) -> str:
         """Commit ``paths`` (all when none) as ``who``; signed with ``signer``'s key
         (default ``who``'s; ``who=None`` for no signature, made by eve)."""
@@ -90,10 +99,10 @@ class AuthRepo(Repo):
         sign = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={self.key(key)}",
                 "commit", "-S"] if key else ["commit", "--no-gpg-sign"]
         run(["git", *sign, "-q", "--no-verify", "-F", "-"], self.root,
-            env=when(day, who or "eve"), input=message)
+            env=when(day or self._now(), who or "eve"), input=message)
         return self.head()
 
-    def record(self, kind: str, who: str | None, *, day: str = "2024-06-01",
+    def record(self, kind: str, who: str | None, *, day: str | None = None,
                entries: list[dict[str, Any]] | None = None,
                trailers: tuple[tuple[str, str], ...] = (("Archivist-Meaning", "authorship"),),
                signer: str | None = None) -> str:
@@ -111,7 +120,8 @@ class AuthRepo(Repo):
                            if k not in ("artifact", "version", "from", "to")})
                           for e in entries),
                       extra_trailers=trailers)
-        at = dt.datetime.fromisoformat(f"{day}T12:00:00+00:00")
+        day = day or self._now()
+        at = dt.datetime.fromisoformat(day if "T" in day else f"{day}T12:00:00+00:00")
         rel = f"{EVENTS_DIR}/{at.strftime('%Y%m%dT%H%M%SZ')}-{kind}-{secrets.token_hex(4)}.json"
         self.write(rel, json.dumps(event.document(at, f"{PEOPLE[who or 'eve']}"), indent=2))
         return self.signed_commit(event.message(), who, day, rel, signer=signer)

@@ -63,7 +63,7 @@ def test_signed_authorized_records_pass_and_say_who_signed(repo: AuthRepo) -> No
     archive = repo.record("archive", "bot")
     dora_key = public_key(repo, "dora")
     repo.write(SIGNERS, repo.read(SIGNERS) + signers_line("dora", dora_key))
-    policy = repo.signed_commit("add dora's key", "carl", "2024-06-02")
+    policy = repo.signed_commit("add dora's key", "carl")
     first = approve(repo, "carl")
     second = approve(repo, "dora")
     disposal = dispose(repo, "carl", [first, second])
@@ -112,6 +112,16 @@ def test_expired_key(repo: AuthRepo) -> None:
     _named(repo, base, "unknown-signer", late)
     _, gate = repo.gate(base)
     assert in_time not in {f["commit"] for f in gate["authority"]}
+
+
+def test_expired_key_on_a_backdated_commit(repo: AuthRepo) -> None:
+    base = repo.head()
+    repo.write("notes.txt", "after the key expired\n")
+    repo.signed_commit("notes", "ana", "2025-06-01")
+    sha = repo.record("archive", "bot", day="2024-12-01")  # before its parent, and expiry
+    assert repo.verify_commit(sha, base).returncode == 0  # git believes the date it is given
+    found = _named(repo, base, "unknown-signer", sha)
+    assert "before its parent" in found["problem"]
 
 
 def test_key_added_in_the_commit_that_uses_it(repo: AuthRepo) -> None:

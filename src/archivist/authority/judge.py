@@ -57,6 +57,9 @@ ACTIONS = {"archive": "archive", "restore": "restore", "dispose": "dispose",
            "release": "release", "hold": "policy"}
 #: Meanings that count as one principal's approval of a plan.
 APPROVING = (Meaning.APPROVAL.value, Meaning.REVIEW.value)
+#: How far a signed commit may be dated before its parent (clock skew) before the time git
+#: judged its key at is not believed: the committer chooses that date.
+SKEW = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class CommitFacts:
     trailers: tuple[tuple[str, str], ...]  # Archivist-* only, in order
     changes: tuple[tuple[str, str], ...]  # (status letter, path), every path
     parent: str | None  # first parent
+    parent_date: dt.datetime | None = None  # the first parent's committer date
 
     def values(self, key: str) -> list[str]:
         return [v for k, v in self.trailers if k == key]
@@ -257,6 +261,15 @@ def _signature_finding(j: Judged, what: str, action: str) -> AuthorityFinding | 
     check, facts = j.signature, j.facts
     assert j.authority is not None
     if check is not None and check.status is SignatureStatus.GOOD:
+        if facts.parent_date is not None and facts.date < facts.parent_date - SKEW:
+            # git judged valid-after/valid-before at a date the signer wrote: an expired
+            # key would pass by dating the commit back
+            return _finding(
+                j, FindingKind.UNKNOWN_SIGNER, check.principal, action,
+                f"{what} is dated {facts.date.isoformat()}, before its parent "
+                f"({facts.parent_date.isoformat()}): the key's validity cannot be judged at "
+                "a time its signer chose",
+                "commit with the machine's true clock; archivist's own commits always do")
         return None
     status = check.status if check is not None else SignatureStatus.UNSIGNED
     own = j.own_signature

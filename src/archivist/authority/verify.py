@@ -240,10 +240,29 @@ def _taggers(root: Path) -> dict[str, tuple[str | None, str | None]]:
     return found
 
 
+def _dated(root: Path, commits: list[CommitFacts]) -> list[CommitFacts]:
+    """``commits`` with their first parent's committer date (one ``git log`` for the
+    parents outside the list)."""
+    import dataclasses
+    import datetime as dt
+
+    dates = {c.sha: c.date for c in commits}
+    outside = sorted({c.parent for c in commits if c.parent and c.parent not in dates})
+    if outside:
+        for line in gitrepo.git(["log", "--no-walk=unsorted", "--stdin", "--format=%H %cI"],
+                                root, input="".join(f"{p}\n" for p in outside).encode(),
+                                ).splitlines():
+            sha, _, when = line.partition(" ")
+            if when:
+                dates[sha] = dt.datetime.fromisoformat(when)
+    return [dataclasses.replace(c, parent_date=dates.get(c.parent)) if c.parent else c
+            for c in commits]
+
+
 def judge_range(root: Path, base: str, tip: str) -> AuthorityReport:
     """Every commit in BASE..TIP (merged branches included) and the release tags on them."""
     records = gitrepo.commit_records(root, [f"{base}..{tip}"])
-    commits = [_facts(h, c) for h, c in records]
+    commits = _dated(root, [_facts(h, c) for h, c in records])
     with gitrepo.CatFile(root) as cat:
         report = judge_commits(root, commits, cat)
         judge_tags(root, [c.sha for c in commits], cat, report)
@@ -254,6 +273,6 @@ def judge_history(root: Path, head: str, cat: gitrepo.CatFile, *,
                   sign_all: bool = True) -> AuthorityReport:
     """The first-parent history of ``head`` (what the audit reads), and its release tags."""
     records = gitrepo.commit_records(root, [head], first_parent=True)
-    commits = [_facts(h, c) for h, c in records]
+    commits = _dated(root, [_facts(h, c) for h, c in records])
     report = judge_commits(root, commits, cat, sign_all=sign_all)
     return judge_tags(root, [c.sha for c in commits], cat, report)
