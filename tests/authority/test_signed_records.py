@@ -74,7 +74,9 @@ def test_signed_authorized_records_pass_and_say_who_signed(repo: AuthRepo) -> No
     assert code == 0 and gate["authority"] == [], gate
     _, report = repo.audit()
     assert not [f for f in report["findings"] if f.get("rule")]
+    assert not kinds(report).get("ledger-mismatch")  # an approval is an archivist record
     signed = {e["commit"]: e["signature"] for e in report["events"]}
+    assert signed[second]["meaning"] == "approval"
     assert signed[archive]["principal"] == "bot@example.com"
     assert signed[archive]["roles"] == ["retention-bot"]
     assert signed[archive]["meaning"] == "authorship"

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from archivist import gitrepo, gto_tags
+from archivist.authority.records import APPROVAL_EVENT, TRAILER_APPROVES, TRAILER_PLAN
 from archivist.dvcfiles import Artifact
 from archivist.errors import ArchivistError, ConfigError
 from archivist.gate.rules import Violation, check_all
@@ -465,7 +466,7 @@ def foreign_changes(kind: str | None, files: Iterable[str]) -> list[str]:
     ``.archivist/``; a commit that also edits DVC files or the policy is a person's.
     """
     problems = []
-    if kind is not None and kind not in EVENT_KINDS:
+    if kind is not None and kind not in EVENT_KINDS and kind != APPROVAL_EVENT:
         problems.append(f"Archivist-Event {kind!r} is no archivist action "
                         f"({', '.join(EVENT_KINDS)})")
     outside = sorted(f for f in files if not f.startswith(ARCHIVIST_DIR + "/"))
@@ -488,7 +489,10 @@ def ledger_events(commit: LedgerCommit, document: Mapping[str, Any] | None) -> l
     out = []
     for entry in entries or [{}]:
         source, target = entry.get("from"), entry.get("to")
-        if source and target:
+        if kind == APPROVAL_EVENT:  # a signature on a plan, not a move
+            summary = (f"approves {next(iter(commit.values(TRAILER_APPROVES)), '?')} of plan "
+                       f"{next(iter(commit.values(TRAILER_PLAN)), '?')[:19]}")
+        elif source and target:
             summary = f"{source} -> {target}"
         elif source:
             summary = f"deleted from {source}"
