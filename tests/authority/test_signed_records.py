@@ -280,3 +280,13 @@ def test_every_report_format_says_who_signed_each_event(repo: AuthRepo) -> None:
     assert restore not in {e["commit"] for e in report["events"]}
     assert [f for f in kinds(report)["unsigned"] if f["commit"] == restore]
     assert restore[:10] in texts["markdown"] and "unsigned" in texts["html"]
+
+
+def test_a_broken_policy_switches_nothing_off(repo: AuthRepo) -> None:
+    base = repo.head()
+    repo.write("archivist.yaml", "version: [\n")
+    repo.signed_commit("oops", "carl")
+    sha = repo.record("archive", None)  # judged by the last readable policy
+    repo.write("archivist.yaml", POLICY)
+    repo.signed_commit("policy back", "carl")
+    _named(repo, base, "unsigned", sha)

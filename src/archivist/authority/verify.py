@@ -62,6 +62,9 @@ def _facts(head: list[str], changes: list[tuple[str, str]]) -> CommitFacts:
                        parent=parent_list[0] if parent_list else None)
 
 
+_LOOK_BACK = 100  # first-parent commits searched for a readable policy
+
+
 class _Policies:
     """Policies and signers files at any commit, read once per distinct content."""
 
@@ -71,20 +74,27 @@ class _Policies:
         self._at: dict[str, Authority | None] = {}
 
     def authority_at(self, commit: str | None) -> Authority | None:
-        """``authority:`` of the policy at ``commit``; None without a policy, without the
-        key, or when it cannot be read (the audit and the gate report that themselves)."""
+        """``authority:`` of the policy at ``commit`` (or, when that cannot be read, of the
+        last readable one before it); None without a policy or without the key."""
         if commit is None:
             return None
         if commit not in self._at:
-            data = self._cat.read(f"{commit}:{POLICY_FILE}")
             policy = None
-            if data is not None:
+            # An unreadable policy leaves the last readable one in force (as the audit
+            # reads the history): a broken archivist.yaml switches nothing off.
+            for back in range(_LOOK_BACK):
+                data = self._cat.read(f"{commit}~{back}:{POLICY_FILE}" if back
+                                      else f"{commit}:{POLICY_FILE}")
+                if data is None:
+                    break
                 if data not in self._parsed:
                     try:
                         self._parsed[data] = parse_policy(data, f"{POLICY_FILE} at {commit[:10]}")
                     except ConfigError:
                         self._parsed[data] = None
                 policy = self._parsed[data]
+                if policy is not None:
+                    break
             self._at[commit] = policy.authority if policy is not None else None
         return self._at[commit]
 
