@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archivist.commands import _retention as r
 from archivist.commands._common import add_json, formatter, repo_root
 from archivist.output import print_json
+
+if TYPE_CHECKING:
+    from archivist.policy import Policy
+    from archivist.retention.forecast import Forecast
 
 HELP = """\
 Show every version of every DVC-tracked artifact on the governed branch (first-parent
@@ -20,10 +27,15 @@ history of `branch:` in archivist.yaml, default the current branch) with its sta
   archivist plan --due                    only versions with something to do
   archivist plan models/clf.pkl clf       only these artifacts (paths or artifacts: names)
   archivist plan --json | jq '.items[] | select(.action == "archive")'
+  archivist plan --forecast               when each version falls due, under this policy
+  archivist plan --forecast --json        the same dates, and each version's phases
 
 A version's clock starts at the commit that replaced or deleted it; the current version
-never expires. Reads git only: no remote is contacted, nothing changes. It may use archivist's parse
-cache (what --apply obeys is always read afresh).
+never expires. --forecast gives every version's future dates: ARCHIVE DUE (it leaves the
+active remote), DISPOSE DUE (it is deleted everywhere), "-" where none falls due (current,
+in use by a GTO stage, held without an end, kept forever, already done), with the hold,
+release or stage that decides it. Reads git only: no remote is contacted, nothing
+changes. It may use archivist's parse cache (what --apply obeys is always read afresh).
 
 exit codes: 0 ok, 2 usage or configuration error
 """
@@ -36,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_as_of(p)
     p.add_argument("--due", action="store_true", help="only versions to archive or dispose")
     p.add_argument("--no-reasons", action="store_true", help="leave out the REASON column")
+    p.add_argument("--forecast", action="store_true",
+                   help="every version's future dates (archive due, dispose due) under "
+                        "the current policy")
     add_json(p)
     p.set_defaults(run=run)
 
@@ -47,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
 
     root = repo_root()
     policy = r.retention_policy(root)
+    if args.forecast:
+        return _forecast(root, policy, args)
     plan = build_plan_details(root, policy, r.as_of(args), fresh=False)
     if args.artifacts:
         paths = target_paths(plan, r.targets(root, args.artifacts))
@@ -66,4 +83,43 @@ def run(args: argparse.Namespace) -> int:
           f"{counts['archive']} to archive, {counts['dispose']} to dispose, "
           f"{counts['keep']} kept ({r.human_bytes(due_bytes)} due)",
           file=sys.stdout if items else sys.stderr)
+    return 0
+
+
+def _forecast(root: Path, policy: Policy, args: argparse.Namespace) -> int:
+    from archivist.output import table
+    from archivist.retention.apply import target_paths
+    from archivist.retention.plan import build_forecast
+
+    plan, rows = build_forecast(root, policy, r.as_of(args))
+    if args.artifacts:
+        paths = target_paths(plan, r.targets(root, args.artifacts))
+        rows = [f for f in rows if f.path in paths]
+    if args.due:
+        rows = [f for f in rows if f.archive_due or f.dispose_due]
+    if args.json:
+        print_json({"as_of": plan.as_of, "branch": plan.branch, "head": plan.head,
+                    "items": [f.as_dict() for f in rows], "warnings": plan.warnings})
+        return 0
+    r.warn(plan.warnings)
+
+    def day(value: dt.date | None) -> str:
+        return value.isoformat() if value else "-"
+
+    def why(f: Forecast) -> str:
+        parts = [p for p in (f.note, f"release {f.release}" if f.release else "",
+                             f"waiting: {f.waiting}" if f.waiting else "") if p]
+        return "; ".join(parts)
+
+    body = [[f.path, r.short_version(f.version), f.state, f.retention_class or "-",
+             day(f.superseded), day(f.archive_due)
+             + (" (overdue)" if f.action == "archive" else ""),
+             day(f.dispose_due) + (" (overdue)" if f.action == "dispose" else "")]
+            + ([why(f)] if not args.no_reasons else []) for f in rows]
+    headers = ["ARTIFACT", "VERSION", "STATE", "CLASS", "SUPERSEDED", "ARCHIVE DUE",
+               "DISPOSE DUE"]
+    if body:
+        table(body, headers + ([] if args.no_reasons else ["WHY"]))
+    print(f"forecast of {len(rows)} version(s) on {plan.branch} from {plan.as_of}, under "
+          f"the policy as it is now", file=sys.stdout if body else sys.stderr)
     return 0

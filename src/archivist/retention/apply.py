@@ -31,6 +31,8 @@ import contextlib
 import dataclasses
 import datetime as dt
 import fcntl
+import hashlib
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -59,13 +61,15 @@ from archivist.remotes import (
 )
 from archivist.retention.decide import (
     DeleteSet,
+    LedgerFact,
     Location,
     PlanItem,
     delete_sets,
     describe_class,
     left_alone,
 )
-from archivist.retention.plan import UNTIL_TRAILER, Plan, build_plan_details
+from archivist.retention.forecast import life_facts
+from archivist.retention.plan import UNTIL_TRAILER, Plan, build_plan_details, ledger_facts
 
 # What a dispose record says about copies archivist cannot reach.
 ELSEWHERE_NOTE = ("other clones' DVC caches and workspaces may still hold copies of these "
@@ -655,6 +659,101 @@ def _entry_details(item: PlanItem, objs: VersionObjects | None) -> dict[str, Any
     return details
 
 
+@dataclass(frozen=True)
+class ReleaseRecord:
+    """What the ledger's release event says about a released version: for its tombstone."""
+
+    tag: str
+    digest: str | None  # the signed subject digest (sha256 over the per-file digests)
+    bundle: str | None  # the bundle's path in git
+    bundle_sha256: str | None  # sha256 of the bundle file as committed at the head
+    signer: str | None
+    commit: str  # the release commit
+
+
+def release_records(root: Path, head: str) -> dict[tuple[str, str], ReleaseRecord]:
+    """(path, version label) -> the latest release event of that version on ``head``'s
+    first-parent history, with the digest of its bundle as committed at ``head``."""
+    from archivist.release import names as release_names
+
+    out: dict[tuple[str, str], ReleaseRecord] = {}
+    with gitrepo.CatFile(root) as cat:
+        for commit in ledger.read_ledger(root, head):
+            if commit.kind != "release":
+                continue
+            added = [p for st, p in commit.changes
+                     if st == "A" and p.startswith(ledger.EVENTS_DIR + "/")]
+            entries: list[Mapping[str, Any]] = []
+            if added:
+                try:
+                    doc = json.loads(cat.read(f"{commit.sha}:{added[0]}") or b"")
+                    entries = [e for e in doc.get("entries", []) if isinstance(e, Mapping)]
+                except (ValueError, AttributeError):
+                    entries = []
+            tags = commit.values(release_names.TRAILER_TAG)
+            for path, version in commit.pairs():
+                entry = next((e for e in entries if e.get("artifact") == path
+                              and e.get("version") == version), {})
+                bundle = entry.get("bundle")
+                data = cat.read(f"{head}:{bundle}") if isinstance(bundle, str) else None
+                out[(path, version)] = ReleaseRecord(
+                    tag=str(entry.get("tag") or (tags[0] if tags else commit.sha[:10])),
+                    digest=str(entry["digest"]) if entry.get("digest") else None,
+                    bundle=bundle if isinstance(bundle, str) else None,
+                    bundle_sha256=("sha256:" + hashlib.sha256(data).hexdigest())
+                    if data is not None else None,
+                    signer=str(entry["signer"]) if entry.get("signer") else None,
+                    commit=commit.sha)
+    return out
+
+
+def tombstone(item: PlanItem, objs: VersionObjects, policy: Policy, *,
+              archived: LedgerFact | None, release: ReleaseRecord | None) -> dict[str, Any]:
+    """What a disposed version's record keeps once its bytes are gone: what it was (path,
+    md5, size, file count, release and bundle digest), why it went (its class, the class's
+    windows and basis, the day each clock ran out) and where it was archived.
+
+    The commit that disposed of it cannot name itself: it is the commit that adds the
+    event file (the audit reads it so, with that commit's approvals)."""
+    assert policy.retention is not None
+    cls = policy.retention.classes.get(item.retention_class or "")
+    files = (len(objs.files) if objs.files else item.nfiles) if item.is_dir else 1
+    out: dict[str, Any] = {
+        "path": item.path, "md5": item.digest, "size": item.size, "files": files,
+        "class": {"name": item.retention_class,
+                  "active_days": cls.active_days if cls else None,
+                  "archive_days": cls.archive_days if cls else None,
+                  "basis": cls.basis if cls else None,
+                  "rule": describe_class(cls) if cls else None},
+        "release": None,
+        "superseded": item.since.isoformat() if item.since else None,
+        "superseded_by": item.superseded_by,
+        "archived": archived.on.isoformat() if archived else None,
+        "archived_in": archived.commit if archived else None,
+        "due": item.due.isoformat() if item.due else None,
+        "reason": item.reason,
+    }
+    if item.release:
+        out["release"] = {"tag": item.release, "signed": False}
+        if release is not None:
+            out["release"] = {"tag": release.tag, "signed": release.digest is not None,
+                              "digest": release.digest, "bundle": release.bundle,
+                              "bundle_sha256": release.bundle_sha256,
+                              "signer": release.signer, "commit": release.commit}
+    return out
+
+
+def _with_approvals(event: ledger.Event) -> ledger.Event:
+    """The event with its ``Archivist-Approval`` trailers copied into its file, when it
+    has any: the tombstone then names the approvals beside the disposal."""
+    from archivist.authority.records import TRAILER_APPROVAL
+
+    approvals = [v for k, v in event.extra_trailers if k == TRAILER_APPROVAL]
+    if not approvals:
+        return event
+    return dataclasses.replace(event, details={**event.details, "approvals": approvals})
+
+
 def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
             progress: Progress | None = None, now: dt.datetime | None = None,
             targets: Sequence[Target] | None = None) -> Outcome:
@@ -724,11 +823,22 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
             failpoint("after-delete")
             cache_note, cache_gone = _clean_cache(
                 root, cache, order, _protected(staying_objs.values()) | alone, outcome)
+        facts = ledger_facts(root, plan.head)
+        records = {(r.path, r.version.label): r for r in plan.records}
+        releases = release_records(root, plan.head) if any(i.release for i in due) else {}
+
+        def archived_fact(i: PlanItem) -> LedgerFact | None:
+            mine = life_facts(facts, records.get((i.path, i.version)))
+            return next((f for f in reversed(mine) if f.kind == "archive"), None)
+
         entries = tuple(ledger.EventEntry(
             artifact=i.path, version=i.version,
             source=archive_name if i.location == "archive" else remotes.active_of(i)[0],
             details={**_entry_details(i, due_objs[(i.path, i.version)]),
-                     **done.get((i.path, i.version), {})},
+                     **done.get((i.path, i.version), {}),
+                     "tombstone": tombstone(i, due_objs[(i.path, i.version)], policy,
+                                            archived=archived_fact(i),
+                                            release=releases.get((i.path, i.version)))},
         ) for i in due if (i.path, i.version) in due_objs)
         if not entries:  # every due version was left undone: nothing to record
             return outcome
@@ -744,6 +854,7 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
                      "local_cache": {"removed": cache_gone, "note": cache_note},
                      "copies_elsewhere": ELSEWHERE_NOTE},
         )
+        event = _with_approvals(event)
         outcome.applied = True
         outcome.commit = ledger.record(root, event, now=now,
                                        body=ELSEWHERE_NOTE[:1].upper() + ELSEWHERE_NOTE[1:]

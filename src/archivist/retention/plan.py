@@ -26,7 +26,7 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from archivist import gitrepo, gto_tags, history, ledger
 from archivist.dvcfiles import Artifact
@@ -43,6 +43,9 @@ from archivist.retention.decide import (
     left_alone_records,
 )
 from archivist.trees import CommitTree
+
+if TYPE_CHECKING:
+    from archivist.retention.forecast import Forecast
 
 UNTIL_TRAILER = "Archivist-Until"
 TAG_TRAILER = release_names.TRAILER_TAG
@@ -383,3 +386,21 @@ def artifacts_at(root: Path, wanted: dict[str, set[str]]) -> dict[tuple[str, str
     pair in ``wanted`` ({commit: names}) that resolves to a versioned output. For listings:
     parsed trees may come from the cache."""
     return _versions_at(root, wanted, fresh=False)
+
+
+def began_dates(spans: Iterable[history.Span]) -> dict[tuple[str, str], dt.date]:
+    """(path, version label) -> the day its latest life began (spans in history order)."""
+    return {(s.path, s.version.label): _utc_date(s.since) for s in spans}
+
+
+def build_forecast(root: Path, policy: Policy, as_of: dt.date) -> tuple[Plan, list[Forecast]]:
+    """The plan on ``as_of`` and every version's future dates under ``policy``. Reads
+    only; may use the walk's caches, as any dry run."""
+    from archivist.retention.forecast import forecast
+
+    branch = history.governed_branch(root, policy.branch)
+    timelines = history.read_timelines(root, branch, use_cache=True)
+    plan = build_plan_details(root, policy, as_of, timelines=timelines, fresh=False)
+    facts = facts_from(ledger.read_ledger(root, timelines.head), dict(timelines.positions))
+    return plan, forecast(plan.items, policy, as_of, records=plan.records, facts=facts,
+                          began=began_dates(timelines.spans))
