@@ -115,6 +115,23 @@ def check_objects(root: Path, locations: Mapping[tuple[str, str], set[str]], *,
     return problems
 
 
+def disposed_remote_names(root: Path, places: Iterable[str],
+                          roles: Mapping[str, str | None] | None = None) -> list[str]:
+    """The DVC remotes ``check_objects`` looks at for disposed versions' objects, given
+    the same ``disposed_remotes`` and ``roles``: those of them DVC has configured."""
+    roles = roles or {}
+    with Stores(root) as stores:
+        names = stores.names()
+        out = set()
+        for place in places:
+            if place in names:
+                out.add(place)
+                continue
+            default = stores.default_remote() if place == "active" else None
+            out.add(roles.get(place) or default or place)
+        return sorted(out & set(names))
+
+
 def _present(store: Store, oid: str) -> ObjectRef:
     """The object in whichever layout holds it: DVC 3 (``files/md5``) first, then DVC 2."""
     ref = ObjectRef(oid, "md5")

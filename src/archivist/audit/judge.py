@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # adapters the audit imports only when it runs
     from archivist.authority.judge import AuthorityFinding, Signed
     from archivist.history import CommitArtifacts, DateAnomaly, Timelines
     from archivist.release.signing import VerifyOutcome
+    from archivist.retention.forecast import Forecast
     from archivist.retention.plan import Plan, ReleaseAnomaly
 
 
@@ -202,6 +203,67 @@ class Figures:
         return out
 
 
+@dataclass(frozen=True)
+class DisposedRecord:
+    """One disposed version as the ledger keeps it: what it was, why it went, and (with
+    ``--deep``) whether any copy remains on the configured remotes.
+
+    The disposing commit is the one that added the event file; its approvals are its
+    ``Archivist-Approval`` trailers."""
+
+    artifact: str
+    version: str  # "md5:<hex>"
+    commit: str
+    date: dt.datetime
+    actor: str
+    event_file: str | None
+    size: int | None
+    files: int | None
+    retention_class: str | None
+    basis: str | None
+    rule: str | None  # the class and its windows ("class standard (active 180d, ...)")
+    superseded: str | None  # ISO dates, as the record has them
+    archived: str | None
+    due: str | None
+    reason: str | None  # the plan's reason on the day
+    release: Mapping[str, Any] | None = None  # tag, signed, digest, bundle, bundle_sha256
+    approvals: tuple[str, ...] = ()
+    deleted_from: tuple[str, ...] = ()  # the remotes the record says it was deleted from
+    checked: tuple[str, ...] | None = None  # --deep: the remotes looked at; None: not looked
+    copies: tuple[str, ...] = ()  # --deep: remotes still holding its object
+
+    def why(self) -> str:
+        """Why it went, in one line."""
+        parts = [self.rule or (f"class {self.retention_class}" if self.retention_class
+                               else "class unknown")]
+        if self.basis:
+            parts.append(f"basis: {self.basis}")
+        if self.due:
+            parts.append(f"archive window ended {self.due}")
+        if self.superseded:
+            parts.append(f"superseded {self.superseded}")
+        if self.archived:
+            parts.append(f"archived {self.archived}")
+        return "; ".join(parts)
+
+    def remains(self) -> str:
+        """What ``--deep`` saw: no copy, the copies left, or that it did not look."""
+        if self.checked is None:
+            return "not looked at (audit --deep reads the remotes)"
+        if self.copies:
+            return "copy still on " + ", ".join(self.copies)
+        if not self.checked:
+            return "no configured remote to look at"
+        return "no copy on " + ", ".join(self.checked)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["date"] = self.date.isoformat()
+        out["why"] = self.why()
+        out["remains"] = self.remains()
+        return out
+
+
 @dataclass
 class Audit:
     """Everything a report shows."""
@@ -220,6 +282,10 @@ class Audit:
     tracked: list[str] = field(default_factory=list)  # artifact paths at the head
     policy_ref: str | None = None  # the commit whose policy and trust files judged releases
     authority: bool = False  # some commit was judged under ``authority:`` (events say who signed)
+    # every disposal the ledger records, what it was and why it went (``disposed_records``)
+    disposed: list[DisposedRecord] = field(default_factory=list)
+    # every version's dates under the policy at the head (``retention.forecast``)
+    forecast: list[Forecast] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -248,6 +314,8 @@ class Audit:
             "notes": list(self.notes),
             "events": [e.as_dict() for e in self.events],
             "findings": [f.as_dict() for f in self.findings],
+            "disposed": [d.as_dict() for d in self.disposed],
+            "forecast": [f.as_dict() for f in self.forecast],
         }
 
 
@@ -533,6 +601,73 @@ def ledger_locations(events: Iterable[AuditEvent]) -> dict[tuple[str, str], set[
         if target and e.kind != "dispose":
             places.add(str(target))
     return {k: v for k, v in where.items() if v}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value is not None and value != "" else None
+
+
+def disposed_records(commit: LedgerCommit, document: tuple[str, Any] | None,
+                     ) -> list[DisposedRecord]:
+    """The record of each version a dispose commit disposed of: the entry's tombstone,
+    else (events written before tombstones) what its flat fields say."""
+    from archivist.authority.records import TRAILER_APPROVAL
+
+    if commit.kind != "dispose":
+        return []
+    path, doc = document if document is not None else (None, None)
+    entries: list[Mapping[str, Any]] = []
+    if isinstance(doc, Mapping) and isinstance(doc.get("entries"), list):
+        entries = [e for e in doc["entries"] if isinstance(e, Mapping)]
+    if not entries:
+        entries = [{"artifact": a, "version": v} for a, v in commit.pairs()]
+    details = doc.get("details") if isinstance(doc, Mapping) else None
+    deleted = details.get("deleted_from") if isinstance(details, Mapping) else None
+    approvals = tuple(commit.values(TRAILER_APPROVAL))
+    if not approvals and isinstance(details, Mapping) and isinstance(
+            details.get("approvals"), list):
+        approvals = tuple(str(a) for a in details["approvals"])
+    out = []
+    for e in entries:
+        t = e.get("tombstone")
+        t = t if isinstance(t, Mapping) else {}
+        cls = t.get("class") if isinstance(t.get("class"), Mapping) else {}
+        release = t.get("release")
+        if not isinstance(release, Mapping):
+            release = {"tag": str(e["release"])} if e.get("release") else None
+        out.append(DisposedRecord(
+            artifact=str(e.get("artifact")), version=str(e.get("version")),
+            commit=commit.sha, date=commit.date, actor=f"{commit.author} <{commit.email}>",
+            event_file=path, size=_int(t.get("size", e.get("bytes"))),
+            files=_int(t.get("files")),
+            retention_class=_text(cls.get("name", e.get("class"))),
+            basis=_text(cls.get("basis")), rule=_text(cls.get("rule")),
+            superseded=_text(t.get("superseded", e.get("superseded"))),
+            archived=_text(t.get("archived")), due=_text(t.get("due", e.get("due"))),
+            reason=_text(t.get("reason", e.get("reason"))),
+            release=dict(release) if release else None, approvals=approvals,
+            deleted_from=tuple(sorted(k for k, v in deleted.items() if v))
+            if isinstance(deleted, Mapping) else ()))
+    return out
+
+
+def with_copies(records: Iterable[DisposedRecord], checked: Sequence[str],
+                present: Iterable[tuple[str, str, str]],
+                looked: Iterable[tuple[str, str]]) -> list[DisposedRecord]:
+    """``records`` with what ``--deep`` saw: ``checked`` the remotes looked at,
+    ``present`` (artifact, version, remote) of each object still there, ``looked`` the
+    versions looked for (one that is on the branch again is not)."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for artifact, version, remote in present:
+        found.setdefault((artifact, version), set()).add(remote)
+    seen = set(looked)
+    return [replace(r, checked=tuple(checked),
+                                copies=tuple(sorted(found.get((r.artifact, r.version), ()))))
+            if (r.artifact, r.version) in seen else r for r in records]
 
 
 _GTO_KINDS: dict[str, str] = {  # gto_tags.Action value -> the audit's event kind
@@ -877,6 +1012,13 @@ def filter_audit(audit: Audit, since: dt.date | None, artifact: str | None) -> N
 
     audit.events = [e for e in audit.events if keep_event(e)]
     audit.findings = [f for f in audit.findings if keep_finding(f)]
+    audit.disposed = [d for d in audit.disposed
+                      if (since is None or d.date.date() >= since)
+                      and (artifact is None or d.artifact == artifact
+                           or d.artifact.startswith(artifact.rstrip("/") + "/"))]
+    if artifact is not None:
+        audit.forecast = [f for f in audit.forecast if f.path == artifact
+                          or f.path.startswith(artifact.rstrip("/") + "/")]
     audit.since, audit.artifact = since, artifact
 
 
@@ -1509,6 +1651,8 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     notes: list[str] = []
     events: list[AuditEvent] = []
     tracked: list[str] = []
+    disposed: list[DisposedRecord] = []
+    forecast: list[Forecast] = []
     cat = gitrepo.CatFile(root)
     try:
         findings += head_findings(CommitTree(root, head, cat=cat), policy, figures, tracked)
@@ -1534,6 +1678,7 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
             document = documents.get(c.sha)
             events += ledger_events(c, document[1] if document
                                     and isinstance(document[1], Mapping) else None)
+            disposed += disposed_records(c, document)
 
         warnings: list[str] = []
         steps = list(history.walk(root, head, warnings=warnings))
@@ -1558,6 +1703,12 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
 
         plan = _plan(root, policy, as_of, timelines, notes, untrusted)
         items = plan.items if plan is not None else []
+        if plan is not None:
+            from archivist.retention.forecast import forecast as forecast_of
+
+            forecast = forecast_of(items, policy, as_of, records=plan.records,
+                                   facts=retention_plan.facts_from(ledger, order),
+                                   began=retention_plan.began_dates(timelines.spans))
         roles = {"active": policy.remotes.active, "archive": policy.remotes.archive}
         findings += plan_figures(items, figures, as_of, roles) if plan is not None else []
         # every version the branch had: what a hold could hold
@@ -1580,17 +1731,21 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
         events = signed_events(events, {sha: v.signed for sha, v in authority.verdicts.items()
                                         if v.enforced})
     if deep:
-        from archivist.audit.deep import check_objects
+        from archivist.audit.deep import check_objects, disposed_remote_names
 
         kept = {i.version for i in items if i.state != "disposed"}
-        disposed = [(i.path, i.version) for i in items
-                    if i.state == "disposed" and i.version not in kept]
+        gone = [(i.path, i.version) for i in items
+                if i.state == "disposed" and i.version not in kept]
         problems = check_objects(
             root, expected_locations(items, ledger_locations(events), roles),
-            disposed=disposed,
+            disposed=gone,
             disposed_remotes=("active", "archive"), roles=roles,
             sample=sample, seed=head)
         findings += _object_findings(problems)
+        disposed = with_copies(disposed, disposed_remote_names(root, ("active", "archive"),
+                                                               roles),
+                               [(p.artifact, p.version, p.remote) for p in problems
+                                if p.kind == "present"], gone)
         if plan is not None:
             figures.bytes_by_remote = bytes_by_remote(items, roles, [
                 (p.artifact, p.version, p.remote) for p in problems if p.kind != "present"])
@@ -1600,7 +1755,8 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
     return Audit(rev=rev, head=head, branch=policy.branch, as_of=as_of, since=None,
                  artifact=None, figures=figures, events=events,
                  findings=sort_findings(findings), notes=notes, deep=deep, tracked=tracked,
-                 policy_ref=policy_rev, authority=authority.enforced)
+                 policy_ref=policy_rev, authority=authority.enforced, disposed=disposed,
+                 forecast=forecast)
 
 
 def finish(audit: Audit) -> Audit:

@@ -8,14 +8,27 @@ mail attachment or in an evidence archive years later.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from archivist import __version__
-from archivist.audit.judge import FINDING_KINDS, Audit, AuditEvent, Figures, Finding
+from archivist.audit.judge import (
+    FINDING_KINDS,
+    HOLD_KINDS,
+    Audit,
+    AuditEvent,
+    DisposedRecord,
+    Figures,
+    Finding,
+)
+from archivist.globs import glob_match
 from archivist.output import human_bytes, paint, use_color
+
+if TYPE_CHECKING:
+    from archivist.retention.forecast import Forecast
 
 FORMATS = ("table", "json", "markdown", "html")
 _EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".html": "html",
@@ -117,6 +130,29 @@ _EVENT_HEADERS = ["DATE", "COMMIT", "AUTHOR", "EVENT", "ARTIFACT", "VERSION", "W
 _SIGNED_HEADERS = [*_EVENT_HEADERS[:-1], "SIGNED BY (ROLE), MEANING", "WHAT"]
 
 
+def disposed_rows(d: DisposedRecord) -> list[tuple[str, str]]:
+    """(label, value) lines of a disposed version's record, the same in every format."""
+    what = [f"{d.artifact} md5 {d.version.removeprefix('md5:')}"]
+    if d.size is not None:
+        what.append(human_bytes(d.size))
+    if d.files is not None:
+        what.append(f"{d.files} file(s)")
+    rows = [("what", ", ".join(what))]
+    if d.release:
+        tag = d.release.get("tag")
+        if d.release.get("signed"):
+            rows.append(("release", f"{tag}, signed: subject {d.release.get('digest')}, "
+                                    f"bundle {d.release.get('bundle')} "
+                                    f"({d.release.get('bundle_sha256') or 'bundle gone'})"))
+        else:
+            rows.append(("release", f"{tag} (unsigned)"))
+    rows.append(("why", d.why()))
+    rows.append(("approvals", ", ".join(a[:10] for a in d.approvals) if d.approvals
+                 else "none recorded"))
+    rows.append(("remains", d.remains()))
+    return rows
+
+
 # ---------------------------------------------------------------- table
 
 
@@ -153,6 +189,12 @@ def render_table(audit: Audit, *, stream: Any = None) -> str:
         if meta:
             lines.append("  " + " ".join(meta))
         lines.append(f"  fix: {f.fix}")
+    if audit.disposed:
+        lines += ["", bold(f"DISPOSED ({len(audit.disposed)})")]
+        for d in audit.disposed:
+            lines.append(f"{d.artifact} {d.version[:16]}: disposed {d.date.date()} in "
+                         f"{d.commit[:10]} by {d.actor}")
+            lines += [f"  {label}: {value}" for label, value in disposed_rows(d)]
     if audit.notes:
         lines += ["", bold("NOT AUDITED")]
         lines += [f"  {n}" for n in audit.notes]
@@ -250,6 +292,15 @@ def render_markdown(audit: Audit) -> str:
             out += table
     else:
         out.append("None.")
+    if audit.disposed:
+        out += ["", f"### Disposed ({len(audit.disposed)})", "",
+                "| Artifact | Version | Disposed | Commit | What | Why | Remains |",
+                "| --- | --- | --- | --- | --- | --- | --- |"]
+        for d in audit.disposed:
+            rows = dict(disposed_rows(d))
+            out.append(f"| {_md(d.artifact)} | `{_md(d.version[:16])}` | {d.date.date()} | "
+                       f"`{d.commit[:10]}` | {_md(rows['what'])} | {_md(rows['why'])} | "
+                       f"{_md(rows['remains'])} |")
     if audit.notes:
         out += ["", "### Not audited", ""]
         out += [f"- {_md(n)}" for n in audit.notes]
@@ -304,6 +355,13 @@ ol.timeline li::before { content: ""; position: absolute; left: -25px; top: 5px;
 ol.timeline li.by-archivist::before { background: #6941c6; }
 .when { color: var(--muted); font-size: 12px; margin-right: 6px; }
 ul.notes li { color: var(--muted); }
+svg.chart { display: block; margin: 10px 0 4px; background: #fcfcfd;
+  border: 1px solid var(--line); border-radius: 4px; }
+.legend { display: flex; flex-wrap: wrap; gap: 12px; font-size: 12px; color: var(--muted);
+  margin: 0 0 6px; } .legend i { display: inline-block; width: 12px; height: 10px;
+  border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
+.legend i.future { background: #eaecf0; border: 1px dashed #667085; }
+section.disposed table th { width: 110px; text-transform: none; font-size: 13px; }
 footer { margin-top: 30px; color: var(--muted); font-size: 12px; }
 @media print { body { padding: 0; } .artifact { break-inside: avoid; } }
 """
@@ -325,6 +383,186 @@ def _html_event(e: AuditEvent) -> str:
             f'<span class="kind {_e(e.kind)}">{_e(e.kind)}</span>{version} '
             f"{_e(e.summary)}<br><span class=\"muted\">{who} · commit "
             f'<code title="{_e(e.commit)}">{_e(e.commit[:10])}</code></span></li>')
+
+
+# ---------------------------------------------------------------- timeline chart (SVG)
+
+# One colour per state, shared by the chart and its legend.
+STATE_COLORS: dict[str, str] = {
+    "current": "#175cd3", "active": "#12b76a", "restored": "#06aed4",
+    "archived": "#f79009", "held": "#6941c6", "in-use": "#0e9384", "disposed": "#b42318",
+}
+_W, _LEFT, _RIGHT, _ROW, _TOP, _AXIS = 1000, 150, 985, 20, 26, 24
+_RELEASE_KINDS = ("release", "registration")
+
+
+def _holds_for(path: str, events: Iterable[AuditEvent]) -> list[AuditEvent]:
+    """The hold events of the policy that bear on ``path`` (its own, a folder's, a glob's)."""
+    out = []
+    for e in events:
+        if e.kind not in HOLD_KINDS or not e.artifact:
+            continue
+        held = e.artifact.rstrip("/")
+        if held == path or path.startswith(held + "/") or glob_match(held, path):
+            out.append(e)
+    return out
+
+
+def _date_of(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def svg_timeline(path: str, rows: Sequence[Forecast], events: Sequence[AuditEvent],
+                 as_of: dt.date) -> str:
+    """One artifact's versions across time as inline SVG: a row per version, one bar per
+    phase coloured by state (paler and dashed where forecast), a diamond where a release
+    pinned it, the holds that bear on it in the top lane, and a line at ``as_of``.
+    Nothing external: the chart is part of the page."""
+    rows = sorted(rows, key=lambda f: (f.began or f.superseded or dt.date.max, f.version))
+    releases = [e for e in events if e.kind in _RELEASE_KINDS and e.version]
+    holds = _holds_for(path, events)
+    days: list[dt.date] = [as_of]
+    for f in rows:
+        for ph in f.phases:
+            days.append(ph.start)
+            if ph.end:
+                days.append(ph.end)
+    days += [e.date.date() for e in releases + holds]
+    days += [d for e in holds if (d := _date_of(e.details.get("until")))]
+    lo, hi = min(days), max(days)
+    if (hi - lo).days < 30:
+        hi = lo + dt.timedelta(days=30)
+    pad = dt.timedelta(days=max(1, (hi - lo).days // 30))
+    lo, hi = lo - pad, hi + pad
+    span = (hi - lo).days
+
+    def x(day: dt.date) -> float:
+        return round(_LEFT + (day - lo).days / span * (_RIGHT - _LEFT), 1)
+
+    height = _TOP + _ROW * len(rows) + _AXIS
+    out = [f'<svg class="chart" role="img" viewBox="0 0 {_W} {height}" width="100%" '
+           f'preserveAspectRatio="xMinYMin meet" data-artifact="{_e(path)}">',
+           f"<title>{_e(path)}: {len(rows)} version(s) across time, as of {_e(as_of)}"
+           "</title>"]
+    # axis: a tick a year (a quarter on short spans)
+    ticks: list[dt.date] = []
+    if span > 3 * 365:
+        ticks = [dt.date(y, 1, 1) for y in range(lo.year + 1, hi.year + 1)]
+        step = max(1, len(ticks) // 12)
+        ticks = ticks[::step]
+    else:
+        month = dt.date(lo.year, lo.month, 1)
+        while month <= hi:
+            if month > lo and month.month in (1, 4, 7, 10):
+                ticks.append(month)
+            month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    base = height - _AXIS + 4
+    out.append(f'<g class="axis"><line x1="{_LEFT}" y1="{base}" x2="{_RIGHT}" y2="{base}" '
+               'stroke="#98a2b3"/>')
+    for t in ticks:
+        label = str(t.year) if t.month == 1 and span > 3 * 365 else t.strftime("%Y-%m")
+        out.append(f'<line x1="{x(t)}" y1="{_TOP - 4}" x2="{x(t)}" y2="{base}" '
+                   f'stroke="#eaecf0"/><text x="{x(t)}" y="{base + 14}" font-size="10" '
+                   f'text-anchor="middle" fill="#5b6773">{label}</text>')
+    out.append("</g>")
+    # holds: the top lane, from the day a hold came in to its end (or its removal)
+    out.append(f'<text x="4" y="{_TOP - 10}" font-size="11" fill="#5b6773">holds</text>')
+    removed = {(e.artifact, e.details.get("reason")): e.date.date() for e in holds
+               if e.kind == "hold-removed"}
+    for e in holds:
+        if e.kind != "hold":
+            continue
+        start = e.date.date()
+        end = (removed.get((e.artifact, e.details.get("reason")))
+               or _date_of(e.details.get("until")))
+        x2 = x(end) if end else _RIGHT
+        until = f" until {end}" if end else ", no end"
+        out.append(f'<g class="mark hold" data-date="{start}"><title>hold on {_e(e.artifact)}: '
+                   f'{_e(e.details.get("reason"))}{_e(until)} (commit {_e(e.commit[:10])})'
+                   f'</title><rect x="{x(start)}" y="{_TOP - 18}" '
+                   f'width="{max(2.0, round(x2 - x(start), 1))}" '
+                   f'height="6" fill="{STATE_COLORS["held"]}" fill-opacity="0.35"/>'
+                   f'<path d="M{x(start)} {_TOP - 21} v12 l7 -4 z" '
+                   f'fill="{STATE_COLORS["held"]}"/></g>')
+    for n, f in enumerate(rows):
+        y = _TOP + n * _ROW
+        tip = [f"{f.version} ({f.state})"]
+        if f.retention_class:
+            tip.append(f"class {f.retention_class}")
+        tip += [f"{what} {day}" for what, day in (
+            ("became current", f.began), ("superseded", f.superseded),
+            ("archived", f.archived), ("disposed", f.disposed),
+            ("archive due", f.archive_due), ("dispose due", f.dispose_due)) if day]
+        if f.hold:
+            tip.append(f"held: {f.hold}")
+        if f.note:
+            tip.append(f.note)
+        out.append(f'<g class="version" data-version="{_e(f.version)}" '
+                   f'data-state="{_e(f.state)}"><title>{_e("; ".join(tip))}</title>'
+                   f'<text x="4" y="{y + 13}" font-size="11" font-family="ui-monospace, '
+                   f'monospace" fill="#1d232a">{_e(f.version.removeprefix("md5:")[:12])}</text>')
+        for ph in f.phases:
+            color = STATE_COLORS.get(ph.state, "#98a2b3")
+            x1 = x(ph.start)
+            if ph.state == "disposed":
+                out.append(f'<path class="phase disposed{" future" if ph.future else ""}" '
+                           f'd="M{x1 - 5} {y + 3} l10 10 m0 -10 l-10 10" stroke="{color}" '
+                           f'stroke-width="2.5"/>')
+                continue
+            x2 = x(ph.end) if ph.end else _RIGHT
+            style = (f'fill-opacity="0.35" stroke="{color}" stroke-dasharray="3 2"'
+                     if ph.future else "")
+            out.append(f'<rect class="phase {_e(ph.state)}{" future" if ph.future else ""}" '
+                       f'x="{x1}" y="{y + 4}" width="{max(1.0, round(x2 - x1, 1))}" '
+                       f'height="10" rx="2" fill="{color}" {style}/>')
+        out.append("</g>")
+    # releases: a diamond on the version's row, on the day it was released
+    marked: set[tuple[str, str]] = set()
+    index = {f.version: n for n, f in enumerate(rows)}
+    for e in releases:
+        n = index.get(str(e.version))
+        tag = str(e.details.get("tag") or e.summary)
+        if n is None or (str(e.version), tag) in marked:
+            continue
+        marked.add((str(e.version), tag))
+        out.append(_diamond(x(e.date.date()), _TOP + n * _ROW + 9, str(e.version), tag,
+                            e.date.date()))
+    for n, f in enumerate(rows):  # pinned by a tag the events do not date (lightweight)
+        if f.release and not any(v == f.version for v, _ in marked):
+            day = f.began or f.superseded or as_of
+            out.append(_diamond(x(day), _TOP + n * _ROW + 9, f.version, f.release, day))
+    out.append(f'<g class="today"><line x1="{x(as_of)}" y1="{_TOP - 22}" x2="{x(as_of)}" '
+               f'y2="{base}" stroke="#1d232a" stroke-dasharray="4 3"/><text x="{x(as_of) + 3}"'
+               f' y="{_TOP - 22 + 9}" font-size="10" fill="#1d232a">as of {as_of}</text></g>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _diamond(cx: float, cy: float, version: str, tag: str, day: dt.date) -> str:
+    return (f'<g class="mark release" data-version="{_e(version)}"><title>release '
+            f'{_e(tag)} ({_e(day)})</title><path d="M{cx} {cy - 7} l6 7 l-6 7 l-6 -7 z" '
+            'fill="#fff" stroke="#1d232a" stroke-width="1.5"/></g>')
+
+
+def _legend() -> str:
+    items = "".join(f'<span class="key"><i style="background:{c}"></i>{_e(state)}</span>'
+                    for state, c in STATE_COLORS.items())
+    return (f'<div class="legend">{items}<span class="key"><i class="future"></i>forecast'
+            '</span><span class="key">◆ release</span><span class="key">⚑ hold</span></div>')
+
+
+def _html_disposed(d: DisposedRecord) -> str:
+    rows = "".join(f"<tr><th>{_e(label)}</th><td>{_e(value)}</td></tr>"
+                   for label, value in disposed_rows(d))
+    return (f'<section class="artifact disposed" data-artifact="{_e(d.artifact)}" '
+            f'data-version="{_e(d.version)}"><h3>{_e(d.artifact)} '
+            f'<code title="{_e(d.version)}">{_e(d.version[:16])}</code></h3>'
+            f'<div class="muted">disposed {_e(d.date.date())} in commit <code title="'
+            f'{_e(d.commit)}">{_e(d.commit[:10])}</code> by {_e(d.actor)}</div>'
+            f"<table>{rows}</table></section>")
 
 
 def render_html(audit: Audit) -> str:
@@ -374,8 +612,20 @@ def render_html(audit: Audit) -> str:
     else:
         parts.append('<p class="muted">None.</p>')
     parts.append("</section>")
+    if audit.disposed:
+        parts.append(f'<section id="disposed"><h2>Disposed ({len(audit.disposed)})</h2>')
+        parts += [_html_disposed(d) for d in audit.disposed]
+        parts.append("</section>")
     timelines = audit.timelines()
+    charts: dict[str, list[Forecast]] = {}
+    for f in audit.forecast:
+        charts.setdefault(f.path, []).append(f)
+    for path in charts:
+        timelines.setdefault(path, [])
+    timelines = dict(sorted(timelines.items()))
     parts.append(f'<section id="timeline"><h2>Timeline per artifact ({len(timelines)})</h2>')
+    if charts:
+        parts.append(_legend())
     if not timelines:
         parts.append('<p class="muted">No events.</p>')
     for artifact, events in timelines.items():
@@ -384,8 +634,10 @@ def render_html(audit: Audit) -> str:
         parts.append(f'<section class="{cls}" data-artifact="{_e(artifact)}">'
                      f"<h3>{_e(name)}</h3>"
                      f'<div class="muted">{len(events)} event(s)'
-                     f"{' · has findings' if artifact in flagged else ''}</div>"
-                     '<ol class="timeline">')
+                     f"{' · has findings' if artifact in flagged else ''}</div>")
+        if artifact in charts:
+            parts.append(svg_timeline(artifact, charts[artifact], audit.events, audit.as_of))
+        parts.append('<ol class="timeline">')
         parts += [_html_event(e) for e in events]
         parts.append("</ol></section>")
     parts.append("</section>")
