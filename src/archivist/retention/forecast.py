@@ -216,7 +216,9 @@ def _with_phases(f: Forecast, facts: Sequence[LedgerFact], as_of: dt.date) -> Fo
         if state == "disposed":
             phases.append(Phase("disposed", day, day))
             break
-        phases.append(Phase(state, day, marks[n + 1][0] if n + 1 < len(marks) else as_of))
+        end = marks[n + 1][0] if n + 1 < len(marks) else as_of
+        if end > day or n + 1 == len(marks):  # a stretch of no days draws nothing
+            phases.append(Phase(state, day, end))
     if f.state == "disposed" or not phases or phases[-1].state == "disposed":
         return _replace_phases(f, phases)
     # the future, from as_of
