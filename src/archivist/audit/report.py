@@ -534,9 +534,12 @@ def svg_timeline(path: str, rows: Sequence[Forecast], events: Sequence[AuditEven
         if f.release and not any(v == f.version for v, _ in marked):
             day = f.began or f.superseded or as_of
             out.append(_diamond(x(day), _TOP + n * _ROW + 9, f.version, f.release, day))
+    # the label goes left of the line when the line is near the right edge
+    label_x, anchor = (x(as_of) - 3, "end") if x(as_of) > _W - 90 else (x(as_of) + 3, "start")
     out.append(f'<g class="today"><line x1="{x(as_of)}" y1="{_TOP - 22}" x2="{x(as_of)}" '
-               f'y2="{base}" stroke="#1d232a" stroke-dasharray="4 3"/><text x="{x(as_of) + 3}"'
-               f' y="{_TOP - 22 + 9}" font-size="10" fill="#1d232a">as of {as_of}</text></g>')
+               f'y2="{base}" stroke="#1d232a" stroke-dasharray="4 3"/><text x="{label_x}"'
+               f' y="{_TOP - 22 + 9}" font-size="10" text-anchor="{anchor}" '
+               f'fill="#1d232a">as of {as_of}</text></g>')
     out.append("</svg>")
     return "".join(out)
 
