@@ -226,7 +226,7 @@ def render_json(audit: Audit) -> str:
         value = data[key]
         comma = "," if n < len(keys) - 1 else ""
         name = json.dumps(key)
-        if key in ("events", "findings") and value:
+        if key in ("events", "findings", "disposed", "forecast") and value:
             items = ",\n".join("    " + json.dumps(v, ensure_ascii=False) for v in value)
             lines.append(f"  {name}: [\n{items}\n  ]{comma}")
         else:

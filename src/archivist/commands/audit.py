@@ -27,7 +27,9 @@ Read the whole story back from git and say what is out of policy.
 Every report starts with figures (compliance rate, versions by state, bytes held per
 remote and per retention class, releases signed and verified, the oldest overdue item),
 then lists events oldest first (archive, restore, dispose, hold, release commits and the
-version and tag changes people committed) and findings, each with a one-line fix:
+version and tag changes people committed), every disposed version's record (what it was,
+why it went, and with --deep whether any copy remains on the configured remotes), and
+findings, each with a one-line fix:
 
   noncompliant          artifact at the head whose tags break the policy
   hook-bypassed         commit on the branch that broke the policy when it was made
