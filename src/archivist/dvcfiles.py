@@ -503,3 +503,107 @@ def registry_path(base_dir: str, path: Any, where: str, line: int) -> str:
     if is_url(path):
         return path
     return join_repo_path(base_dir, path, where, line)
+
+
+# ---------------------------------------------------------------- what a dvc.lock says a
+# stage was built from (lineage)
+
+
+@dataclass(frozen=True)
+class LockedPath:
+    """A dependency or output of a locked stage: its repo path and the hash DVC recorded
+    (None when it recorded none: a URL's etag, a dependency DVC could not hash)."""
+
+    path: str
+    version: Version | None
+
+
+@dataclass(frozen=True)
+class LockedStage:
+    """One stage of a ``dvc.lock``: what it ran, on what, and what it made."""
+
+    name: str  # "train", "train@small" for a foreach entry
+    cmd: str  # a list of commands joined with " && ", as DVC runs them one after another
+    deps: tuple[LockedPath, ...]
+    params: Mapping[str, Mapping[str, Any]]  # params file (repo path) -> {key: value}
+    outs: tuple[LockedPath, ...]
+
+
+def _stage_wdirs(yaml_text: str | bytes | None, yaml_path: str) -> dict[str, str]:
+    """{stage name: wdir} as a ``dvc.yaml`` writes it (a lock does not record it).
+
+    Only plain strings: a templated ``wdir`` is rare, and a dependency left at the wrong
+    path resolves to no tracked version (nothing kept for it, which the caller says)."""
+    if yaml_text is None:
+        return {}
+    try:
+        data = yamlload.load(yaml_text, yaml_path)
+    except ConfigError:
+        return {}
+    stages = data.get("stages") if isinstance(data, dict) else None
+    if not isinstance(stages, dict):
+        return {}
+    return {str(name): stage["wdir"] for name, stage in stages.items()
+            if isinstance(stage, dict) and isinstance(stage.get("wdir"), str)
+            and "${" not in stage["wdir"]}
+
+
+def _locked_paths(entries: Any, base: str, where: str) -> tuple[LockedPath, ...]:
+    out = []
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            continue
+        raw = entry["path"]
+        if is_url(raw):
+            continue  # outside the repository: nothing here keeps it
+        try:
+            path = join_repo_path(base, raw, where, 1)
+        except ConfigError:
+            continue  # escapes the repository
+        out.append(LockedPath(path, _version(entry)))
+    return tuple(out)
+
+
+def parse_lock_stages(lock_text: str | bytes, lock_path: str,
+                      yaml_text: str | bytes | None = None) -> list[LockedStage]:
+    """Every stage a ``dvc.lock`` records, with repo-relative paths.
+
+    Lock paths are relative to the stage's ``wdir``, which only the ``dvc.yaml`` beside it
+    (``yaml_text``) records. Raises ConfigError when the lock is no YAML mapping."""
+    data = _require_mapping(yamlload.load(lock_text, lock_path), lock_path)
+    folder = posixpath.dirname(lock_path)
+    wdirs = _stage_wdirs(yaml_text, posixpath.join(folder, DVC_YAML))
+    stages = data.get("stages")
+    out: list[LockedStage] = []
+    if not isinstance(stages, dict):
+        return out
+    for name, stage in stages.items():
+        if not isinstance(stage, dict):
+            continue
+        name = str(name)
+        wdir = wdirs.get(name, wdirs.get(name.partition("@")[0], ""))
+        base = folder
+        if wdir:
+            try:
+                base = join_repo_path(folder, wdir, lock_path, 1, folder=True)
+            except ConfigError:
+                continue
+        cmd = stage.get("cmd")
+        params: dict[str, dict[str, Any]] = {}
+        raw_params = stage.get("params")
+        if isinstance(raw_params, dict):
+            for file, values in raw_params.items():
+                try:
+                    file_path = join_repo_path(base, str(file), lock_path, 1)
+                except ConfigError:
+                    continue
+                params[file_path] = _plain(values) if isinstance(values, dict) else {}
+        out.append(LockedStage(
+            name=name,
+            cmd=" && ".join(str(c) for c in cmd) if isinstance(cmd, list) else str(cmd or ""),
+            deps=_locked_paths(stage.get("deps"), base, lock_path),
+            params=params,
+            outs=tuple(p for f in _OUT_FIELDS
+                       for p in _locked_paths(stage.get(f), base, lock_path)),
+        ))
+    return out

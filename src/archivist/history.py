@@ -28,11 +28,13 @@ from archivist.dvcfiles import (
     DVC_LOCK,
     DVC_YAML,
     Artifact,
+    LockedStage,
     Version,
     is_dvc_file,
     merge_registry,
     parse_dvc_file,
     parse_dvc_yaml,
+    parse_lock_stages,
 )
 from archivist.errors import ArchivistError, GitError
 
@@ -272,11 +274,12 @@ def _parse_all(root: Path, keys: list[parsecache.Key], *, use_cache: bool = True
     return parses
 
 
-def _stream(root: Path, rev: str) -> Iterator[bytes]:
+def _stream(root: Path, rev: str,
+            pathspecs: tuple[str, ...] = _PATHSPECS) -> Iterator[bytes]:
     """The raw ``git log`` output, one commit record at a time."""
     args = ["git", "log", "--first-parent", "--diff-merges=first-parent", "--reverse",
             "--raw", "-z", "--no-renames", "--no-abbrev", f"--format={_FORMAT}",
-            "--end-of-options", rev, "--", *_PATHSPECS]
+            "--end-of-options", rev, "--", *pathspecs]
     env = {k: v for k, v in os.environ.items() if k not in _PATHSPEC_ENV}
     proc = subprocess.Popen(args, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env)
@@ -302,10 +305,11 @@ def _stream(root: Path, rev: str) -> Iterator[bytes]:
                        "check the branch or revision name")
 
 
-def _records(root: Path, sha: str) -> list[tuple[list[str], list[tuple[str, str]]]]:
+def _records(root: Path, sha: str, pathspecs: tuple[str, ...] = _PATHSPECS,
+             ) -> list[tuple[list[str], list[tuple[str, str]]]]:
     """Each commit's header fields and its (path, new blob) pairs, oldest first."""
     out = []
-    for record in _stream(root, sha):
+    for record in _stream(root, sha, pathspecs):
         head, _, raw = record.rpartition(b"\x1f")
         fields = head.decode("utf-8", "replace").split("\x1f")
         if len(fields) < 6:
@@ -437,6 +441,77 @@ def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
             yield step
     snapshot.save((_SNAPSHOT_KIND, sha),
                   (done, found, blobs, state.parsed, state.units_of, state.merged))
+
+
+# ---------------------------------------------------------------- dvc.lock over time
+
+
+@dataclass(frozen=True)
+class LockAt:
+    """What one ``dvc.lock`` records from a first-parent commit on, until the next
+    ``LockAt`` of the same file: each stage's command, dependencies, params and outputs."""
+
+    lock: str  # repo path of the dvc.lock
+    commit: str
+    position: int | None  # first-parent position of ``commit``
+    stages: tuple[LockedStage, ...]  # () once the file is gone
+
+
+def read_locks(root: Path, head: str, positions: Mapping[str, int], *,
+               warnings: list[str] | None = None) -> list[LockAt]:
+    """Every state of every ``dvc.lock`` on ``head``'s first-parent history, oldest first.
+
+    One ``git log`` pass over ``dvc.yaml``/``dvc.lock`` files only and one ``git cat-file
+    --batch``; never a cache (what a deletion decides from). The ``dvc.yaml`` beside a
+    lock gives its stages' ``wdir``. A lock that does not parse keeps its previous meaning
+    (as in ``walk``), with a warning."""
+    records = _records(root, head, (f"*{DVC_YAML}", f"*{DVC_LOCK}"))
+    blobs: dict[str, str] = {}  # declaring file -> blob
+    states: list[tuple[str, str, str | None, str | None]] = []  # commit, lock, yaml, lock
+    for fields, files in records:
+        folders = set()
+        for path, sha in files:
+            name = posixpath.basename(path)
+            if name not in (DVC_YAML, DVC_LOCK):
+                continue
+            if sha == _NULL_SHA:
+                blobs.pop(path, None)
+            else:
+                blobs[path] = sha
+            folders.add(posixpath.dirname(path))
+        for folder in sorted(folders):
+            lock = posixpath.join(folder, DVC_LOCK)
+            states.append((fields[0], lock, blobs.get(posixpath.join(folder, DVC_YAML)),
+                           blobs.get(lock)))
+    contents = read_blobs(root, list(dict.fromkeys(
+        s for _, _, y, lk in states for s in (y, lk) if s is not None)))
+    parsed: dict[tuple[str, str | None, str], tuple[LockedStage, ...] | str] = {}
+    last: dict[str, tuple[LockedStage, ...]] = {}
+    out: list[LockAt] = []
+    for commit, lock, yaml_sha, lock_sha in states:
+        stages: tuple[LockedStage, ...] = ()
+        if lock_sha is not None and lock_sha in contents:
+            key = (lock, yaml_sha, lock_sha)
+            if key not in parsed:
+                try:
+                    parsed[key] = tuple(parse_lock_stages(
+                        contents[lock_sha], lock,
+                        contents.get(yaml_sha) if yaml_sha is not None else None))
+                except ArchivistError as exc:
+                    parsed[key] = exc.message
+            value = parsed[key]
+            if isinstance(value, str):
+                if warnings is not None:
+                    warnings.append(f"commit {commit[:10]}: {value}; its previous content "
+                                    "is used for lineage")
+                stages = last.get(lock, ())
+            else:
+                stages = value
+        if lock in last and stages == last[lock]:
+            continue  # only the dvc.yaml changed, and not what the lock means
+        last[lock] = stages
+        out.append(LockAt(lock, commit, positions.get(commit), stages))
+    return out
 
 
 # ---------------------------------------------------------------- the clock

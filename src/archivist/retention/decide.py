@@ -88,6 +88,17 @@ class LedgerFact:
 
 
 @dataclass(frozen=True)
+class InputOf:
+    """Why lineage keeps a version: the versions built from it, from the one made directly
+    from it to the one whose own needs decide (``retention.lineage``)."""
+
+    chain: tuple[tuple[str, str], ...]  # (artifact path, "md5:<hex>"), nearest first
+    why: str  # why the last one is kept: "release clf@v2.0.0", "current", ...
+    needs: Location  # where it needs its inputs: "active" or "archive"
+    until: dt.date | None  # how long, as far as its own plan says; None: for ever/unknown
+
+
+@dataclass(frozen=True)
 class PlanItem:
     """One version and what retention says about it on ``as_of``."""
 
@@ -114,6 +125,8 @@ class PlanItem:
     # the output's own DVC remote (``remote:`` in its .dvc / dvc.yaml entry): its active
     # remote instead of the policy's; None: the policy's
     remote: str | None = None
+    # kept (or needed) as an input of versions built from it; None: lineage says nothing
+    kept_for: InputOf | None = None
 
     @property
     def digest(self) -> str:

@@ -8,7 +8,9 @@ What pins a version, beyond its own dates:
 - a release: the ledger's release event on the governed branch (committed, reviewed:
   deleting or moving a tag does not undo it), a GTO registration ``NAME@vX.Y.Z`` that is
   not deregistered nor deprecated, or a lightweight tag of that form;
-- a GTO stage that holds it now (``gto_tags``): in use, never archived or disposed.
+- a GTO stage that holds it now (``gto_tags``): in use, never archived or disposed;
+- lineage (``retention.lineage``, on by default): a version built from it that is kept
+  (``lineage.propagate``: as available, transitively, as the most demanding one).
 
 Outputs whose bytes no remote of the policy holds (``cache: false``, ``push: false``,
 ``dvc import``/``import-url``) get no item: ``Plan.left_alone`` lists them with why.
@@ -34,6 +36,7 @@ from archivist.errors import ArchivistError
 from archivist.inventory import find_artifact, load_artifacts
 from archivist.policy import Policy
 from archivist.release import names as release_names
+from archivist.retention import lineage
 from archivist.retention.decide import (
     LedgerFact,
     LeftAlone,
@@ -101,6 +104,8 @@ class Plan:
     records: list[VersionRecord] = field(default_factory=list)
     # versions no item stands for: cache: false, push: false, imports (with why)
     left_alone: list[LeftAlone] = field(default_factory=list)
+    # what each stage output version was built from (None: lineage is off)
+    lineage: lineage.Graph | None = None
 
 
 def _utc_date(moment: dt.datetime) -> dt.date:
@@ -368,12 +373,28 @@ def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
     pins = read_pins(root, commits, fresh=fresh, timelines=timelines)
     records = version_records(timelines.spans)
     items = decide(records, policy, facts, as_of, pins.releases, pins.stages)
+    warnings = list(timelines.warnings)
+    graph = None
+    if policy.retention is not None and policy.retention.lineage:
+        graph = read_lineage(root, timelines, positions, warnings)
+        items, notes = lineage.propagate(items, graph)
+        warnings.extend(notes)
     return Plan(items=items, head=timelines.head, branch=branch.removeprefix("refs/heads/"),
-                as_of=as_of, warnings=timelines.warnings,
+                as_of=as_of, warnings=warnings, lineage=graph,
                 date_anomalies=list(timelines.anomalies),
                 release_anomalies=pins.anomalies,
                 stage_uses=[u for u, _, _ in pins.uses], records=records,
                 left_alone=left_alone_records(records))
+
+
+def read_lineage(root: Path, timelines: history.Timelines, positions: dict[str, int],
+                 warnings: list[str] | None = None) -> lineage.Graph:
+    """What each stage output version on the branch was built from (its dvc.lock states,
+    read fresh). No stage output, no lock read: a repository of ``.dvc`` files pays nothing."""
+    if not any(s.artifact.stage is not None for s in timelines.spans):
+        return lineage.Graph()
+    locks = history.read_locks(root, timelines.head, positions, warnings=warnings)
+    return lineage.build_graph(timelines.spans, locks)
 
 
 def build_plan(root: Path, policy: Policy, as_of: dt.date) -> list[PlanItem]:
