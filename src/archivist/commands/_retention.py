@@ -47,6 +47,26 @@ def targets(root: Path, names: Sequence[str]) -> list[tuple[str, ...]]:
     return out
 
 
+def artifact_at(root: Path, name: str, rev: str | None) -> tuple[str, Any]:
+    """The commit ``rev`` names (default HEAD) and the artifact ``name`` denotes there (an
+    output path, its .dvc file, or a dvc.yaml artifacts: name); UsageError when none."""
+    from archivist import gitrepo
+    from archivist.commands._common import to_repo_path
+    from archivist.inventory import find_artifact, load_artifacts
+    from archivist.trees import CommitTree
+
+    commit = gitrepo.resolve_commit(root, rev or "HEAD")
+    try:
+        repo_path: str | None = to_repo_path(root, name)
+    except UsageError:
+        repo_path = None
+    tree = CommitTree(root, commit)
+    try:
+        return commit, find_artifact(load_artifacts(tree), name, repo_path)
+    finally:
+        tree.close()
+
+
 def add_as_of(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", metavar="DATE",
                         help="decide as on this day (YYYY-MM-DD; default: today, UTC)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from archivist.commands import _retention as r
-from archivist.commands._common import add_json, formatter, repo_root, to_repo_path
+from archivist.commands._common import add_json, formatter, repo_root
 from archivist.errors import ConfigError, UsageError
 from archivist.output import print_json
 
@@ -19,6 +19,12 @@ nothing, makes no commit, and exits 1 naming the object.
   archivist restore models/clf.pkl --version md5:1f38... a version from `archivist plan`
   archivist restore clf --rev v1.2 --until 2026-12-31    keep it active until then
   archivist restore models/a.pkl models/b.pkl --rev v1.2  several artifacts, one commit each
+  archivist restore models/clf.pkl --rev v1.2 --with-inputs   and all it was built from
+
+--with-inputs also brings back every version the artifact was built from, transitively,
+as the dvc.lock of its commits records it (`archivist lineage ARTIFACT` shows the tree),
+in the same commit, so that `dvc pull` and `dvc repro` at that revision find the whole
+pipeline. An input that was disposed of restores nothing (exit 1).
 
 The version stays active until --until (default: its class's active window from today),
 then falls due for archiving again. A version the ledger places in the active remote is
@@ -45,26 +51,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     which.add_argument("--version", dest="version", metavar="md5:HASH",
                        help="the version by its hash, as `archivist plan` shows it")
     p.add_argument("--until", metavar="DATE", help="keep it active until this day")
+    p.add_argument("--with-inputs", action="store_true",
+                   help="also every version it was built from (dvc.lock), one commit")
     r.add_as_of(p)
     add_json(p)
     p.set_defaults(run=run)
 
 
 def _resolve(args: argparse.Namespace, name: str, root, plan_versions) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    from archivist import gitrepo
-    from archivist.inventory import find_artifact, load_artifacts
-    from archivist.trees import CommitTree
-
-    commit = gitrepo.resolve_commit(root, args.rev or "HEAD")
-    try:
-        repo_path: str | None = to_repo_path(root, name)
-    except UsageError:
-        repo_path = None
-    tree = CommitTree(root, commit)
-    try:
-        artifact = find_artifact(load_artifacts(tree), name, repo_path)
-    finally:
-        tree.close()
+    _, artifact = r.artifact_at(root, name, args.rev)
     if args.version:
         wanted = args.version if args.version.startswith("md5:") else f"md5:{args.version}"
         found = [v for p, v in plan_versions if p == artifact.path and v.startswith(wanted)]
@@ -96,13 +91,20 @@ def run(args: argparse.Namespace) -> int:
     outcomes = []
     for path, version in dict.fromkeys(wanted):
         outcome = restore(root, policy, path, version, as_of=as_of, until=until,
-                          progress=r.progress() if not args.json else None)
+                          progress=r.progress() if not args.json else None,
+                          with_inputs=args.with_inputs)
         outcomes.append(outcome)
         if args.json:
             continue
         r.warn(outcome.warnings)
         if outcome.applied:
-            print(f"restored {path} {version} to the active remote ({outcome.copied} "
+            keys = [(i.path, i.version) for i in outcome.items]
+            for key in keys:
+                if key != (path, version):
+                    print(f"restored input {key[0]} {key[1]} to the active remote")
+            what = f"{path} {version}" if (path, version) in keys else \
+                f"the inputs of {path} {version}"
+            print(f"restored {what} to the active remote ({outcome.copied} "
                   f"object(s) copied, {outcome.verified} verified, "
                   f"{r.human_bytes(outcome.nbytes)}); active until {outcome.until}; commit "
                   f"{outcome.commit[:10] if outcome.commit else '-'}")

@@ -978,7 +978,7 @@ def verify_release_signature(root: Path, artifact: str, version: str,
 
 def restore(root: Path, policy: Policy, path: str, version: str, *, as_of: dt.date,
             until: dt.date | None, progress: Progress | None = None,
-            now: dt.datetime | None = None) -> Outcome:
+            now: dt.datetime | None = None, with_inputs: bool = False) -> Outcome:
     """Copy one archived version back into the active remote, checking every hash, and
     keep it active until ``until`` (default: its class's active window from ``as_of``).
     The active remote is the output's own ``remote:``, else the policy's.
@@ -986,32 +986,32 @@ def restore(root: Path, policy: Policy, path: str, version: str, *, as_of: dt.da
     Only the objects missing from the active remote (or damaged there) are copied; a rerun
     after a crash, from any clone, copies what is still missing and commits once. A
     version the ledger places in the active remote is looked for there (one listing):
-    "nothing to restore" only when every object of it is there."""
+    "nothing to restore" only when every object of it is there.
+
+    ``with_inputs``: also every version it was built from (``lineage.inputs_of``: what
+    the ``dvc.lock`` of its commits records, transitively), all in one commit. An input
+    that was disposed of restores nothing (``IntegrityError``): the pipeline could not
+    come back whole."""
     progress = progress or Progress()
     _refuse_early(root, policy, as_of, now)
     with repo_lock(root):
-        plan = build_plan_details(root, policy, as_of, fresh=True)
-        matches = [i for i in plan.items if i.path == path and i.version == version]
-        if not matches:
-            alone = [a for a in plan.left_alone if a.path == path]
-            if alone:
-                raise ConfigError(f"{path}: retention leaves it alone ({alone[0].reason}): "
-                                  "archivist never moved it, nothing to restore",
-                                  "get its bytes as DVC does for such outputs (git, dvc "
-                                  "update, or the machine that made them)")
-            raise ConfigError(f"{path} {version} was never on the governed branch "
-                              f"{plan.branch}", "see `archivist plan` for its versions")
-        item = matches[0]
-        if item.state == "disposed":
-            raise IntegrityError(f"{path} {version} was disposed of: nothing to restore",
-                                 item.reason)
-        if item.location == "active":
-            there = _active_copy(root, policy, item)
-            if there is not None:
-                return Outcome("restore", [item], warnings=[
-                    f"{path} {version} is in the active remote {there} already "
-                    f"({item.state}; all its objects are there, looked up just now): "
-                    "nothing to restore"])
+        plan = build_plan_details(root, policy, as_of, fresh=True, with_lineage=with_inputs)
+        item = _restorable(plan, path, version)
+        wanted = [item, *(_inputs(plan, item) if with_inputs else [])]
+        warnings: list[str] = []
+        todo = []
+        for one in wanted:
+            if one.location == "active":
+                there = _active_copy(root, policy, one)
+                if there is not None:
+                    warnings.append(
+                        f"{one.path} {one.version} is in the active remote {there} already "
+                        f"({one.state}; all its objects are there, looked up just now): "
+                        "nothing to restore")
+                    continue
+            todo.append(one)
+        if not todo:
+            return Outcome("restore", [item], warnings=warnings)
         if until is None:
             cls = policy.retention.classes.get(item.retention_class or "") \
                 if policy.retention else None
@@ -1020,49 +1020,116 @@ def restore(root: Path, policy: Policy, path: str, version: str, *, as_of: dt.da
             raise ConfigError(f"--until {until} is not after {as_of}",
                               "give a future date, e.g. --until "
                               f"{as_of + dt.timedelta(days=30)}")
-        outcome = Outcome("restore", [item], until=until, nbytes=item.size or 0)
-        what = f"{path} {version}"
+        outcome = Outcome("restore", todo, until=until, warnings=warnings,
+                          nbytes=sum(i.size or 0 for i in todo))
+        done: list[tuple[PlanItem, str, str, VersionObjects, list[ObjectRef]]] = []
         with Stores(root) as stores:
-            remotes = _open_remotes(stores, policy, [item])
-            archive_name, source, cache = remotes.archive_name, remotes.archive, remotes.cache
-            active_name, active = remotes.active_of(item)
-            objs = version_objects(item.digest, item.algorithm, [source, cache, active])
-            refs = objs.in_copy_order()
-            checked = _pool(4, active.verify, refs)  # read back: a damaged copy is missing
-            intact = {ref for ref, ok in zip(refs, checked, strict=True) if ok}
-            missing = [r for r in refs if r not in intact]
-            outcome.verified += len(refs) - len(missing)
-            staging = stage_dir(root)
-            progress.start(f"restore from {archive_name}", len(missing), item.size)
-            try:
-                staged = _stage(source, missing, staging, progress, what)
-                if item.release:  # the signature check needs every file's bytes
-                    staged.update(_stage(active, [r for r in refs if r in intact], staging,
-                                         progress, what))
-                failpoint("after-stage")
-                relpaths = {rel: staged[ref] for rel, ref in objs.files if ref in staged}
-                if relpaths or item.release:
-                    verify_release_signature(root, path, version, relpaths)
-                _upload_verified(active, missing, staged, outcome, what)
-                active.clear_index()
-            finally:
-                progress.close()
-                shutil.rmtree(staging, ignore_errors=True)
-            failpoint("after-upload")
+            remotes = _open_remotes(stores, policy, todo)
+            for one in todo:
+                objs, missing = _restore_one(root, remotes, one, progress, outcome)
+                done.append((one, remotes.archive_name, remotes.active_of(one)[0], objs,
+                             missing))
+        entries = []
+        for one, source, target, objs, missing in done:
+            details = {**_entry_details(one, objs), "until": until.isoformat(),
+                       "copied": [r.oid for r in missing]}
+            if one is not item:
+                details["input_of"] = f"{item.path} {item.version}"
+            entries.append(ledger.EventEntry(artifact=one.path, version=one.version,
+                                             source=source, target=target, details=details))
+        inputs = len(done) - (1 if done[0][0] is item else 0)
+        what = f"{path} {version[:16]}"
+        if inputs:
+            what += f" and {inputs} input{'s' if inputs != 1 else ''}"
         event = ledger.Event(
             kind="restore",
-            subject=f"restore: {path} {version[:16]} (active until {until})",
-            entries=(ledger.EventEntry(
-                artifact=path, version=version, source=archive_name, target=active_name,
-                details={**_entry_details(item, objs), "until": until.isoformat(),
-                         "copied": [r.oid for r in missing]}),),
-            rule=f"restored on request; active until {until}",
+            subject=f"restore: {what} (active until {until})",
+            entries=tuple(entries),
+            rule=f"restored on request{' with its inputs' if with_inputs else ''}; "
+                 f"active until {until}",
             extra_trailers=((UNTIL_TRAILER, until.isoformat()),),
             details={"as_of": as_of.isoformat(), "branch": plan.branch, "head": plan.head},
         )
         outcome.applied = True
         outcome.commit = ledger.record(root, event, now=now)
         return outcome
+
+
+def _restorable(plan: Plan, path: str, version: str) -> PlanItem:
+    """The plan item of the version to restore; ConfigError or IntegrityError (nothing
+    touched) when retention never moved it, it was never on the branch, or is disposed."""
+    matches = [i for i in plan.items if i.path == path and i.version == version]
+    if not matches:
+        alone = [a for a in plan.left_alone if a.path == path]
+        if alone:
+            raise ConfigError(f"{path}: retention leaves it alone ({alone[0].reason}): "
+                              "archivist never moved it, nothing to restore",
+                              "get its bytes as DVC does for such outputs (git, dvc "
+                              "update, or the machine that made them)")
+        raise ConfigError(f"{path} {version} was never on the governed branch "
+                          f"{plan.branch}", "see `archivist plan` for its versions")
+    item = matches[0]
+    if item.state == "disposed":
+        raise IntegrityError(f"{path} {version} was disposed of: nothing to restore",
+                             item.reason)
+    return item
+
+
+def _inputs(plan: Plan, item: PlanItem) -> list[PlanItem]:
+    """The plan items of every version ``item`` was built from, nearest first; an input
+    disposed of is an ``IntegrityError`` (the pipeline cannot come back whole)."""
+    from archivist.retention.lineage import inputs_of
+
+    if plan.lineage is None:
+        return []
+    by_node = {(i.path, i.digest): i for i in plan.items}
+    out = []
+    for node in inputs_of(plan.lineage, (item.path, item.digest)):
+        found = by_node.get(node)
+        if found is None:
+            continue  # left alone by retention (an import, push: false): never moved
+        if found.state == "disposed":
+            raise IntegrityError(
+                f"{found.path} {found.version}, an input of {item.path} {item.version}, "
+                "was disposed of: its pipeline cannot come back whole; nothing was restored",
+                f"restore {item.path} alone (without --with-inputs)")
+        out.append(found)
+    return out
+
+
+def _restore_one(root: Path, remotes: _Remotes, item: PlanItem, progress: Progress,
+                 outcome: Outcome) -> tuple[VersionObjects, list[ObjectRef]]:
+    """Copy one version's objects missing from its active remote back from the archive,
+    each hashed on the way (a released one's signature checked on its bytes first);
+    its objects and those copied."""
+    path, version = item.path, item.version
+    what = f"{path} {version}"
+    archive_name, source, cache = remotes.archive_name, remotes.archive, remotes.cache
+    _, active = remotes.active_of(item)
+    objs = version_objects(item.digest, item.algorithm, [source, cache, active])
+    refs = objs.in_copy_order()
+    checked = _pool(4, active.verify, refs)  # read back: a damaged copy is missing
+    intact = {ref for ref, ok in zip(refs, checked, strict=True) if ok}
+    missing = [r for r in refs if r not in intact]
+    outcome.verified += len(refs) - len(missing)
+    staging = stage_dir(root)
+    progress.start(f"restore from {archive_name}", len(missing), item.size)
+    try:
+        staged = _stage(source, missing, staging, progress, what)
+        if item.release:  # the signature check needs every file's bytes
+            staged.update(_stage(active, [r for r in refs if r in intact], staging,
+                                 progress, what))
+        failpoint("after-stage")
+        relpaths = {rel: staged[ref] for rel, ref in objs.files if ref in staged}
+        if relpaths or item.release:
+            verify_release_signature(root, path, version, relpaths)
+        _upload_verified(active, missing, staged, outcome, what)
+        active.clear_index()
+    finally:
+        progress.close()
+        shutil.rmtree(staging, ignore_errors=True)
+    failpoint("after-upload")
+    return objs, missing
 
 
 def _active_copy(root: Path, policy: Policy, item: PlanItem) -> str | None:

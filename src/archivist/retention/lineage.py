@@ -41,7 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from archivist.dvcfiles import DVC_LOCK, DVC_YAML, LockedPath, Version
+from archivist.dvcfiles import DVC_LOCK, DVC_YAML, LockedPath, LockedStage, Version
 from archivist.history import LockAt, Span
 from archivist.retention.decide import InputOf, Location, PlanItem
 
@@ -204,6 +204,16 @@ def build_graph(spans: Sequence[Span], locks: Sequence[LockAt]) -> Graph:
                 lock=lock, commit=commit, position=position, inputs=inputs,
                 params=stage.params))
     return graph
+
+
+def build_from(spans: Sequence[Span], stage: LockedStage, path: str, version: Version,
+               lock: str, commit: str, position: int | None) -> Build:
+    """The build one lock's ``stage`` records for ``path`` (a revision the graph does not
+    know: off the governed branch), its inputs resolved against ``spans``."""
+    cover = _Coverage(spans)
+    return Build(path=path, version=version, stage=stage.name, cmd=stage.cmd, lock=lock,
+                 commit=commit, position=position, params=stage.params,
+                 inputs=tuple(cover.resolve(dep, position) for dep in stage.deps))
 
 
 # ---------------------------------------------------------------- the rule

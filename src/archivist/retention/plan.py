@@ -353,14 +353,16 @@ def release_pins(root: Path) -> dict[tuple[str, str], str]:
 def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
                        timelines: history.Timelines | None = None, *,
                        fresh: bool = True, now: dt.datetime | None = None,
-                       untrusted: Collection[str] = ()) -> Plan:
+                       untrusted: Collection[str] = (),
+                       with_lineage: bool = False) -> Plan:
     """The plan with its head, branch, any history warnings and the anomalies found.
 
     ``timelines``: already read by the caller (the audit), instead of walking again.
     ``fresh``: walk without the caches (the default; what anything that deletes needs);
     False lets a read-only caller use them. ``now`` bounds commit dates (default: the
     time). ``untrusted``: ledger commits not to believe (records that failed the authority
-    check: ``authority.verify``).
+    check: ``authority.verify``). ``with_lineage``: read ``Plan.lineage`` even when the
+    policy's ``retention.lineage`` is false (which then keeps nothing more).
     """
     branch = history.governed_branch(root, policy.branch)
     if timelines is None:
@@ -375,8 +377,10 @@ def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
     items = decide(records, policy, facts, as_of, pins.releases, pins.stages)
     warnings = list(timelines.warnings)
     graph = None
-    if policy.retention is not None and policy.retention.lineage:
+    keeps = policy.retention is not None and policy.retention.lineage
+    if keeps or with_lineage:
         graph = read_lineage(root, timelines, positions, warnings)
+    if keeps and graph is not None:
         items, notes = lineage.propagate(items, graph)
         warnings.extend(notes)
     return Plan(items=items, head=timelines.head, branch=branch.removeprefix("refs/heads/"),
