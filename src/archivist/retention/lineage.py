@@ -114,10 +114,24 @@ class _Coverage:
             self.spans.setdefault(span.path, []).append(span)
             self.nodes.add((span.path, span.version.digest))
         self.paths = sorted(self.spans)
+        # one path's spans never overlap: the one covering a position is found by bisect
+        self.starts = {path: [s.since_position for s in group]
+                       for path, group in self.spans.items()
+                       if all(s.since_position is not None for s in group)}
+        self._memo: dict[tuple[LockedPath, int | None], Input] = {}
 
     def at(self, path: str, position: int | None) -> list[Node]:
+        starts = self.starts.get(path)
+        group = self.spans.get(path, ())
+        if position is not None and starts is not None:
+            i = bisect.bisect_right(starts, position) - 1  # type: ignore[arg-type]
+            span = group[i] if i >= 0 else None
+            if span is None or (span.until_position is not None
+                                and position >= span.until_position):
+                return []
+            return [(path, span.version.digest)]
         out = []
-        for span in self.spans.get(path, ()):
+        for span in group:
             if position is None or span.since_position is None or (
                     span.since_position <= position
                     and (span.until_position is None or position < span.until_position)):
@@ -136,6 +150,12 @@ class _Coverage:
         return out
 
     def resolve(self, dep: LockedPath, position: int | None) -> Input:
+        found = self._memo.get((dep, position))
+        if found is None:
+            found = self._memo[(dep, position)] = self._resolve(dep, position)
+        return found
+
+    def _resolve(self, dep: LockedPath, position: int | None) -> Input:
         digest = dep.version.digest if dep.version is not None else None
         if digest is not None and (dep.path, digest) in self.nodes:
             return Input(dep.path, dep.version, ((dep.path, digest),), "exact")
@@ -154,16 +174,16 @@ class _Coverage:
         return Input(dep.path, dep.version, (), "untracked")
 
 
-def _in_effect(locks: Sequence[LockAt], since: int | None, until: int | None,
-               ) -> list[LockAt]:
+def _in_effect(locks: Sequence[LockAt], starts: list[int] | None, since: int | None,
+               until: int | None) -> Sequence[LockAt]:
     """The states of one lock file during [since, until): the one in force at ``since``
-    and each written before ``until``. Unknown positions: all of them (keeps more)."""
-    if since is None:
-        return list(locks)
-    before = [a for a in locks if a.position is not None and a.position <= since]
-    during = [a for a in locks if a.position is None or (
-        a.position > since and (until is None or a.position < until))]
-    return before[-1:] + during
+    and each written before ``until``. ``starts``: their positions (history order,
+    sorted); None when one is unknown: then all of them (keeps more)."""
+    if since is None or starts is None:
+        return locks
+    first = bisect.bisect_right(starts, since)
+    end = len(locks) if until is None else bisect.bisect_left(starts, until)
+    return locks[max(first - 1, 0):end]
 
 
 def build_graph(spans: Sequence[Span], locks: Sequence[LockAt]) -> Graph:
@@ -172,6 +192,9 @@ def build_graph(spans: Sequence[Span], locks: Sequence[LockAt]) -> Graph:
     by_lock: dict[str, list[LockAt]] = {}
     for at in locks:
         by_lock.setdefault(at.lock, []).append(at)
+    starts = {lock: None if any(a.position is None for a in group)
+              else [a.position for a in group if a.position is not None]
+              for lock, group in by_lock.items()}
     graph = Graph()
     for span in spans:
         artifact = span.artifact
@@ -181,7 +204,7 @@ def build_graph(spans: Sequence[Span], locks: Sequence[LockAt]) -> Graph:
         node = (span.path, span.version.digest)
         seen = {(b.stage, b.cmd, b.inputs, repr(b.params))
                 for b in graph.builds.get(node, ())}
-        for at in _in_effect(by_lock.get(lock, ()), span.since_position,
+        for at in _in_effect(by_lock.get(lock, []), starts.get(lock), span.since_position,
                              span.until_position):
             stage = next((s for s in at.stages if s.name == artifact.stage), None)
             if stage is None or not any(

@@ -379,7 +379,7 @@ def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
     graph = None
     keeps = policy.retention is not None and policy.retention.lineage
     if keeps or with_lineage:
-        graph = read_lineage(root, timelines, positions, warnings)
+        graph = read_lineage(root, timelines, positions, warnings, fresh=fresh)
     if keeps and graph is not None:
         items, notes = lineage.propagate(items, graph)
         warnings.extend(notes)
@@ -392,12 +392,14 @@ def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
 
 
 def read_lineage(root: Path, timelines: history.Timelines, positions: dict[str, int],
-                 warnings: list[str] | None = None) -> lineage.Graph:
-    """What each stage output version on the branch was built from (its dvc.lock states,
-    read fresh). No stage output, no lock read: a repository of ``.dvc`` files pays nothing."""
+                 warnings: list[str] | None = None, *, fresh: bool = True) -> lineage.Graph:
+    """What each stage output version on the branch was built from (its dvc.lock states;
+    ``fresh``: parsed afresh, else parses may come from the cache). No stage output, no
+    lock read: a repository of ``.dvc`` files pays nothing."""
     if not any(s.artifact.stage is not None for s in timelines.spans):
         return lineage.Graph()
-    locks = history.read_locks(root, timelines.head, positions, warnings=warnings)
+    locks = history.read_locks(root, timelines.head, positions, warnings=warnings,
+                               use_cache=not fresh)
     return lineage.build_graph(timelines.spans, locks)
 
 
