@@ -188,6 +188,21 @@ def test_lineage_prints_the_tree_dvc_lock_records(local_sample: Sample) -> None:
     raw = _tree_nodes(tree)["data/raw.csv"]
     assert raw["version"] == f"md5:{md5(RAW[2])}" and raw["state"] == "active"
     assert sample.digest("data/raw.csv") == md5(RAW[3])
+    # a revision off the governed branch: its own lock is read for the top
+    sample.git("switch", "-q", "-c", "experiment")
+    sample.write("params.yaml", "lr: 0.9\n")
+    sample.dvc("repro", "-q")
+    experiment = _commit(sample, "try lr 0.9", "2020-10-01")
+    sample.git("switch", "-q", "main")
+    lock = lock_at(sample, experiment)
+    tree = json.loads(sample.archivist("lineage", "models/clf.pkl", "--rev", "experiment",
+                                       "--json").stdout)
+    assert tree["version"] == f"md5:{out(lock, 'train')}" and tree["state"] is None
+    assert tree["params"] == {"params.yaml": {"lr": 0.9}} and tree["commit"] == experiment
+    assert {c["path"]: c["version"].removeprefix("md5:") for c in tree["inputs"]} == \
+        deps(lock, "train")
+    prep = next(c for c in tree["inputs"] if c["path"] == "data/prepared")
+    assert prep["how"] == "at-build" and prep["state"] is None  # never on main
     text = sample.archivist("lineage", "models/clf.pkl", "--as-of", "2020-12-01").stdout
     assert "built by stage train" in text and "python src/train.py" in text
     assert f"data/raw.csv md5:{md5(RAW[2])[:12]}  [active, keep]" in text

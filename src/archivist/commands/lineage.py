@@ -43,6 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _state(node: Any) -> str:
     if not node.tracked:
         return "not tracked by DVC"
+    if node.how not in ("exact", "root"):
+        where = {"at-build": "no version of it on the branch has this hash",
+                 "inside": "a file inside a tracked folder",
+                 "holds": "a folder holding tracked artifacts"}[node.how]
+        return (f"{where}; keeps {len(node.stands_for)} tracked version(s) current at "
+                "that commit")
     if node.item is None:
         return "not planned (left alone, or never on the branch)"
     item = node.item
@@ -92,6 +98,7 @@ def _json(node: Any) -> dict[str, Any]:
         "stage": build.stage if build else None, "cmd": build.cmd if build else None,
         "lock": build.lock if build else None, "commit": build.commit if build else None,
         "params": build.params if build else {},
+        "stands_for": [{"path": p, "version": f"md5:{d}"} for p, d in node.stands_for],
         "inputs": [_json(c) for c in node.children],
     }
 

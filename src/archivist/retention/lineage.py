@@ -390,6 +390,8 @@ class TreeNode:
     build: Build | None = None
     children: list[TreeNode] = field(default_factory=list)
     repeated: bool = False  # shown above already: not expanded again
+    # a dependency whose hash is no version on the branch: the tracked versions it keeps
+    stands_for: tuple[Node, ...] = ()
 
     @property
     def tracked(self) -> bool:
@@ -421,14 +423,12 @@ def tree(graph: Graph, items: Iterable[PlanItem], root: Node, version: Version,
         if here.build is None:
             return here
         for dep in here.build.inputs:
-            if not dep.nodes:
-                here.children.append(TreeNode(dep.path, dep.version, dep.how))
+            if dep.how != "exact":  # shown as the lock records it, with what it keeps
+                here.children.append(TreeNode(dep.path, dep.version, dep.how,
+                                              stands_for=dep.nodes))
                 continue
             for child in dep.nodes:
-                item = by_node.get(child)
-                child_version = item.content if item is not None and item.content else \
-                    dep.version
-                here.children.append(grow(child, child_version, dep.how,
+                here.children.append(grow(child, dep.version, dep.how,
                                           here.build.position))
         return here
 
