@@ -256,3 +256,34 @@ def test_restore_with_inputs_brings_the_whole_pipeline_back(local_sample: Sample
     items = plan(sample, "2020-12-03")
     for path, digest in versions.items():
         assert items[(path, digest)]["state"] == "restored", (path, items[(path, digest)])
+
+
+def test_restore_with_inputs_refuses_when_an_input_was_disposed_of(local_sample: Sample,
+                                                                    ) -> None:
+    sample = local_sample
+    commits = pipeline(sample)
+    sample.write("archivist.yaml", sample.read("archivist.yaml").replace(
+        "  releases: regulated\n", "  releases: regulated\n  lineage: false\n"))
+    _commit(sample, "retention.lineage: false", "2020-10-01")
+    for command in ("dispose", "archive"):  # the data went by its own dates; the model
+        proc = sample.archivist(command, "--apply", "--as-of", "2024-01-01")  # is archived
+        assert proc.returncode == 0, proc.stderr
+    v1 = lock_at(sample, commits["v1"])
+    raw1, prep1, model1 = deps(v1, "prepare")["data/raw.csv"], out(v1, "prepare"), \
+        out(v1, "train")
+    storage, archive = sample.remotes["storage"], sample.remotes["archive"]
+    for digest in (raw1, prep1):
+        assert not storage.has(digest) and not archive.has(digest)
+    assert archive.intact(model1) and not storage.has(model1)
+
+    head = sample.head()
+    proc = sample.archivist("restore", "models/clf.pkl", "--rev", commits["v1"],
+                            "--with-inputs", "--as-of", "2024-01-02")
+    assert proc.returncode == 1
+    assert f"data/prepared md5:{prep1}, an input of models/clf.pkl md5:{model1}, was " \
+           "disposed of (and 1 more input(s))" in proc.stderr
+    assert sample.head() == head and not storage.has(model1)  # nothing restored
+    proc = sample.archivist("restore", "models/clf.pkl", "--rev", commits["v1"],
+                            "--as-of", "2024-01-02")  # the model alone still comes back
+    assert proc.returncode == 0, proc.stderr
+    assert storage.intact(model1)

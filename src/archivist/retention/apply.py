@@ -1083,18 +1083,16 @@ def _inputs(plan: Plan, item: PlanItem) -> list[PlanItem]:
     if plan.lineage is None:
         return []
     by_node = {(i.path, i.digest): i for i in plan.items}
-    out = []
-    for node in inputs_of(plan.lineage, (item.path, item.digest)):
-        found = by_node.get(node)
-        if found is None:
-            continue  # left alone by retention (an import, push: false): never moved
-        if found.state == "disposed":
-            raise IntegrityError(
-                f"{found.path} {found.version}, an input of {item.path} {item.version}, "
-                "was disposed of: its pipeline cannot come back whole; nothing was restored",
-                f"restore {item.path} alone (without --with-inputs)")
-        out.append(found)
-    return out
+    found = [by_node[n] for n in inputs_of(plan.lineage, (item.path, item.digest))
+             if n in by_node]  # one left alone by retention (an import) was never moved
+    gone = [i for i in found if i.state == "disposed"]
+    if gone:
+        more = f" (and {len(gone) - 1} more input(s))" if len(gone) > 1 else ""
+        raise IntegrityError(
+            f"{gone[0].path} {gone[0].version}, an input of {item.path} {item.version}, "
+            f"was disposed of{more}: its pipeline cannot come back whole; nothing was "
+            "restored", f"restore {item.path} alone (without --with-inputs)")
+    return found
 
 
 def _restore_one(root: Path, remotes: _Remotes, item: PlanItem, progress: Progress,
