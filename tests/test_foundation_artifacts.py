@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archivist.dvcfiles import merge_registry, parse_dvc_file, parse_dvc_yaml
+from archivist.dvcfiles import declaring_file, merge_registry, parse_dvc_file, parse_dvc_yaml
 from archivist.errors import ConfigError, YAMLFileError
 from archivist.gate.rules import check_artifact
 from archivist.policy import parse_policy
@@ -176,3 +176,16 @@ def test_unquoted_all_digit_md5_keeps_its_digest() -> None:
     (artifact,) = parse_dvc_file(f"outs:\n- md5: {digits}\n  hash: md5\n  path: a.bin\n",
                                  "a.bin.dvc")
     assert artifact.version is not None and artifact.version.digest == digits
+
+
+@pytest.mark.parametrize(("path", "declared_by"), [
+    ("models/clf.pkl.dvc", "models/clf.pkl.dvc"),
+    ("pipe/dvc.yaml", "pipe/dvc.yaml"),
+    ("pipe/dvc.lock", "pipe/dvc.yaml"),  # a lock's versions are its dvc.yaml's outputs'
+    ("dvc.lock", "dvc.yaml"),
+    (".dvc/config", None),
+    ("models/clf.pkl", None),
+    ("pipe/xdvc.yaml", None),
+])
+def test_a_dvc_lock_is_read_as_its_dvc_yaml(path: str, declared_by: str | None) -> None:
+    assert declaring_file(path) == declared_by

@@ -39,6 +39,17 @@ def is_declaring_file(path: str) -> bool:
     return is_dvc_file(path) or is_pipeline_file(path)
 
 
+def declaring_file(path: str) -> str | None:
+    """The file whose parse declares ``path``'s artifacts: a ``.dvc`` file itself, and for
+    a ``dvc.yaml`` or a ``dvc.lock`` (whose versions are its ``dvc.yaml``'s) the folder's
+    ``dvc.yaml``; None for any other path."""
+    if is_dvc_file(path):
+        return path
+    if is_pipeline_file(path):
+        return posixpath.join(posixpath.dirname(path), DVC_YAML)
+    return None
+
+
 @dataclass(frozen=True)
 class Version:
     """One content hash of an artifact, as DVC records it."""

@@ -30,6 +30,7 @@ from archivist.dvcfiles import (
     Artifact,
     LockedStage,
     Version,
+    declaring_file,
     is_dvc_file,
     merge_registry,
     parse_dvc_file,
@@ -40,7 +41,7 @@ from archivist.errors import ArchivistError, GitError
 
 # Plain (fnmatch) pathspecs, where "*" also matches "/": git matches them twice as fast
 # as ":(glob)**/..." ones (0.4 s of 0.85 s at 10,000 commits). "*dvc.yaml" also lets
-# through names like "xdvc.yaml", which ``_unit_of`` drops.
+# through names like "xdvc.yaml", which ``declaring_file`` drops.
 _PATHSPECS = ("*.dvc", f"*{DVC_YAML}", f"*{DVC_LOCK}")
 # These would change how git reads the pathspecs above, so they are not passed on.
 _PATHSPEC_ENV = ("GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS", "GIT_LITERAL_PATHSPECS",
@@ -65,16 +66,6 @@ class CommitArtifacts:
     committer_date: dt.datetime
     subject: str
     changes: list[tuple[Artifact | None, Artifact | None]]
-
-
-def _unit_of(path: str) -> str | None:
-    """The file whose parse declares artifacts: a ``.dvc`` file, or the folder's dvc.yaml."""
-    if is_dvc_file(path):
-        return path
-    name = posixpath.basename(path)
-    if name in (DVC_YAML, DVC_LOCK):
-        return posixpath.join(posixpath.dirname(path), DVC_YAML)
-    return None
 
 
 _POSITION = ("line", "tags_line")
@@ -167,7 +158,7 @@ def _unit_steps(records: list[tuple[list[str], list[tuple[str, str]]]],
     for _, files in records:
         units: set[str] = set()
         for path, new_sha in files:
-            unit = _unit_of(path)
+            unit = declaring_file(path)
             if unit is None:
                 continue
             if new_sha == _NULL_SHA:
@@ -323,7 +314,7 @@ def _records(root: Path, sha: str, pathspecs: tuple[str, ...] = _PATHSPECS,
                 i += 1
                 continue
             path = tokens[i + 1].decode("utf-8", "surrogateescape")
-            if _unit_of(path) is not None:
+            if declaring_file(path) is not None:
                 files.append((path, meta[1:].split()[3].decode()))
             i += 2
         out.append((fields[:6], files))

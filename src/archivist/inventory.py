@@ -11,6 +11,7 @@ from archivist.dvcfiles import (
     DVC_LOCK,
     DVC_YAML,
     Artifact,
+    declaring_file,
     is_dvc_file,
     merge_registry,
     parse_dvc_file,
@@ -42,9 +43,7 @@ def load_artifacts(tree: Tree, only: Iterable[str] | None = None,
         wanted = set()
         for path in only:
             # a dvc.lock change is a change of its dvc.yaml's versions
-            if posixpath.basename(path) == DVC_LOCK:
-                path = posixpath.join(posixpath.dirname(path), DVC_YAML)
-            wanted.add(path)
+            wanted.add(declaring_file(path) or path)
     if wanted is None:
         todo = declaring_files(paths)
     else:
