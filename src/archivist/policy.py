@@ -188,6 +188,21 @@ class Remotes:
     archive: str | None
     shared_with: tuple[SharedRepository, ...] = ()
 
+    def remote_of(self, role: str, own: str | None = None, *,
+                  default: str | None = None) -> str | None:
+        """The DVC remote behind a plan location or ledger place ``role``.
+
+        ``active``: the output's own ``remote:`` (``own``) when it has one, else the
+        policy's ``active``, else ``default`` (DVC's ``core.remote``, when the caller read
+        it); ``archive``: the policy's ``archive``, for every output. None when nothing
+        names it, or ``role`` is no role (a ledger event file names DVC remotes itself).
+        """
+        if role == "active":
+            return own or self.active or default
+        if role == "archive":
+            return self.archive
+        return None
+
 
 #: The actions ``authority.may`` grants; ``policy`` is a commit that changes the policy or
 #: the signers file.

@@ -7,9 +7,11 @@ import datetime as dt
 from archivist.audit.judge import (
     AuditEvent,
     CommitInfo,
+    bytes_by_remote,
     describe_tag_changes,
     disposal_problem,
     event_file_problems,
+    expected_locations,
     foreign_changes,
     judge_release,
     ledger_locations,
@@ -21,7 +23,7 @@ from archivist.audit.judge import (
 )
 from archivist.dvcfiles import Artifact, Version
 from archivist.ledger import LedgerCommit
-from archivist.policy import parse_policy
+from archivist.policy import Remotes, parse_policy
 from archivist.release.names import VerifyStatus
 from archivist.retention.decide import PlanItem
 
@@ -154,6 +156,28 @@ def _item(state: str, action: str, klass: str = "standard") -> PlanItem:
     return PlanItem(path="models/m.pkl", version="md5:" + "a" * 32, state=state, action=action,
                     reason=f"{state} for a reason", due=None, retention_class=klass, size=1,
                     location="archive")
+
+
+def test_an_output_with_its_own_remote_is_expected_and_counted_there() -> None:
+    roles = Remotes(active="storage", archive="cold")
+    shared = PlanItem(path="models/m.pkl", version="md5:" + "a" * 32, state="active",
+                      action="keep", reason="", due=None, retention_class="standard", size=5,
+                      location="active")
+    own = PlanItem(path="data/big", version="md5:" + "b" * 32 + ".dir", state="active",
+                   action="keep", reason="", due=None, retention_class="standard", size=7,
+                   location="active", remote="bulk")
+    archived = PlanItem(path="data/big", version="md5:" + "c" * 32 + ".dir", state="archived",
+                        action="keep", reason="", due=None, retention_class="standard",
+                        size=11, location="archive", remote="bulk")
+
+    assert expected_locations([shared, own, archived], {}, roles) == {
+        ("models/m.pkl", shared.version): {"storage"}, ("data/big", own.version): {"bulk"},
+        ("data/big", archived.version): {"cold"}}
+    assert bytes_by_remote([shared, own, archived], roles) == {
+        "bulk (active)": 7, "cold (archive)": 11, "storage (active)": 5}
+    # without remotes named by the policy, a plan location stays a role, as DVC resolves it
+    assert Remotes(None, None).remote_of("active", default="storage") == "storage"
+    assert bytes_by_remote([shared], Remotes(None, None)) == {"active": 5}
 
 
 def test_a_disposal_is_due_only_when_the_plan_said_dispose() -> None:

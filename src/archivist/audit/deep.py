@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from archivist.errors import ArchivistError
+from archivist.policy import Remotes
 from archivist.remotes import ObjectRef, Store, Stores, parse_manifest
 
 ProblemKind = Literal["missing", "corrupt", "present"]
@@ -39,7 +40,7 @@ class ObjectProblem:
 
 def check_objects(root: Path, locations: Mapping[tuple[str, str], set[str]], *,
                   disposed: Iterable[tuple[str, str]] = (), disposed_remotes: Iterable[str] = (),
-                  roles: Mapping[str, str | None] | None = None, sample: int | None = None,
+                  roles: Remotes | None = None, sample: int | None = None,
                   seed: str = "") -> list[ObjectProblem]:
     """What is wrong with the objects the ledger places, and with disposed ones.
 
@@ -55,17 +56,13 @@ def check_objects(root: Path, locations: Mapping[tuple[str, str], set[str]], *,
     disposed = sorted(set(disposed))
     if not locations and not disposed:
         return []
-    roles = roles or {}
+    roles = roles or Remotes(None, None)
     problems: list[ObjectProblem] = []
     with Stores(root) as stores:
         names = stores.names()
 
         def remote_name(place: str) -> str:
-            # event files name DVC remotes; older ones may name the role instead
-            if place in names:
-                return place
-            default = stores.default_remote() if place == "active" else None
-            return roles.get(place) or default or place
+            return _remote_name(stores, names, roles, place)
 
         placed = [(artifact, version, remote_name(p))
                   for (artifact, version), places in sorted(locations.items())
@@ -116,20 +113,21 @@ def check_objects(root: Path, locations: Mapping[tuple[str, str], set[str]], *,
 
 
 def disposed_remote_names(root: Path, places: Iterable[str],
-                          roles: Mapping[str, str | None] | None = None) -> list[str]:
+                          roles: Remotes | None = None) -> list[str]:
     """The DVC remotes ``check_objects`` looks at for disposed versions' objects, given
     the same ``disposed_remotes`` and ``roles``: those of them DVC has configured."""
-    roles = roles or {}
+    roles = roles or Remotes(None, None)
     with Stores(root) as stores:
         names = stores.names()
-        out = set()
-        for place in places:
-            if place in names:
-                out.add(place)
-                continue
-            default = stores.default_remote() if place == "active" else None
-            out.add(roles.get(place) or default or place)
-        return sorted(out & set(names))
+        return sorted({_remote_name(stores, names, roles, p) for p in places} & set(names))
+
+
+def _remote_name(stores: Stores, names: Iterable[str], roles: Remotes, place: str) -> str:
+    """The DVC remote a ledger place or plan location names: event files name DVC
+    remotes, older ones the role instead."""
+    if place in names:
+        return place
+    return roles.remote_of(place, default=stores.default_remote()) or place
 
 
 def _present(store: Store, oid: str) -> ObjectRef:

@@ -40,7 +40,15 @@ from archivist.gate.rules import Violation, check_all
 from archivist.globs import glob_match
 from archivist.inventory import load_artifacts
 from archivist.ledger import EVENT_KINDS, EVENTS_DIR, LedgerCommit, read_ledger
-from archivist.policy import POLICY_FILE, Hold, Policy, RetentionClass, Rule, parse_policy
+from archivist.policy import (
+    POLICY_FILE,
+    Hold,
+    Policy,
+    Remotes,
+    RetentionClass,
+    Rule,
+    parse_policy,
+)
 from archivist.release.names import VerifyStatus
 from archivist.retention.decide import PlanItem, UnmatchedHold, unmatched_holds
 from archivist.trees import CommitTree, Tree
@@ -777,9 +785,10 @@ def overdue_items(plan: Iterable[PlanItem], as_of: dt.date) -> list[PlanItem]:
     return sorted(late, key=lambda p: (p.due, p.path))
 
 
-def bytes_by_remote(plan: Iterable[PlanItem], roles: Mapping[str, str | None],
+def bytes_by_remote(plan: Iterable[PlanItem], roles: Remotes,
                     absent: Iterable[tuple[str, str, str]] = ()) -> dict[str, int]:
-    """Bytes per remote of the versions the plan places there, as ``storage (active)``.
+    """Bytes per remote of the versions the plan places there, as ``storage (active)``
+    (an output's own ``remote:`` for its active role).
 
     ``absent`` lists (path, version, DVC remote) whose objects were looked for and not
     found intact: they are not counted.
@@ -790,36 +799,38 @@ def bytes_by_remote(plan: Iterable[PlanItem], roles: Mapping[str, str | None],
         if item.state == "disposed" or not item.location:
             continue
         place = str(item.location)
-        remote = roles.get(place) or place
+        named = roles.remote_of(place, item.remote)
+        remote = named or place
         if (item.path, item.version, remote) in gone or (item.path, item.version, place) in gone:
             continue
-        label = f"{roles[place]} ({place})" if roles.get(place) else place
+        label = f"{named} ({place})" if named else place
         out[label] = out.get(label, 0) + (item.size or 0)
     return dict(sorted(out.items()))
 
 
 def expected_locations(plan: Iterable[PlanItem], ledger: Mapping[tuple[str, str], set[str]],
-                       roles: Mapping[str, str | None] | None = None,
+                       roles: Remotes | None = None,
                        ) -> dict[tuple[str, str], set[str]]:
     """Every place a version should be: the plan's location of each version not disposed
     (current ones included; a role is named by its DVC remote), and the ledger's own
     records of where it put one."""
-    roles = roles or {}
+    roles = roles or Remotes(None, None)
     out = {k: set(v) for k, v in ledger.items()}
     for item in plan:
         if item.state != "disposed" and item.location:
             place = str(item.location)
-            out.setdefault((item.path, item.version), set()).add(roles.get(place) or place)
+            out.setdefault((item.path, item.version), set()).add(
+                roles.remote_of(place, item.remote) or place)
     return out
 
 
 def plan_figures(plan: Sequence[PlanItem], figures: Figures, as_of: dt.date,
-                 roles: Mapping[str, str | None] | None = None) -> list[Finding]:
+                 roles: Remotes | None = None) -> list[Finding]:
     """Fill the state and bytes figures from a retention plan; return the overdue findings.
 
     ``roles`` names the DVC remote behind each plan location (``active`` -> ``storage``).
     """
-    roles = roles or {}
+    roles = roles or Remotes(None, None)
     versions: dict[str, int] = {}
     artifacts: dict[str, set[str]] = {}
     by_class: dict[str, int] = {}
@@ -1709,7 +1720,7 @@ def collect(root: Path, policy: Policy, *, rev: str = "HEAD", as_of: dt.date,
             forecast = forecast_of(items, policy, as_of, records=plan.records,
                                    facts=retention_plan.facts_from(ledger, order),
                                    began=retention_plan.began_dates(timelines.spans))
-        roles = {"active": policy.remotes.active, "archive": policy.remotes.archive}
+        roles = policy.remotes
         findings += plan_figures(items, figures, as_of, roles) if plan is not None else []
         # every version the branch had: what a hold could hold
         records = (plan.records if plan is not None

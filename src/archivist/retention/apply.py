@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 from archivist import gitrepo, ledger
 from archivist.errors import ArchivistError, ConfigError, IntegrityError, UsageError
-from archivist.policy import POLICY_FILE, Policy, parse_policy
+from archivist.policy import POLICY_FILE, Policy, Remotes, parse_policy
 from archivist.remotes import (
     ManifestMissing,
     ObjectRef,
@@ -121,19 +121,19 @@ class Outcome:
 
 def remote_names(policy: Policy, stores: Stores | None = None) -> tuple[str, str]:
     """The active and archive DVC remote names the policy names."""
-    active = policy.remotes.active
-    if active is None and stores is not None:
-        active = stores.default_remote()
+    active = policy.remotes.remote_of(
+        "active", default=stores.default_remote() if stores is not None else None)
     if not active:
         raise ConfigError(f"{policy.source}: no active remote",
                           "add remotes: {active: storage, archive: archive}")
-    if not policy.remotes.archive:
+    archive = policy.remotes.remote_of("archive")
+    if not archive:
         raise ConfigError(f"{policy.source}: no archive remote",
                           "add remotes: {active: storage, archive: archive}")
-    if policy.remotes.archive == active:
+    if archive == active:
         raise ConfigError(f"{policy.source}: the active and archive remotes are both "
                           f"{active!r}", "name two different DVC remotes")
-    return active, policy.remotes.archive
+    return active, archive
 
 
 def committed_policy(root: Path) -> Policy:
@@ -447,11 +447,17 @@ class _Remotes:
     cache: Store
     # outputs' own remotes (``remote:``), each their items' active remote
     own: dict[str, Store] = field(default_factory=dict)
+    # the roles as this run resolved them (DVC's default remote for an unnamed active one)
+    roles: Remotes = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.roles = Remotes(self.active_name, self.archive_name)
 
     def active_of(self, item: PlanItem) -> tuple[str, Store]:
         """The item's active remote: its output's own ``remote:``, else the policy's."""
-        if item.remote and item.remote != self.active_name:
-            return item.remote, self.own[item.remote]
+        name = self.roles.remote_of("active", item.remote)
+        if name and name != self.active_name:
+            return name, self.own[name]
         return self.active_name, self.active
 
     def actives(self) -> dict[str, Store]:
