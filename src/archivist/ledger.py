@@ -33,6 +33,7 @@ EVENTS_DIR = ".archivist/events"
 EVENT_KINDS = ("archive", "restore", "dispose", "hold", "release")
 SCHEMA = 1
 TRAILER_PREFIX = "Archivist-"
+UNTIL_TRAILER = "Archivist-Until"  # a restore's end: active until this date
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,18 @@ class EventEntry:
             out["to"] = self.target
         out.update(self.details)
         return out
+
+    @classmethod
+    def from_dict(cls, entry: Mapping[str, Any]) -> EventEntry:
+        """An entry as an event file holds it (``as_dict``'s shape), read back."""
+        def text(key: str) -> str | None:
+            value = entry.get(key)
+            return None if value is None or value == "" else str(value)
+
+        return cls(artifact=text("artifact") or "", version=text("version") or "",
+                   source=text("from"), target=text("to"),
+                   details={k: v for k, v in entry.items()
+                            if k not in ("artifact", "version", "from", "to")})
 
 
 @dataclass(frozen=True)
@@ -214,6 +227,41 @@ def read_ledger(root: Path, rev: str = "HEAD", *, since: str | None = None,
             subject=subject, trailers=_parse_trailers(trailers), changes=tuple(changes),
         ))
     return commits
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    """What one ledger commit says archivist did, read back.
+
+    ``entries`` are its event file's where the caller read that file and it lists any
+    (they carry ``from``, ``to`` and the details), else its trailers' (artifact, version)
+    pairs, in order. The retention plan reads trailers only; the audit, which also checks
+    that file and trailers agree, reads the file.
+    """
+
+    commit: LedgerCommit
+    entries: tuple[EventEntry, ...]
+    rule: str | None  # the policy rule that decided it: the file's, else the trailer's
+    until: str | None  # Archivist-Until, as written (a restore's end)
+
+    @property
+    def kind(self) -> str | None:
+        return self.commit.kind
+
+
+def read_event(commit: LedgerCommit, document: Any = None) -> LedgerEvent:
+    """The event ``commit`` records; ``document`` is its parsed event file, when read."""
+    file = document if isinstance(document, Mapping) else {}
+    listed = file.get("entries")
+    entries = tuple(EventEntry.from_dict(e) for e in listed if isinstance(e, Mapping)) \
+        if isinstance(listed, list) else ()
+    if not entries:
+        entries = tuple(EventEntry(a, v) for a, v in commit.pairs())
+    rules = commit.values("Archivist-Rule")
+    until = commit.values(UNTIL_TRAILER)
+    return LedgerEvent(commit=commit, entries=entries,
+                       rule=file.get("rule") or (rules[0] if rules else None),
+                       until=until[-1] if until else None)
 
 
 def read_event_file(root: Path, rev: str, path: str) -> dict[str, Any]:

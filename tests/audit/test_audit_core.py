@@ -22,7 +22,7 @@ from archivist.audit.judge import (
     unknown_version_findings,
 )
 from archivist.dvcfiles import Artifact, Version
-from archivist.ledger import LedgerCommit
+from archivist.ledger import EventEntry, LedgerCommit, read_event
 from archivist.policy import Remotes, parse_policy
 from archivist.release.names import VerifyStatus
 from archivist.retention.decide import PlanItem
@@ -120,6 +120,22 @@ DOCUMENT = {"schema": 1, "event": "archive", "time": "2024-01-01T00:00:00+00:00"
             "actor": "bot <bot@x.io>", "rule": None,
             "entries": [{"artifact": "models/m.pkl", "version": "md5:1", "from": "storage",
                          "to": "archive"}]}
+
+
+def test_a_ledger_event_reads_its_file_first_and_its_trailers_else() -> None:
+    commit = _commit([*TRAILERS, ("Archivist-Rule", "class standard"),
+                      ("Archivist-Until", "2024-06-01")])
+    from_file = read_event(commit, dict(DOCUMENT, entries=[
+        dict(DOCUMENT["entries"][0], objects=3, bytes=12)]))
+    assert from_file.kind == "archive" and from_file.until == "2024-06-01"
+    assert from_file.rule == "class standard"  # the file has none: the trailer's
+    assert from_file.entries == (EventEntry("models/m.pkl", "md5:1", "storage", "archive",
+                                            {"objects": 3, "bytes": 12}),)
+    # what the retention plan reads (trailers only), and a file with no entries list
+    for document in (None, {"entries": "?"}, []):
+        assert read_event(commit, document).entries == (EventEntry("models/m.pkl", "md5:1"),)
+    assert read_event(commit, dict(DOCUMENT, rule="class regulated")).rule == \
+        "class regulated"
 
 
 def test_event_file_agreeing_with_its_trailers() -> None:

@@ -39,7 +39,14 @@ from archivist.errors import ArchivistError, ConfigError
 from archivist.gate.rules import Violation, check_all
 from archivist.globs import glob_match
 from archivist.inventory import load_artifacts
-from archivist.ledger import EVENT_KINDS, EVENTS_DIR, LedgerCommit, read_ledger
+from archivist.ledger import (
+    EVENT_KINDS,
+    EVENTS_DIR,
+    EventEntry,
+    LedgerCommit,
+    read_event,
+    read_ledger,
+)
 from archivist.policy import (
     POLICY_FILE,
     Hold,
@@ -556,15 +563,11 @@ def foreign_changes(kind: str | None, files: Iterable[str]) -> list[str]:
 def ledger_events(commit: LedgerCommit, document: Mapping[str, Any] | None) -> list[AuditEvent]:
     """One event per artifact version an archivist commit acted on (file first, trailers else)."""
     kind = commit.kind or "unknown"
-    rule = (document or {}).get("rule") or next(iter(commit.values("Archivist-Rule")), None)
-    entries: list[Mapping[str, Any]] = []
-    if document is not None and isinstance(document.get("entries"), list):
-        entries = [e for e in document["entries"] if isinstance(e, Mapping)]
-    if not entries:
-        entries = [{"artifact": a, "version": v} for a, v in commit.pairs()]
+    event = read_event(commit, document)
+    rule = event.rule
     out = []
-    for entry in entries or [{}]:
-        source, target = entry.get("from"), entry.get("to")
+    for entry in event.entries or (EventEntry("", ""),):
+        source, target = entry.source, entry.target
         if kind == APPROVAL_EVENT:  # a signature on a plan, not a move
             summary = (f"approves {next(iter(commit.values(TRAILER_APPROVES)), '?')} of plan "
                        f"{next(iter(commit.values(TRAILER_PLAN)), '?')[:19]}")
@@ -578,13 +581,13 @@ def ledger_events(commit: LedgerCommit, document: Mapping[str, Any] | None) -> l
             summary = commit.subject
         if rule:
             summary += f" ({rule})"
-        details = {k: v for k, v in entry.items() if k not in ("artifact", "version")}
+        details = {k: v for k, v in entry.as_dict().items() if k not in ("artifact", "version")}
         if rule:
             details["rule"] = rule
         details["subject"] = commit.subject
         out.append(AuditEvent(
             kind=kind, commit=commit.sha, author=commit.author, email=commit.email,
-            date=commit.date, artifact=entry.get("artifact"), version=entry.get("version"),
+            date=commit.date, artifact=entry.artifact or None, version=entry.version or None,
             summary=summary, by_archivist=True, details=details))
     return out
 
@@ -1496,20 +1499,10 @@ def _plan(root: Path, policy: Policy, as_of: dt.date, timelines: Timelines,
     return plan
 
 
-def _entries(c: LedgerCommit, document: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    """The (artifact, version) entries of an archivist commit: its event file's, else its
-    trailers'."""
-    if document is not None and isinstance(document.get("entries"), list):
-        found = [e for e in document["entries"] if isinstance(e, Mapping)]
-        if found:
-            return found
-    return [{"artifact": a, "version": v} for a, v in c.pairs()]
-
-
-def _event_finding(c: LedgerCommit, kind: FindingKind, entry: Mapping[str, Any],
+def _event_finding(c: LedgerCommit, kind: FindingKind, entry: EventEntry,
                    problem: str, fix: str) -> Finding:
     """A finding about one entry of an archivist commit."""
-    artifact, version = str(entry.get("artifact")), str(entry.get("version"))
+    artifact, version = entry.artifact, entry.version
     day = c.date.astimezone(dt.UTC).date()
     return Finding(kind=kind, subject=f"{artifact} {version}", artifact=artifact,
                    commit=c.sha, author=f"{c.author} <{c.email}>", date=c.date,
@@ -1540,8 +1533,8 @@ def replay_findings(root: Path, chain: Sequence[str],
         parent = chain[position - 1]
         day = c.date.astimezone(dt.UTC).date()
         document = documents.get(c.sha)
-        entries = _entries(c, document[1] if document and isinstance(document[1], Mapping)
-                           else None)
+        event = read_event(c, document[1] if document else None)
+        entries = event.entries
         culprit = f"find who made {c.sha[:10]} (git show {c.sha[:10]})"
         text = cat.read(f"{parent}:{POLICY_FILE}")
         try:
@@ -1560,7 +1553,7 @@ def replay_findings(root: Path, chain: Sequence[str],
             continue
         items = {(i.path, i.version): i for i in plan.items}
         for entry in entries:
-            item = items.get((str(entry.get("artifact")), str(entry.get("version"))))
+            item = items.get((entry.artifact, entry.version))
             if c.kind == "dispose":
                 problem = disposal_problem(item)
                 if problem is not None:
@@ -1569,7 +1562,7 @@ def replay_findings(root: Path, chain: Sequence[str],
                         f"not due under the policy of its parent {parent[:10]}: {problem}",
                         f"if bytes remain, push them back (dvc push); {culprit}"))
                 continue
-            until = entry.get("until") or next(iter(c.values(retention_plan.UNTIL_TRAILER)), None)
+            until = entry.details.get("until") or event.until
             problem = restore_problem(item, policy, day, str(until) if until else None)
             if problem is not None:
                 findings.append(_event_finding(

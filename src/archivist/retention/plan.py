@@ -50,7 +50,7 @@ from archivist.trees import CommitTree
 if TYPE_CHECKING:
     from archivist.retention.forecast import Forecast
 
-UNTIL_TRAILER = "Archivist-Until"
+UNTIL_TRAILER = ledger.UNTIL_TRAILER
 TAG_TRAILER = release_names.TRAILER_TAG
 ADOPTED_TRAILER = "Archivist-Adopted"  # release --adopt: the commit the GTO tag registered
 # What counted as a release tag before GTO's grammar was read: NAME@[v]X.Y.Z[...]
@@ -141,18 +141,18 @@ def facts_from(commits: Iterable[ledger.LedgerCommit],
     facts = []
     positions = positions or {}
     for commit in commits:
-        kind = commit.kind
+        event = ledger.read_event(commit)
+        kind = event.kind
         if kind not in ("archive", "restore", "dispose"):
             continue
-        until_values = commit.values(UNTIL_TRAILER)
         until = None
-        if until_values:
+        if event.until:
             try:
-                until = dt.date.fromisoformat(until_values[-1])
+                until = dt.date.fromisoformat(event.until)
             except ValueError:
                 until = None
-        for path, version in commit.pairs():
-            facts.append(LedgerFact(kind=kind, path=path, version=version,
+        for entry in event.entries:
+            facts.append(LedgerFact(kind=kind, path=entry.artifact, version=entry.version,
                                     on=_utc_date(commit.date), commit=commit.sha, until=until,
                                     position=positions.get(commit.sha)))
     return facts
@@ -317,7 +317,8 @@ def read_pins(root: Path, commits: Sequence[ledger.LedgerCommit], *,
         # a release made here is tagged here; an adopted GTO tag stays where it was
         adopted = commit.values(ADOPTED_TRAILER)
         expected = adopted[-1] if adopted else commit.sha
-        for path, version in commit.pairs():
+        for entry in ledger.read_event(commit).entries:
+            path, version = entry.artifact, entry.version
             pins.releases.setdefault((path, version.removeprefix("md5:")), label)
             for tag in tags:
                 ref = by_name.get(tag)
