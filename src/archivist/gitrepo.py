@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
 from archivist.errors import GitError
 
@@ -191,6 +192,182 @@ def changed_files_by_commit(root: Path, from_ref: str, to_ref: str,
         else:
             commits.append((token.decode("ascii"), []))
     return commits
+
+
+# Reading ``git log``: every caller names the placeholders it wants and gets one record a
+# commit. The fields are NUL-separated (no commit text holds a NUL), each header starts
+# with a record separator, and each file follows its status (``--name-status``) or its raw
+# record (``--raw``): read by position, no byte a file name holds (a newline, a record
+# separator) can be taken for a commit boundary. Renames are always off, so a status is
+# followed by exactly one path. Plain classes, not dataclasses: the hook imports this.
+
+# These would change how git reads archivist's pathspecs, so they are not passed on.
+PATHSPEC_ENV = ("GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS", "GIT_LITERAL_PATHSPECS",
+                "GIT_ICASE_PATHSPECS")
+
+
+class FileChange:
+    """One file a commit changed: its status letter (A, C, D, M, T...), its path, and with
+    ``--raw`` the blob it has after the commit (all zeros when deleted)."""
+
+    __slots__ = ("blob", "path", "status")
+
+    def __init__(self, status: str, path: str, blob: str | None = None) -> None:
+        self.status, self.path, self.blob = status, path, blob
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FileChange) and \
+            (self.status, self.path, self.blob) == (other.status, other.path, other.blob)
+
+    def __repr__(self) -> str:
+        return f"FileChange({self.status!r}, {self.path!r}, {self.blob!r})"
+
+
+class LogRecord:
+    """One commit ``log`` read: the values of the placeholders asked for, in that order,
+    and the files it changed (empty unless ``files`` asked for them)."""
+
+    __slots__ = ("fields", "files")
+
+    def __init__(self, fields: tuple[str, ...], files: tuple[FileChange, ...]) -> None:
+        self.fields, self.files = fields, files
+
+    def __repr__(self) -> str:
+        return f"LogRecord({self.fields!r}, {self.files!r})"
+
+
+def log(root: Path, args: Sequence[str], fields: Sequence[str], *,
+        files: str = "", paths: Sequence[str] = (), stdin: Sequence[str] | None = None,
+        fix: str = "check the branch or revision name") -> Iterator[LogRecord]:
+    """``git log ARGS -- PATHS``, one record a commit as git prints them, streamed.
+
+    ``fields`` are format placeholders (``%H``, ``%aI``, ``%(trailers:only,unfold)``...);
+    ``files`` is ``"status"`` (``--name-status``), ``"raw"`` (``--raw``, with blob ids) or
+    ``""`` (none); ``stdin`` lists revisions for ``--stdin``. Raises ``GitError`` (with
+    ``fix``) when git fails, after the records it printed.
+    """
+    cmd = ["git", "log", "-z", "--no-renames", "--format=%x1e" + "%x00".join(fields)]
+    if files == "status":
+        cmd.append("--name-status")
+    elif files == "raw":
+        cmd += ["--raw", "--no-abbrev"]
+    cmd += [*args, *(["--stdin"] if stdin is not None else []), "--", *paths]
+    env = {k: v for k, v in os.environ.items() if k not in PATHSPEC_ENV}
+    try:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE,
+                                stdin=subprocess.PIPE if stdin is not None else
+                                subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH", "install git") from None
+    assert proc.stdout is not None and proc.stderr is not None
+    if proc.stdin is not None:
+        # git log reads every revision of --stdin before it prints anything
+        proc.stdin.write("".join(f"{r}\n" for r in stdin or ()).encode())
+        proc.stdin.close()
+    try:
+        yield from _log_records(_zsplit_stream(proc.stdout), len(fields))
+    finally:
+        proc.stdout.close()
+        err = proc.stderr.read().decode("utf-8", "replace").strip()
+        proc.stderr.close()
+        code = proc.wait()
+    if code != 0:
+        detail = err.splitlines()[-1] if err else f"exit {code}"
+        raise GitError(f"git log failed: {detail.removeprefix('fatal: ')}", fix)
+
+
+def _zsplit_stream(stream: IO[bytes]) -> Iterator[bytes]:
+    """The NUL-separated tokens of ``stream``, as they arrive."""
+    rest = b""
+    while chunk := stream.read(1 << 16):
+        *done, rest = (rest + chunk).split(b"\0")
+        yield from done
+    if rest:
+        yield rest
+
+
+def _log_records(tokens: Iterator[bytes], nfields: int) -> Iterator[LogRecord]:
+    header: tuple[str, ...] | None = None
+    changes: list[FileChange] = []
+    for token in tokens:
+        if token.startswith(b"\n"):  # git ends the header line before the first file
+            token = token[1:]
+        if token.startswith(b"\x1e"):
+            if header is not None:
+                yield LogRecord(header, tuple(changes))
+            values = [token[1:], *(next(tokens, b"") for _ in range(nfields - 1))]
+            header, changes = tuple(v.decode("utf-8", "replace") for v in values), []
+            continue
+        if not token:
+            continue
+        path = next(tokens, None)
+        if header is None or path is None or token.startswith(b"::"):
+            raise GitError("git log: unexpected output (not a commit's file list)")
+        blob = None
+        if token.startswith(b":"):  # :old-mode new-mode old-blob new-blob status
+            meta = token[1:].split()
+            token, blob = meta[-1], meta[3].decode("ascii")
+        changes.append(FileChange(token[:1].decode("ascii", "replace"),
+                                  path.decode("utf-8", "surrogateescape"), blob))
+    if header is not None:
+        yield LogRecord(header, tuple(changes))
+
+
+def read_blobs(root: Path, shas: list[str]) -> dict[str, bytes]:
+    """Many blobs through one ``git cat-file --batch``, requests and replies pipelined
+    (a writer thread feeds the names while this one reads): no round trip per blob."""
+    import threading
+
+    proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin = proc.stdin
+
+    def feed() -> None:
+        try:
+            stdin.write(b"".join(s.encode() + b"\n" for s in shas))
+        finally:
+            stdin.close()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    blobs: dict[str, bytes] = {}
+    stdout = proc.stdout
+    for sha in shas:
+        header = stdout.readline()
+        parts = header.split()
+        if len(parts) != 3:
+            continue  # "<sha> missing"
+        data = stdout.read(int(parts[2]))
+        stdout.read(1)
+        if parts[1] == b"blob":
+            blobs[sha] = data
+    writer.join()
+    stdout.close()
+    proc.wait()
+    return blobs
+
+
+def on_first_parent_chain(root: Path, base: str, head: str) -> bool:
+    """Whether ``base`` (still there) is a first-parent ancestor of ``head``."""
+    proc = git_proc(["rev-list", "--first-parent", "--parents", "--reverse",
+                     "--end-of-options", f"{base}..{head}"], root)
+    if proc.returncode != 0:
+        return False
+    oldest = proc.stdout.split(b"\n", 1)[0].split()
+    return len(oldest) >= 2 and oldest[1].decode() == base
+
+
+def common_dir(root: Path) -> str | None:
+    """``git rev-parse --git-common-dir`` as git prints it (relative to ``root``, or
+    absolute); None when git cannot say."""
+    try:
+        proc = git_proc(["rev-parse", "--git-common-dir"], root)
+    except (OSError, GitError):
+        return None
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    return lines[-1] if proc.returncode == 0 and lines and lines[-1] else None
 
 
 def _object_id(root: Path, spec: str) -> str | None:

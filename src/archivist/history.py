@@ -15,9 +15,7 @@ where a claim is out of bounds, a ``DateAnomaly`` says so.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import posixpath
-import subprocess
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,11 +41,8 @@ from archivist.errors import ArchivistError, GitError
 # as ":(glob)**/..." ones (0.4 s of 0.85 s at 10,000 commits). "*dvc.yaml" also lets
 # through names like "xdvc.yaml", which ``declaring_file`` drops.
 _PATHSPECS = ("*.dvc", f"*{DVC_YAML}", f"*{DVC_LOCK}")
-# These would change how git reads the pathspecs above, so they are not passed on.
-_PATHSPEC_ENV = ("GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS", "GIT_LITERAL_PATHSPECS",
-                 "GIT_ICASE_PATHSPECS")
 _NULL_SHA = "0" * 40
-_FORMAT = "%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%cI%x1f%s%x1f"
+_FIELDS = ("%H", "%an", "%ae", "%aI", "%cI", "%s")
 
 
 @dataclass(frozen=True)
@@ -245,7 +240,7 @@ def _parse_all(root: Path, keys: list[parsecache.Key], *, use_cache: bool = True
             parses[key] = value
     if todo:
         wanted = list(dict.fromkeys(s for k in todo for s in (k[1], k[2]) if s is not None))
-        contents = read_blobs(root, wanted)
+        contents = gitrepo.read_blobs(root, wanted)
         # Measured: a forked second parser did not pay on 2 cores (10,000 files: 0.8 s
         # either way, the results' pickling eating the gain), so parsing stays serial.
         params = _ParamsAt(root)
@@ -265,95 +260,14 @@ def _parse_all(root: Path, keys: list[parsecache.Key], *, use_cache: bool = True
     return parses
 
 
-def _stream(root: Path, rev: str,
-            pathspecs: tuple[str, ...] = _PATHSPECS) -> Iterator[bytes]:
-    """The raw ``git log`` output, one commit record at a time."""
-    args = ["git", "log", "--first-parent", "--diff-merges=first-parent", "--reverse",
-            "--raw", "-z", "--no-renames", "--no-abbrev", f"--format={_FORMAT}",
-            "--end-of-options", rev, "--", *pathspecs]
-    env = {k: v for k, v in os.environ.items() if k not in _PATHSPEC_ENV}
-    proc = subprocess.Popen(args, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env)
-    assert proc.stdout is not None and proc.stderr is not None
-    buffer = b""
-    try:
-        while chunk := proc.stdout.read(1 << 16):
-            buffer += chunk
-            *records, buffer = buffer.split(b"\x1e")
-            for record in records:
-                if record:
-                    yield record
-        if buffer:
-            yield buffer
-    finally:
-        proc.stdout.close()
-        err = proc.stderr.read().decode("utf-8", "replace").strip()
-        proc.stderr.close()
-        code = proc.wait()
-    if code != 0:
-        detail = err.splitlines()[-1] if err else f"exit {code}"
-        raise GitError(f"git log failed: {detail.removeprefix('fatal: ')}",
-                       "check the branch or revision name")
-
-
-def _records(root: Path, sha: str, pathspecs: tuple[str, ...] = _PATHSPECS,
+def _records(root: Path, rev: str, pathspecs: tuple[str, ...] = _PATHSPECS,
              ) -> list[tuple[list[str], list[tuple[str, str]]]]:
     """Each commit's header fields and its (path, new blob) pairs, oldest first."""
-    out = []
-    for record in _stream(root, sha, pathspecs):
-        head, _, raw = record.rpartition(b"\x1f")
-        fields = head.decode("utf-8", "replace").split("\x1f")
-        if len(fields) < 6:
-            continue
-        tokens = raw.split(b"\0")
-        files: list[tuple[str, str]] = []
-        i = 0
-        while i + 1 < len(tokens):
-            meta = tokens[i].strip()
-            if not meta.startswith(b":"):
-                i += 1
-                continue
-            path = tokens[i + 1].decode("utf-8", "surrogateescape")
-            if declaring_file(path) is not None:
-                files.append((path, meta[1:].split()[3].decode()))
-            i += 2
-        out.append((fields[:6], files))
-    return out
-
-
-def read_blobs(root: Path, shas: list[str]) -> dict[str, bytes]:
-    """Many blobs through one ``git cat-file --batch``, requests and replies pipelined
-    (a writer thread feeds the names while this one reads): no round trip per blob."""
-    import threading
-
-    proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdin is not None and proc.stdout is not None
-    stdin = proc.stdin
-
-    def feed() -> None:
-        try:
-            stdin.write(b"".join(s.encode() + b"\n" for s in shas))
-        finally:
-            stdin.close()
-
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
-    blobs: dict[str, bytes] = {}
-    stdout = proc.stdout
-    for sha in shas:
-        header = stdout.readline()
-        parts = header.split()
-        if len(parts) != 3:
-            continue  # "<sha> missing"
-        data = stdout.read(int(parts[2]))
-        stdout.read(1)
-        if parts[1] == b"blob":
-            blobs[sha] = data
-    writer.join()
-    stdout.close()
-    proc.wait()
-    return blobs
+    return [(list(record.fields), [(f.path, f.blob or _NULL_SHA) for f in record.files
+                                   if declaring_file(f.path) is not None])
+            for record in gitrepo.log(
+                root, ["--first-parent", "--diff-merges=first-parent", "--reverse",
+                       "--end-of-options", rev], _FIELDS, files="raw", paths=pathspecs)]
 
 
 # The walk itself is remembered too: the commits it yielded up to a head, and the state
@@ -363,17 +277,6 @@ _SNAPSHOT = "walk"
 # 2: templated dvc.yaml files resolved with their params (1 left their outputs out)
 # 3: artifacts carry cache, push, remote and imported (older snapshots lack them)
 _SNAPSHOT_KIND = ("walk", 3, tuple(CommitArtifacts.__dataclass_fields__), _PATHSPECS)
-
-
-def _resumable(root: Path, base: str, head: str) -> bool:
-    """Whether ``base`` is on the first-parent chain of ``head`` (and still exists)."""
-    proc = subprocess.run(["git", "rev-list", "--first-parent", "--parents", "--reverse",
-                           "--end-of-options", f"{base}..{head}"], cwd=root,
-                          capture_output=True, check=False)
-    if proc.returncode != 0:
-        return False
-    oldest = proc.stdout.split(b"\n", 1)[0].split()
-    return len(oldest) >= 2 and oldest[1].decode() == base
 
 
 def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
@@ -392,7 +295,7 @@ def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
     header = snapshot.header() if use_cache else None
     body = None
     if isinstance(header, tuple) and len(header) == 2 and header[0] == _SNAPSHOT_KIND and \
-            (header[1] == sha or _resumable(root, header[1], sha)):
+            (header[1] == sha or gitrepo.on_first_parent_chain(root, header[1], sha)):
         body = snapshot.body()
     done: list[CommitArtifacts] = []
     found: list[str] = []  # this walk's warnings, kept with the snapshot
@@ -485,7 +388,7 @@ def read_locks(root: Path, head: str, positions: Mapping[str, int], *,
             value = cache.get(key) if use_cache else parsecache.MISSING
             if value is not parsecache.MISSING:
                 parsed[key] = value
-    contents = read_blobs(root, list(dict.fromkeys(
+    contents = gitrepo.read_blobs(root, list(dict.fromkeys(
         s for _, lock, y, lk in states if lk is not None and (lock, lk, y) not in parsed
         for s in (y, lk) if s is not None)))
     last: dict[str, tuple[LockedStage, ...]] = {}
@@ -604,14 +507,9 @@ def bound_dates(chain: Iterable[tuple[str, dt.datetime]], now: dt.datetime) -> C
 
 def first_parent_dates(root: Path, head: str) -> list[tuple[str, dt.datetime]]:
     """(commit, committer date) for each first-parent commit up to ``head``, oldest first."""
-    out = gitrepo.git(["log", "--first-parent", "--reverse", "--format=%H %cI",
-                       "--end-of-options", head, "--"], root)
-    chain = []
-    for line in out.splitlines():
-        sha, _, stamp = line.partition(" ")
-        if sha:
-            chain.append((sha, git_date(stamp)))
-    return chain
+    records = gitrepo.log(root, ["--first-parent", "--reverse", "--end-of-options", head],
+                          ("%H", "%cI"))
+    return [(r.fields[0], git_date(r.fields[1])) for r in records]
 
 
 def read_clock(root: Path, head: str, now: dt.datetime | None = None) -> Clock:

@@ -15,7 +15,7 @@ the file "no cache".
 
 from __future__ import annotations
 
-# pickle and subprocess are imported where used: `archivist check`
+# pickle and gitrepo are imported where used: `archivist check`
 # imports this module on every commit, and uses it only for large checks.
 import contextlib
 import dataclasses
@@ -59,21 +59,16 @@ def _enabled() -> bool:
 
 def cache_dir(root: Path) -> Path | None:
     """``<git common dir>/archivist``, or None outside a repository."""
-    import subprocess
-
     git_dir = root / ".git"
     # the common dir is shared by worktrees; GIT_DIR (hooks) can point anywhere
     if "GIT_DIR" not in os.environ and "GIT_COMMON_DIR" not in os.environ and \
             git_dir.is_dir() and not (git_dir / "commondir").exists():
         return git_dir / "archivist"
-    try:
-        out = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=root,
-                             capture_output=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    lines = out.decode("utf-8", "surrogateescape").splitlines()
+    from archivist import gitrepo
+
+    common = gitrepo.common_dir(root)
     # relative to ``root`` when git prints it so (an absolute path replaces ``root``)
-    return root / lines[-1] / "archivist" if lines and lines[-1] else None
+    return root / common / "archivist" if common else None
 
 
 _counter = itertools.count()
