@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from archivist import gitrepo
+from archivist.errors import GitError
 from archivist.trees import CommitTree, IndexTree
 from realrepo import Repo, init_repo, run
 
@@ -43,6 +44,38 @@ def test_changed_files_by_commit_reads_any_name(git_repo: Repo) -> None:
     git_repo.commit("a deletion lists nothing")
     found = gitrepo.changed_files_by_commit(git_repo.root, base, "HEAD")
     assert found == [(first, sorted(ODD_NAMES)), (second, ["plain.dvc"])]
+
+
+def test_log_reads_fields_and_files_of_any_name_as_git_has_them(git_repo: Repo) -> None:
+    base = git_repo.head()
+    for name in ODD_NAMES:
+        git_repo.write(name, f"content of {name!r}\n")
+    first = commit_literal(git_repo, "odd names", *ODD_NAMES)
+    git_repo.git("rm", "-q", "--", ODD_NAMES[0], env=LITERAL)
+    git_repo.git("commit", "-q", "--no-verify", "-m", "drop one\x1e\x1f",
+                 "-m", "Archivist-Event: dispose\nArchivist-To: cold")
+    second = git_repo.head()
+    fields = ("%H", "%s", "%(trailers:only,unfold)")
+
+    by_status = list(gitrepo.log(git_repo.root, ["--reverse", f"{base}..HEAD"], fields,
+                                 files="status"))
+    assert [r.fields for r in by_status] == [
+        (first, "odd names", ""),
+        (second, "drop one\x1e\x1f", "Archivist-Event: dispose\nArchivist-To: cold\n")]
+    assert sorted((f.status, f.path) for f in by_status[0].files) == \
+        sorted(("A", n) for n in ODD_NAMES)
+    assert [(f.status, f.path) for f in by_status[1].files] == [("D", ODD_NAMES[0])]
+
+    raw = list(gitrepo.log(git_repo.root, ["--reverse", f"{base}..HEAD"], ("%H",),
+                           files="raw"))
+    blobs = {f.path: f.blob for f in raw[0].files}
+    assert blobs == {n: gitrepo.blob_id(git_repo.root, first, n) for n in ODD_NAMES}
+    assert [f.blob for f in raw[1].files] == ["0" * 40]  # deleted
+    # named on stdin, in the order given; a bad revision is git's error, in one line
+    assert [r.fields[0] for r in gitrepo.log(git_repo.root, ["--no-walk=unsorted"], ("%H",),
+                                            stdin=[second, first])] == [second, first]
+    with pytest.raises(GitError, match="git log failed: bad revision"):
+        list(gitrepo.log(git_repo.root, ["no-such-rev"], ("%H",)))
 
 
 def test_trees_read_blobs_of_any_name(git_repo: Repo) -> None:

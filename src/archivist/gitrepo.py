@@ -167,31 +167,12 @@ def changed_files_by_commit(root: Path, from_ref: str, to_ref: str,
                             ) -> list[tuple[str, list[str]]]:
     """(commit, paths added, copied or modified) for each commit in FROM..TO, oldest first.
 
-    One ``git log --raw -z`` for the whole range. Each raw record (``:modes ids status``)
-    is followed by exactly one path (renames are off), so the records are read by position
-    and no byte a file name may hold (a newline, a record separator) can be taken for a
-    commit boundary. Merge commits list no files: their parents are in the range.
+    One ``git log --raw`` for the whole range (``log``: every path is read by position).
+    Merge commits list no files: their parents are in the range.
     """
-    out = git_bytes(["log", "--reverse", "--no-renames", "--diff-filter=ACMR", "--raw", "-z",
-                     "--format=%H", f"{from_ref}..{to_ref}", "--"], root)
-    commits: list[tuple[str, list[str]]] = []
-    tokens = out.split(b"\0")
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        i += 1
-        if token.startswith(b"\n"):  # git ends the header line before the first record
-            token = token[1:]
-        if not token:
-            continue
-        if token.startswith(b":"):
-            if not commits or i >= len(tokens):
-                raise GitError("git log: unexpected raw record (not a commit's file list)")
-            commits[-1][1].append(tokens[i].decode("utf-8", "surrogateescape"))
-            i += 1
-        else:
-            commits.append((token.decode("ascii"), []))
-    return commits
+    return [(r.fields[0], [f.path for f in r.files])
+            for r in log(root, ["--reverse", "--diff-filter=ACMR", f"{from_ref}..{to_ref}"],
+                         ("%H",), files="raw")]
 
 
 # Reading ``git log``: every caller names the placeholders it wants and gets one record a

@@ -189,7 +189,8 @@ class LedgerCommit:
                         strict=False))
 
 
-def _parse_trailers(block: str) -> tuple[tuple[str, str], ...]:
+def parse_trailers(block: str) -> tuple[tuple[str, str], ...]:
+    """The ``Archivist-*`` trailers of ``%(trailers:only,unfold)``, in order."""
     out = []
     for line in block.splitlines():
         key, sep, value = line.partition(":")
@@ -198,33 +199,25 @@ def _parse_trailers(block: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+_LEDGER_FIELDS = ("%H", "%an", "%ae", "%aI", "%s", "%(trailers:only,unfold)")
+
+
 def read_ledger(root: Path, rev: str = "HEAD", *, since: str | None = None,
                 first_parent: bool = True) -> list[LedgerCommit]:
     """Ledger commits reachable from ``rev``, oldest first, in one ``git log`` pass."""
-    args = ["log", "--reverse", "--no-renames", "--name-status", "-z",
-            "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f%(trailers:only,unfold)%x1f"]
+    args = ["--reverse"]
     if first_parent:
         args.append("--first-parent")
     if since:
         args.append(f"--since={since}")
-    args += [rev, "--", ".archivist/"]
-    out = gitrepo.git(args, root)
     commits = []
-    for record_text in out.split("\x1e"):
-        if not record_text.strip():
-            continue
-        fields = record_text.split("\x1f")
-        sha, author, email, date, subject, trailers = fields[:6]
-        rest = fields[6] if len(fields) > 6 else ""
-        tokens = [t for t in rest.lstrip("\n").split("\0") if t.strip("\n")]
-        changes = []
-        i = 0
-        while i + 1 < len(tokens):
-            changes.append((tokens[i].strip()[:1], tokens[i + 1]))
-            i += 2
+    for record in gitrepo.log(root, [*args, rev], _LEDGER_FIELDS, files="status",
+                              paths=[".archivist/"]):
+        sha, author, email, date, subject, trailers = record.fields
         commits.append(LedgerCommit(
-            sha=sha.strip(), author=author, email=email, date=dt.datetime.fromisoformat(date),
-            subject=subject, trailers=_parse_trailers(trailers), changes=tuple(changes),
+            sha=sha, author=author, email=email, date=dt.datetime.fromisoformat(date),
+            subject=subject, trailers=parse_trailers(trailers),
+            changes=tuple((f.status, f.path) for f in record.files),
         ))
     return commits
 

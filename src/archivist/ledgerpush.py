@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from archivist import gitrepo
+from archivist import gitrepo, ledger
 from archivist.errors import ArchivistError, ConfigError
 
 # Push summaries (git's porcelain output) that mean "the remote moved; fetch and try again".
@@ -83,19 +83,14 @@ def _ledger_trailers(root: Path, commits: Sequence[str]) -> dict[str, dict[str, 
     """sha -> trailer key -> values, for the Archivist-* trailers of ``commits``."""
     if not commits:
         return {}
-    out = gitrepo.git(["log", "--no-walk=unsorted", "--format=%x1e%H%x1f%(trailers:only,unfold)",
-                       *commits], root)
     found: dict[str, dict[str, list[str]]] = {}
-    for record in out.split("\x1e"):
-        if "\x1f" not in record:
-            continue
-        sha, _, block = record.partition("\x1f")
+    for record in gitrepo.log(root, ["--no-walk=unsorted", *commits],
+                              ("%H", "%(trailers:only,unfold)")):
+        sha, block = record.fields
         trailers: dict[str, list[str]] = {}
-        for line in block.splitlines():
-            key, sep, value = line.partition(":")
-            if sep and key.startswith("Archivist-"):
-                trailers.setdefault(key.strip(), []).append(value.strip())
-        found[sha.strip()] = trailers
+        for key, value in ledger.parse_trailers(block):
+            trailers.setdefault(key, []).append(value)
+        found[sha] = trailers
     return found
 
 

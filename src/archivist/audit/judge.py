@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -1066,25 +1066,10 @@ def signed_events(events: Iterable[AuditEvent], signers: Mapping[str, Signed],
 # ---------------------------------------------------------------- reading git
 
 
-def _split_log(out: bytes) -> Iterator[tuple[list[str], list[tuple[str, str]]]]:
-    """Records of ``git log --format=%x1e<fields %x1f-separated> --name-status -z``."""
-    for chunk in out.split(b"\x1e"):
-        if not chunk.strip():
-            continue
-        text = chunk.decode("utf-8", "surrogateescape")
-        fields = text.split("\x1f")
-        head, rest = fields[:-1], fields[-1]
-        tokens = [t for t in rest.lstrip("\n").split("\0") if t.strip("\n")]
-        changes = []
-        for i in range(0, len(tokens) - 1, 2):
-            changes.append((tokens[i].strip()[:1], tokens[i + 1]))
-        yield head, changes
+_INFO_FIELDS = ("%H", "%an", "%ae", "%aI", "%s")  # what ``_info`` reads
 
 
-_INFO_FORMAT = "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f"
-
-
-def _info(fields: list[str]) -> CommitInfo:
+def _info(fields: Sequence[str]) -> CommitInfo:
     sha, author, email, date, subject = fields[:5]
     return CommitInfo(sha=sha.strip(), author=author, email=email,
                       date=dt.datetime.fromisoformat(date), subject=subject)
@@ -1109,13 +1094,11 @@ class PolicyChange:
 
 def read_policy_changes(root: Path, rev: str, cat: gitrepo.CatFile) -> list[PolicyChange]:
     """Every version of the policy on the first-parent history of ``rev``, oldest first."""
-    out = gitrepo.git_bytes(["log", "--first-parent", "--reverse", "--no-renames",
-                             "--name-status", "-z", _INFO_FORMAT, rev, "--", POLICY_FILE],
-                            root)
     changes = []
-    for fields, files in _split_log(out):
-        info = _info(fields)
-        status = next((s for s, p in files if p == POLICY_FILE), "M")
+    for record in gitrepo.log(root, ["--first-parent", "--reverse", rev], _INFO_FIELDS,
+                              files="status", paths=[POLICY_FILE]):
+        info = _info(record.fields)
+        status = next((f.status for f in record.files if f.path == POLICY_FILE), "M")
         if status == "D":
             changes.append(PolicyChange(info, None))
             continue
@@ -1253,14 +1236,12 @@ def _event_documents(commits: Sequence[LedgerCommit], cat: gitrepo.CatFile,
 
 def _trailer_only_commits(root: Path, rev: str, known: set[str]) -> list[Finding]:
     """Commits with Archivist trailers that do not touch the ledger folder at all."""
-    out = gitrepo.git(["log", "--first-parent", "--grep=^Archivist-Event:",
-                       "--format=%H%x1f%an%x1f%ae%x1f%aI%x1f%s", rev, "--"], root)
     findings = []
-    for line in out.splitlines():
-        parts = line.split("\x1f")
-        if len(parts) < 5 or parts[0] in known:
+    for record in gitrepo.log(root, ["--first-parent", "--grep=^Archivist-Event:", rev],
+                              _INFO_FIELDS):
+        if record.fields[0] in known:
             continue
-        info = _info(parts)
+        info = _info(record.fields)
         findings.append(Finding(
             kind="ledger-mismatch", subject=info.sha, commit=info.sha,
             author=f"{info.author} <{info.email}>", date=info.date,
@@ -1297,11 +1278,8 @@ def _commit_infos(root: Path, shas: Sequence[str]) -> dict[str, CommitInfo]:
     """Who made each of ``shas``, and when (one ``git log --no-walk`` for all of them)."""
     if not shas:
         return {}
-    out = gitrepo.git_bytes(["log", "--no-walk=unsorted", "--stdin", "-z",
-                             "--format=%H%x1f%an%x1f%ae%x1f%aI%x1f%s"], root,
-                            input=("\n".join(shas) + "\n").encode())
-    infos = [_info(record.decode("utf-8", "surrogateescape").split("\x1f"))
-             for record in out.split(b"\0") if record.strip()]
+    infos = [_info(r.fields)
+             for r in gitrepo.log(root, ["--no-walk=unsorted"], _INFO_FIELDS, stdin=shas)]
     return {i.sha: i for i in infos}
 
 
@@ -1309,17 +1287,9 @@ def _changed_files(root: Path, shas: Sequence[str]) -> dict[str, list[str]]:
     """Every path each of ``shas`` changed (one ``git log --no-walk`` for all of them)."""
     if not shas:
         return {}
-    out = gitrepo.git_bytes(["log", "--no-walk=unsorted", "--stdin", "--no-renames",
-                             "--name-only", "-z", "--format=%x1e%H%x1f"], root,
-                            input=("\n".join(shas) + "\n").encode())
-    files: dict[str, list[str]] = {}
-    for chunk in out.split(b"\x1e"):
-        if not chunk.strip():
-            continue
-        sha, _, rest = chunk.decode("utf-8", "surrogateescape").partition("\x1f")
-        rest = rest.lstrip("\0").removeprefix("\n")
-        files[sha.strip()] = [p for p in rest.split("\0") if p]
-    return files
+    return {r.fields[0]: [f.path for f in r.files]
+            for r in gitrepo.log(root, ["--no-walk=unsorted"], ("%H",), files="status",
+                                 stdin=shas)}
 
 
 def _release_policy_findings(root: Path, policy: Policy, policy_rev: str | None,
