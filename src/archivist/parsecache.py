@@ -232,15 +232,10 @@ class Snapshot:
 
         if self.path is None:
             return None
-        handle = _open_regular(self.path)
-        if handle is None:
+        read = self._read(0)
+        if read is None:  # absent or damaged: no snapshot
             return None
-        try:
-            with handle:
-                stored = _load(handle)
-                self._offset = handle.tell()
-        except Exception:  # damaged: no snapshot
-            return None
+        stored, self._offset = read
         if not isinstance(stored, tuple) or len(stored) != 2 or stored[0] != _FINGERPRINT:
             return None
         return stored[1]
@@ -248,15 +243,21 @@ class Snapshot:
     def body(self) -> Any:
         """The body after a successful ``header()``, or None when it cannot be read."""
 
-        if self.path is None or not self._offset:
+        if not self._offset:
             return None
-        handle = _open_regular(self.path)
+        read = self._read(self._offset)
+        return read[0] if read is not None else None
+
+    def _read(self, offset: int) -> tuple[Any, int] | None:
+        """The object stored at ``offset`` and where the next one starts; None when the
+        file is absent, not a regular file, or damaged."""
+        handle = _open_regular(self.path) if self.path is not None else None
         if handle is None:
             return None
         try:
             with handle:
-                handle.seek(self._offset)
-                return _load(handle)
+                handle.seek(offset)
+                return _load(handle), handle.tell()
         except Exception:
             return None
 

@@ -111,6 +111,27 @@ def dry_run_policy_warning(root: Path) -> None:
               "--apply obeys only the committed policy"])
 
 
+def run_policy(root: Path, args: argparse.Namespace) -> Policy:
+    """The policy archive or dispose obeys: the committed one with ``--apply``; a dry run
+    follows the working tree's, and says so when that differs."""
+    policy = retention_policy(root, committed=args.apply)
+    if not args.apply and not args.json:
+        dry_run_policy_warning(root)
+    return policy
+
+
+def show_problems(outcome: Any, args: argparse.Namespace, undone: str, nothing: str) -> bool:
+    """Print the versions an action left undone (``undone: ...`` each); True when
+    ``--apply`` did nothing at all, which is then all there is to say."""
+    if args.json:
+        return False
+    warn([f"{undone}: {line}" for line in outcome.problems])
+    if args.apply and outcome.problems and not outcome.applied:
+        print(f"{nothing}: {len(outcome.problems)} version(s) left as they are")
+        return True
+    return False
+
+
 def short_version(version: str) -> str:
     digest = version.removeprefix("md5:")
     suffix = ".dir" if digest.endswith(".dir") else ""

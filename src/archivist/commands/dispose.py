@@ -51,19 +51,13 @@ def run(args: argparse.Namespace) -> int:
     from archivist.retention.apply import dispose
 
     root = repo_root()
-    policy = r.retention_policy(root, committed=args.apply)
-    if not args.apply and not args.json:
-        r.dry_run_policy_warning(root)
+    policy = r.run_policy(root, args)
     outcome = dispose(root, policy, r.as_of(args), apply=args.apply,
                       progress=r.progress() if args.apply and not args.json else None,
                       targets=r.targets(root, args.artifacts))
     code = 1 if outcome.problems else 0
-    if not args.json:
-        r.warn([f"not disposed of: {line}" for line in outcome.problems])
-        if args.apply and outcome.problems and not outcome.applied:
-            print(f"disposed of nothing: {len(outcome.problems)} version(s) left as they are")
-            return code
-    if r.show_unapplied(outcome, args.json, "dispose of"):
+    if r.show_problems(outcome, args, "not disposed of", "disposed of nothing") or \
+            r.show_unapplied(outcome, args.json, "dispose of"):
         return code
     size = r.human_bytes(outcome.nbytes)
     where = ", ".join(f"{n} from {name}" for name, n in outcome.deleted.items())
