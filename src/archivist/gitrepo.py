@@ -553,7 +553,7 @@ def blob_id(root: Path, rev: str, path: str) -> str | None:
     return _object_id(root, f"{rev}:{path}")
 
 
-_COMMIT_FORMAT = "--format=%x1e%H%x1f%P%x1f%an <%ae>%x1f%cI%x1f%s%x1f%(trailers:only,unfold)%x1f"
+_COMMIT_FIELDS = ("%H", "%P", "%an <%ae>", "%cI", "%s", "%(trailers:only,unfold)")
 
 
 def commit_records(root: Path, revs: Sequence[str], *, first_parent: bool = False,
@@ -561,28 +561,13 @@ def commit_records(root: Path, revs: Sequence[str], *, first_parent: bool = Fals
                    ) -> list[tuple[list[str], list[tuple[str, str]]]]:
     """``([sha, parents, author, committer date, subject, trailers], [(status, path)])``
     for each commit of ``git log REVS`` (or of the commits given on ``stdin``), oldest
-    first, from one ``git log --name-status -z`` (with ``first_parent`` a merge shows its
+    first, from one ``git log --name-status`` (with ``first_parent`` a merge shows its
     diff against its first parent)."""
-    args = ["log", "--no-renames", "--name-status", "-z", _COMMIT_FORMAT]
-    if stdin is not None:
-        args += ["--no-walk=unsorted", "--stdin"]
-    else:
-        args.append("--reverse")
+    args = ["--no-walk=unsorted"] if stdin is not None else ["--reverse"]
     if first_parent:
         args.append("--first-parent")
-    out = git_bytes([*args, *revs, "--"], root,
-                    input="".join(f"{c}\n" for c in stdin).encode() if stdin is not None
-                    else None)
-    records = []
-    for chunk in out.split(b"\x1e"):
-        if not chunk.strip():
-            continue
-        fields = chunk.decode("utf-8", "surrogateescape").split("\x1f")
-        head, rest = fields[:6], fields[6] if len(fields) > 6 else ""
-        tokens = [t for t in rest.lstrip("\n").split("\0") if t.strip("\n")]
-        changes = [(tokens[i].strip()[:1], tokens[i + 1]) for i in range(0, len(tokens) - 1, 2)]
-        records.append((head, changes))
-    return records
+    return [(list(r.fields), [(f.status, f.path) for f in r.files])
+            for r in log(root, [*args, *revs], _COMMIT_FIELDS, files="status", stdin=stdin)]
 
 
 def verify_tag(root: Path, tag: str, allowed_signers: Path | None,

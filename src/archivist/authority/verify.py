@@ -259,10 +259,8 @@ def _dated(root: Path, commits: list[CommitFacts]) -> list[CommitFacts]:
     dates = {c.sha: c.date for c in commits}
     outside = sorted({c.parent for c in commits if c.parent and c.parent not in dates})
     if outside:
-        for line in gitrepo.git(["log", "--no-walk=unsorted", "--stdin", "--format=%H %cI"],
-                                root, input="".join(f"{p}\n" for p in outside).encode(),
-                                ).splitlines():
-            sha, _, when = line.partition(" ")
+        for record in gitrepo.log(root, ["--no-walk=unsorted"], ("%H", "%cI"), stdin=outside):
+            sha, when = record.fields
             if when:
                 dates[sha] = dt.datetime.fromisoformat(when)
     return [dataclasses.replace(c, parent_date=dates.get(c.parent)) if c.parent else c
