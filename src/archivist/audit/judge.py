@@ -631,11 +631,7 @@ def disposed_records(commit: LedgerCommit, document: tuple[str, Any] | None,
     if commit.kind != "dispose":
         return []
     path, doc = document if document is not None else (None, None)
-    entries: list[Mapping[str, Any]] = []
-    if isinstance(doc, Mapping) and isinstance(doc.get("entries"), list):
-        entries = [e for e in doc["entries"] if isinstance(e, Mapping)]
-    if not entries:
-        entries = [{"artifact": a, "version": v} for a, v in commit.pairs()]
+    entries = [e.as_dict() for e in read_event(commit, doc).entries]
     details = doc.get("details") if isinstance(doc, Mapping) else None
     deleted = details.get("deleted_from") if isinstance(details, Mapping) else None
     approvals = tuple(commit.values(TRAILER_APPROVAL))
