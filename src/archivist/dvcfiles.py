@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from archivist import dvctemplate, yamlload
 from archivist.errors import ConfigError
+from archivist.frozen import field, frozen, replace
 from archivist.yamlload import LinedDict, LinedList
 
 DVC_YAML = "dvc.yaml"
@@ -39,7 +39,7 @@ def is_declaring_file(path: str) -> bool:
     return is_dvc_file(path) or is_pipeline_file(path)
 
 
-@dataclass(frozen=True)
+@frozen
 class Version:
     """One content hash of an artifact, as DVC records it."""
 
@@ -58,7 +58,7 @@ class Version:
         return f"md5:{self.digest}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Artifact:
     """One DVC output (or registry entry), with where its tags live."""
 
