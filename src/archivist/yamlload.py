@@ -296,8 +296,10 @@ def _flow_plain(text: str, pos: int, key: bool) -> tuple[Any, int]:
             not text.startswith(": ", end) and not (key and text.startswith(":", end)):
         end += 1
     raw = text[pos:end].rstrip(" ")
-    if not _plain_ok(raw) or ":" in raw or (end < len(text) and text[end] in "[{"):
-        raise _Unsure  # (libyaml versions differ on a colon inside a flow scalar)
+    if not _plain_ok(raw) or ":" in raw or raw[0] == "?" or \
+            (end < len(text) and text[end] in "[{"):
+        # in a flow, "?" always starts a key; libyaml versions differ on a colon inside
+        raise _Unsure
     value = _resolve(raw)
     if key and not isinstance(value, str):
         raise _Unsure
