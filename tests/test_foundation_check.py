@@ -37,6 +37,7 @@ def governed(dvc_repo: Repo) -> Repo:
 
 def test_untagged_model_fails_with_location_and_fix(governed: Repo) -> None:
     add_model(governed)
+    before = governed.read("models/clf.pkl.dvc")
     proc = governed.archivist("check", "models/clf.pkl.dvc")
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
@@ -44,19 +45,24 @@ def test_untagged_model_fails_with_location_and_fix(governed: Repo) -> None:
                         "'owner' (rule models/**)")
     assert "  fix: archivist tag models/clf.pkl owner=... data.source=... "\
         "retention=experiment|standard|regulated" in lines
-    assert "Traceback" not in proc.stderr
+    assert proc.stderr == ""
+    assert governed.read("models/clf.pkl.dvc") == before  # check reads, never edits
 
 
 def test_tag_then_check_passes_and_dvc_keeps_tags(governed: Repo) -> None:
     add_model(governed)
     tagged = governed.archivist("tag", "models/clf.pkl", *TAGS)
     assert tagged.returncode == 0, tagged.stderr
-    assert governed.archivist("check", "models/clf.pkl.dvc").returncode == 0
+    passed = governed.archivist("check", "models/clf.pkl.dvc")
+    assert passed.returncode == 0 and passed.stdout == ""
+    assert passed.stderr.strip() == "archivist: 1 artifact(s) checked, all comply"
     # DVC still reads the file, and `dvc add` of new content keeps the tags.
     add_model(governed, content=b"weights-2")
     text = governed.read("models/clf.pkl.dvc")
     assert "owner: ana@example.com" in text and "source: s3://raw/2024" in text
-    assert governed.archivist("check", "--all").returncode == 0
+    after = governed.archivist("check", "--all", "--json")
+    assert after.returncode == 0
+    assert json.loads(after.stdout)["violations"] == []
     status = governed.dvc("status")
     assert "models/clf.pkl" not in status.stdout  # up to date
 
@@ -112,10 +118,14 @@ def test_staged_reads_the_index_not_the_working_tree(governed: Repo) -> None:
     add_model(governed)
     governed.git("add", "models/clf.pkl.dvc")
     governed.archivist("tag", "models/clf.pkl", *TAGS)  # tagged on disk, not staged
-    assert governed.archivist("check", "--all").returncode == 0
+    on_disk = governed.archivist("check", "--all")
+    assert on_disk.returncode == 0
+    assert on_disk.stderr.strip() == "archivist: 1 artifact(s) checked, all comply"
     proc = governed.archivist("check", "--staged")
     assert proc.returncode == 1
-    assert "missing required tag 'owner'" in proc.stdout
+    assert proc.stdout.startswith("models/clf.pkl.dvc:2: artifact models/clf.pkl: missing "
+                                  "required tag 'owner'")
+    assert "fix: archivist tag models/clf.pkl owner=..." in proc.stdout
 
 
 def test_range_names_the_commit_that_bypassed_the_hook(governed: Repo) -> None:
@@ -130,9 +140,12 @@ def test_range_names_the_commit_that_bypassed_the_hook(governed: Repo) -> None:
                                   "models/clf.pkl: missing required tag 'owner'")
     assert "in 2 commit(s) checked" in proc.stdout
     # The range reads each commit's blobs: fixing the working tree changes nothing.
-    assert governed.archivist("check", "--all").returncode == 0
+    fixed = governed.archivist("check", "--all")
+    assert fixed.returncode == 0
+    assert fixed.stderr.strip() == "archivist: 1 artifact(s) checked, all comply"
     clean = governed.archivist("check", "--from-ref", "HEAD~1", "--to-ref", "HEAD")
     assert clean.returncode == 0, clean.stdout
+    assert clean.stderr.strip() == "archivist: 1 artifact(s) in 1 commit(s) checked, all comply"
 
 
 def test_range_with_policy_change_checks_tip(governed: Repo) -> None:
@@ -164,7 +177,9 @@ def test_require_dvc_refuses_models_in_git(governed: Repo) -> None:
         "models/raw.bin: committed straight to git, but the policy wants it tracked by DVC "
         "(rule models/**)")
     assert "git rm --cached -- models/raw.bin && dvc add models/raw.bin" in proc.stdout
-    assert governed.archivist("require-dvc", "README.md").returncode == 0
+    governed.write("README.md", "# models\n")
+    readme = governed.archivist("require-dvc", "README.md")  # no rule covers it
+    assert readme.returncode == 0 and "committed straight to git" not in readme.stdout
     base = governed.head()
     governed.commit("raw model in git")
     ranged = governed.archivist("check", "--from-ref", base)
@@ -188,7 +203,11 @@ def test_pipeline_outputs_registry_and_lock(governed: Repo) -> None:
     tagged = governed.archivist("tag", "fraud-clf", *TAGS)
     assert tagged.returncode == 0, tagged.stderr
     assert "in dvc.yaml" in tagged.stdout
-    assert governed.archivist("check", "dvc.yaml").returncode == 0
+    entry = governed.read("dvc.yaml").split("fraud-clf:", 1)[1]
+    assert "owner: ana@example.com" in entry  # the tags went to the registry entry
+    checked = governed.archivist("check", "dvc.yaml")
+    assert checked.returncode == 0, checked.stdout
+    assert checked.stderr.strip() == "archivist: 1 artifact(s) checked, all comply"
     # DVC still reads the edited dvc.yaml.
     assert "up to date" in governed.dvc("status").stdout
 
@@ -216,13 +235,16 @@ def test_init_writes_and_never_overwrites(dvc_repo: Repo) -> None:
     proc = git_repo.archivist("init", "--template", "minimal")
     assert proc.returncode == 0
     assert "archivist-check" in proc.stdout
-    assert "owner" in git_repo.read("archivist.yaml")
+    written = git_repo.read("archivist.yaml")
+    assert "owner" in written
     again = git_repo.archivist("init")
     assert again.returncode == 2 and "pass --force" in again.stderr
+    assert git_repo.read("archivist.yaml") == written  # refused: the file untouched
     assert git_repo.archivist("init", "--template", "regulated", "--force").returncode == 0
     assert "reviewer" in git_repo.read("archivist.yaml")
     unknown = git_repo.archivist("init", "--template", "gold", "--force")
     assert unknown.returncode == 2 and "minimal, regulated, standard" in unknown.stderr
+    assert "reviewer" in git_repo.read("archivist.yaml")  # still the regulated one
 
 
 def test_help_teaches(git_repo: Repo) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from archivist import __version__
+from archivist.commands._common import HelpFormatter
 from archivist.errors import EXIT_INTERRUPTED, EXIT_USAGE, ArchivistError
 
 EXIT_BUG = 3
@@ -78,7 +79,7 @@ def _build_parser(modules: Sequence[str]) -> argparse.ArgumentParser:
         description="Git-native governance for ML artifacts tracked with DVC: metadata "
         "gates, signed releases, retention as code.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"archivist {__version__}")
     parser.add_argument("-C", dest="directory", metavar="DIR", type=Path,

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from archivist import dvctemplate, yamlload
 from archivist.errors import ConfigError
+from archivist.frozen import field, frozen, replace
 from archivist.yamlload import LinedDict, LinedList
 
 DVC_YAML = "dvc.yaml"
@@ -50,7 +50,7 @@ def declaring_file(path: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@frozen
 class Version:
     """One content hash of an artifact, as DVC records it."""
 
@@ -69,7 +69,7 @@ class Version:
         return f"md5:{self.digest}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Artifact:
     """One DVC output (or registry entry), with where its tags live."""
 
@@ -520,7 +520,7 @@ def registry_path(base_dir: str, path: Any, where: str, line: int) -> str:
 # stage was built from (lineage)
 
 
-@dataclass(frozen=True)
+@frozen
 class LockedPath:
     """A dependency or output of a locked stage: its repo path and the hash DVC recorded
     (None when it recorded none: a URL's etag, a dependency DVC could not hash)."""
@@ -529,7 +529,7 @@ class LockedPath:
     version: Version | None
 
 
-@dataclass(frozen=True)
+@frozen
 class LockedStage:
     """One stage of a ``dvc.lock``: what it ran, on what, and what it made."""
 

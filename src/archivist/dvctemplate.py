@@ -20,12 +20,12 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
 from archivist import yamlload
 from archivist.errors import ArchivistError, ConfigError
+from archivist.frozen import frozen
 
 # json, shlex, copy and tomllib are imported where used: `archivist check` imports this
 # module on every commit, and most pipelines are not templated.
@@ -324,7 +324,7 @@ def _is_map_or_seq(value: Any) -> bool:
     return isinstance(value, (dict, list))
 
 
-@dataclass(frozen=True)
+@frozen
 class Stage:
     """One stage as DVC runs it: its name, its definition with every ``${...}`` replaced,
     and the definition it came from (for line numbers)."""

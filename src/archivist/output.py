@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # the gate's types, for the renderers below (no import at run time)
@@ -14,6 +13,8 @@ if TYPE_CHECKING:  # the gate's types, for the renderers below (no import at run
 
 
 def _default(value: Any) -> Any:
+    from dataclasses import asdict, is_dataclass  # only when JSON is printed
+
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
     if isinstance(value, dt.date | dt.datetime):

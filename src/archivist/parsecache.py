@@ -18,19 +18,18 @@ from __future__ import annotations
 # pickle and gitrepo are imported where used: `archivist check`
 # imports this module on every commit, and uses it only for large checks.
 import contextlib
-import dataclasses
 import itertools
 import os
 from pathlib import Path
 from typing import Any
 
 from archivist.dvcfiles import Artifact, Version
+from archivist.frozen import field_names, is_frozen
 
 SCHEMA = 3  # bump whenever parsing gives different artifacts for the same text
 ENV_SWITCH = "ARCHIVIST_PARSE_CACHE"
 # Field names of what is stored: a changed dataclass makes old entries unreadable as such.
-_FINGERPRINT = (SCHEMA, tuple(f.name for f in dataclasses.fields(Artifact)),
-                tuple(f.name for f in dataclasses.fields(Version)))
+_FINGERPRINT = (SCHEMA, field_names(Artifact), field_names(Version))
 
 Key = tuple[str, str, str | None]  # (declaring file, its blob id, its dvc.lock's blob id)
 Value = tuple[Artifact, ...] | str  # the artifacts, or the error message of a failed parse
@@ -76,6 +75,12 @@ _SAFE_MODULES = ("archivist.dvcfiles", "archivist.history")
 _SAFE_DATETIME = ("date", "datetime", "timezone", "timedelta")
 
 
+def _is_dataclass(found: Any) -> bool:
+    import dataclasses  # for the history's classes; the hook's are frozen records
+
+    return isinstance(found, type) and dataclasses.is_dataclass(found)
+
+
 def _load(handle: Any) -> Any:
     """``pickle.load`` that builds only archivist's data classes and dates."""
     import pickle
@@ -86,7 +91,7 @@ def _load(handle: Any) -> Any:
                 return super().find_class(module, name)
             if module in _SAFE_MODULES:
                 found = super().find_class(module, name)
-                if isinstance(found, type) and dataclasses.is_dataclass(found):
+                if is_frozen(found) or _is_dataclass(found):
                     return found
             raise pickle.UnpicklingError(f"{module}.{name} is not cache data")
 

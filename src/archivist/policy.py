@@ -1,7 +1,8 @@
 """Load and validate ``archivist.yaml``, the policy reviewed like code.
 
 Every key is checked: an unknown one is an error naming the file, its line, and the
-nearest known spelling. The result is a tree of frozen dataclasses; nothing here touches
+nearest known spelling. The result is a tree of frozen records (``frozen``: dataclasses
+without their import cost on the hook path); nothing here touches
 git or DVC. Tag ``pattern:`` constraints are RE2 expressions (``google-re2``): matching
 takes linear time, so no value can make the hook hang; what RE2 cannot compile
 (backreferences, lookaround) is refused here, at load. Dates and durations are bounded
@@ -14,12 +15,12 @@ import datetime as dt
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from archivist import dates, yamlload
 from archivist.errors import ConfigError
+from archivist.frozen import field, frozen
 from archivist.globs import glob_match
 from archivist.yamlload import LinedDict, LinedList
 
@@ -32,7 +33,7 @@ DVC_FIELDS = ("desc", "type", "labels")  # output fields DVC keeps beside ``meta
 _FULL_HASH = re.compile(r"(?:md5:)?([0-9a-f]{32}(?:\.dir)?)")
 
 
-@dataclass(frozen=True)
+@frozen
 class Pattern:
     """A ``pattern:`` constraint: an RE2 expression, searched in time linear in the value."""
 
@@ -44,7 +45,7 @@ class Pattern:
         return self.compiled.search(text) is not None
 
 
-@dataclass(frozen=True)
+@frozen
 class Constraint:
     """What one required tag must hold. ``{}`` means: present and not empty."""
 
@@ -60,7 +61,7 @@ class Constraint:
     hint: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Rule:
     """One ``tags:`` entry: which artifacts it covers and what they must carry."""
 
@@ -94,7 +95,7 @@ class Rule:
             not (self.exclude and self.excludes(path))
 
 
-@dataclass(frozen=True)
+@frozen
 class RetentionClass:
     name: str
     active_days: int
@@ -103,7 +104,7 @@ class RetentionClass:
     basis: str | None = None  # why this long: the law or contract the record cites
 
 
-@dataclass(frozen=True)
+@frozen
 class Hold:
     """A retention hold. ``path`` is normalised (``./models/a.bin`` and ``models/a.bin/`` are
     ``models/a.bin``): an artifact path, a folder (covers what is below it) or a glob.
@@ -124,7 +125,7 @@ class Hold:
         return self.covers(path) and (self.until is None or on <= self.until)
 
 
-@dataclass(frozen=True)
+@frozen
 class Retention:
     default: str
     classes: Mapping[str, RetentionClass]
@@ -133,7 +134,7 @@ class Retention:
     lineage: bool = True  # a kept version keeps what it was built from
 
 
-@dataclass(frozen=True)
+@frozen
 class Identity:
     """One ``signing.identities`` entry: who may sign, and under which root.
 
@@ -162,7 +163,7 @@ class Identity:
             else "a signing.identities entry"
 
 
-@dataclass(frozen=True)
+@frozen
 class Signing:
     method: str
     required_for: str | None
@@ -173,7 +174,7 @@ class Signing:
     since: dt.date | None = None  # release tags made before it are legacy (unsigned, adopted)
 
 
-@dataclass(frozen=True)
+@frozen
 class SharedRepository:
     """Another repository that uses the same DVC remotes: read only, never changed."""
 
@@ -182,7 +183,7 @@ class SharedRepository:
     line: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Remotes:
     active: str | None
     archive: str | None
@@ -209,7 +210,7 @@ class Remotes:
 AUTHORITY_ACTIONS = ("archive", "restore", "dispose", "release", "policy")
 
 
-@dataclass(frozen=True)
+@frozen
 class Permission:
     """Who may do one action: any principal of ``roles``; ``approvals`` distinct principals
     of those roles must approve the exact plan first (0: none needed)."""
@@ -220,7 +221,7 @@ class Permission:
     line: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Authority:
     """Who may do what. ``signers`` is a git SSH allowed-signers file (repository path)."""
 
@@ -238,7 +239,7 @@ class Authority:
             principal in self.roles.get(role, ()) for role in permission.roles)
 
 
-@dataclass(frozen=True)
+@frozen
 class Policy:
     """The whole validated policy; ``source`` is where it was read from."""
 

@@ -1,16 +1,26 @@
-"""Fast, safe YAML reading with line numbers (libyaml through PyYAML), as DVC reads it.
+"""Fast, safe YAML reading with line numbers, as DVC reads it.
 
 DVC reads its files with ruamel.yaml's safe loader, which follows YAML 1.2's core schema:
 ``yes``/``no``/``on``/``off`` are strings, ``017`` is 17 and ``0o17`` is 15, ``1e3`` is a
 float, ``1:30`` is a string (no base-60 numbers). PyYAML follows YAML 1.1 and reads all of
-those differently, so the loader here swaps PyYAML's resolvers and number constructors for
-ruamel's 1.2 ones (a document that says ``%YAML 1.1`` is read by 1.1 rules, as ruamel does).
-ruamel.yaml itself is ten times slower at reading, so it is kept for round-trip edits only
-(see ``tagedit``). Like DVC, a mapping with the same key twice is refused (PyYAML silently
-keeps the last one, while a reviewer reads the first).
+those differently, so the full reader (``yamlfull``: libyaml through PyYAML) swaps PyYAML's
+resolvers and number constructors for ruamel's 1.2 ones (a document that says ``%YAML 1.1``
+is read by 1.1 rules, as ruamel does). ruamel.yaml itself is ten times slower at reading,
+so it is kept for round-trip edits only (see ``tagedit``). Like DVC, a mapping with the
+same key twice is refused (PyYAML silently keeps the last one, while a reviewer reads the
+first).
 
 Mappings and sequences come back as ``LinedDict``/``LinedList``: plain containers that also
 remember the 1-based line of each key or item, for messages like ``models/m.pkl.dvc:3: ...``.
+
+The documents the pre-commit hook reads (a ``.dvc`` file as DVC writes it, a policy) are
+nearly always the same few shapes: block mappings and sequences of simple keys, plain or
+quoted one-line scalars, one-line flow collections, comments. ``load`` reads those line by
+line here, without importing PyYAML (about 15 ms of every commit); at the first thing
+outside that subset (an anchor, a tag, a multi-line scalar, a tab, a non-ASCII character, a
+timestamp, a repeated key, anything odd or malformed) it hands the whole text to
+``yamlfull``, so values, lines and error messages are the same either way
+(``tests/test_yaml_lines.py`` holds the two readers to the same answers).
 """
 
 from __future__ import annotations
@@ -19,23 +29,9 @@ import datetime as dt
 import re
 from typing import Any
 
-import yaml
-
 from archivist.errors import YAMLFileError
 
-try:  # libyaml is in every PyYAML wheel; the pure-Python parser is the slow fallback.
-    _BaseLoader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - only on source builds without libyaml
-    _BaseLoader = yaml.SafeLoader
-
-# Nodes that aliases add beyond those written in the file. Real files use a few anchors
-# (shared stage defaults); an alias bomb ("billion laughs") adds billions. The file's own
-# size is bounded by MAX_FILE_BYTES, not by a node count: a dvc.yaml with 100,000 outputs
-# is large, not hostile.
-MAX_ALIAS_EXPANSION = 100_000
 MAX_FILE_BYTES = 16 * 1024 * 1024
-
-_TAG = "tag:yaml.org,2002:"
 
 
 class LinedDict(dict):
@@ -64,18 +60,6 @@ class LinedList(list):
 
     def line_of(self, index: int) -> int:
         return self.lines[index] if 0 <= index < len(self.lines) else self.line
-
-
-class _BadValue(yaml.MarkedYAMLError):
-    """A scalar the schema resolves to a type it cannot hold (``2027-02-30``)."""
-
-
-class _DuplicateKey(yaml.MarkedYAMLError):
-    """A mapping names the same key twice; ``first`` is the 1-based line of the first."""
-
-    def __init__(self, key: Any, first: int, mark: Any) -> None:
-        super().__init__(problem=f"duplicate key {key!r} (first on line {first})",
-                         problem_mark=mark)
 
 
 # ---------------------------------------------------------------- the YAML 1.2 core schema
@@ -126,177 +110,12 @@ def _float_12(text: str) -> float:
     return sign * float(digits)
 
 
-_SAFE = yaml.constructor.SafeConstructor()  # PyYAML's own builders, for what 1.2 shares
-
-
-def _timestamp(text: str) -> dt.date | dt.datetime:
-    return _SAFE.construct_yaml_timestamp(yaml.ScalarNode(_TAG + "timestamp", text))
-
-
 def _null(text: str) -> None:
     return None
 
 
 def _bool(text: str) -> bool:
     return text.lower() in ("true", "yes", "on", "y")
-
-
-def _int_11(text: str) -> int:
-    return _SAFE.construct_yaml_int(yaml.ScalarNode(_TAG + "int", text))
-
-
-def _float_11(text: str) -> float:
-    return _SAFE.construct_yaml_float(yaml.ScalarNode(_TAG + "float", text))
-
-
-# Plain scalars of these tags are built straight from their text, on both paths.
-_SCALAR_12 = {_TAG + "null": _null, _TAG + "bool": _bool, _TAG + "int": _int_12,
-              _TAG + "float": _float_12, _TAG + "timestamp": _timestamp}
-_SCALAR_11 = {**_SCALAR_12, _TAG + "int": _int_11, _TAG + "float": _float_11}
-
-
-def _scalar_constructor(build: Any) -> Any:
-    def construct(loader: Any, node: yaml.ScalarNode) -> Any:
-        text = loader.construct_scalar(node)
-        try:
-            return build(text)
-        except (ValueError, OverflowError) as exc:
-            # 2027-02-30, or an integer of 5,000 digits: DVC's own reader crashes on these.
-            kind = node.tag.rpartition(":")[2]
-            problem = f"{text!r} is not a valid date: {exc}" if kind == "timestamp" else \
-                f"{text[:40]!r}... is too long for a number"
-            raise _BadValue(problem=problem, problem_mark=node.start_mark) from None
-    return construct
-
-
-def _flatten(node: yaml.MappingNode) -> None:
-    """Resolve ``<<`` merge keys as ruamel (DVC) does: merged pairs first, in an order where
-    a later one wins; so a mapping's own keys beat what it merges, and in ``<<: [*a, *b]``
-    ``*a`` beats ``*b``. The count of merged pairs stays on the node (``merged``), so that a
-    repeated key is told from a merged one however often the node is merged elsewhere.
-    (PyYAML keeps the first pair of each key instead, which loses to DVC on nested merges.)
-    """
-    merge: list[tuple[yaml.Node, yaml.Node]] = []
-    index = 0
-    while index < len(node.value):
-        key_node, value_node = node.value[index]
-        if key_node.tag == _TAG + "merge":
-            if merge:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark,
-                    "found a second merge key '<<'", key_node.start_mark)
-            del node.value[index]
-            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) \
-                else [value_node]
-            for source in reversed(sources):
-                if not isinstance(source, yaml.MappingNode):
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping", node.start_mark,
-                        f"expected a mapping to merge, but found {source.id}",
-                        source.start_mark)
-                _flatten(source)
-                merge.extend(source.value)
-        else:
-            if key_node.tag == _TAG + "value":
-                key_node.tag = _TAG + "str"
-            index += 1
-    if merge:
-        node.value = merge + node.value
-        node.merged = len(merge)  # type: ignore[attr-defined]
-
-
-def _construct_map(loader: Any, node: yaml.MappingNode):  # type: ignore[no-untyped-def]
-    data = LinedDict()
-    data.line = node.start_mark.line + 1
-    yield data
-    _flatten(node)
-    merged = getattr(node, "merged", 0)  # merged pairs come first; written keys override
-    for index, (key_node, value_node) in enumerate(node.value):
-        key = loader.construct_object(key_node, deep=False)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                "found an unhashable key", key_node.start_mark,
-            ) from None
-        if index >= merged and key in data and data.lines[key] is not None:
-            raise _DuplicateKey(key, data.lines[key], key_node.start_mark)
-        data[key] = loader.construct_object(value_node, deep=False)
-        # a merged key's line is the anchor's: it may repeat, it is not written twice here
-        data.lines[key] = key_node.start_mark.line + 1 if index >= merged else None
-    for key, line in data.lines.items():
-        if line is None:
-            data.lines[key] = data.line
-
-
-def _construct_seq(loader: Any, node: yaml.SequenceNode):  # type: ignore[no-untyped-def]
-    data = LinedList()
-    data.line = node.start_mark.line + 1
-    yield data
-    for child in node.value:
-        data.append(loader.construct_object(child, deep=False))
-        data.lines.append(child.start_mark.line + 1)
-
-
-def _loader_class(name: str, resolvers: tuple[tuple[str, str, str], ...] | None,
-                  scalars: dict[str, Any]) -> type:
-    cls: type = type(name, (_BaseLoader,), {})
-    if resolvers is not None:
-        cls.yaml_implicit_resolvers = {}  # type: ignore[attr-defined]
-        for tag, regexp, first in resolvers:
-            cls.add_implicit_resolver(  # type: ignore[attr-defined]
-                _TAG + tag, re.compile(regexp, re.X),
-                [("" if c == "\0" else c) for c in first])
-    cls.add_constructor(_TAG + "map", _construct_map)  # type: ignore[attr-defined]
-    cls.add_constructor(_TAG + "seq", _construct_seq)  # type: ignore[attr-defined]
-    for tag, build in scalars.items():
-        cls.add_constructor(tag, _scalar_constructor(build))  # type: ignore[attr-defined]
-    return cls
-
-
-_Loader12 = _loader_class("_Loader12", _RESOLVERS_12, _SCALAR_12)
-_Loader11 = _loader_class("_Loader11", None, _SCALAR_11)  # PyYAML's own resolvers are 1.1
-_DECLARES_11 = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n)*%YAML[ \t]+1\.1[ \t]*(?:#[^\n]*)?$",
-                          re.M)
-
-
-def _check_aliases(root: yaml.Node, where: str) -> None:
-    """Refuse a node graph whose aliases add more than MAX_ALIAS_EXPANSION nodes, or loop.
-
-    Each distinct node is visited once: the cost is the size of the file, never of the
-    expansion.
-    """
-    sizes: dict[int, int] = {}  # node id -> nodes once every alias below it is expanded
-    entered: set[int] = set()  # on the current path, not finished yet
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, finished = stack.pop()
-        key = id(node)
-        if isinstance(node, yaml.ScalarNode):
-            sizes[key] = 1
-            continue
-        children = [c for pair in node.value for c in pair] \
-            if isinstance(node, yaml.MappingNode) else node.value
-        if finished:
-            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
-            entered.discard(key)
-            continue
-        if key in sizes:
-            continue
-        entered.add(key)
-        stack.append((node, True))
-        for child in children:
-            if id(child) in entered:
-                raise YAMLFileError(f"{where}: YAML aliases refer to themselves",
-                                    "remove the recursive '*alias'")
-            if id(child) not in sizes:
-                stack.append((child, False))
-    if sizes[id(root)] - len(sizes) > MAX_ALIAS_EXPANSION:
-        raise YAMLFileError(
-            f"{where}: YAML aliases expand to more than {MAX_ALIAS_EXPANSION:,} nodes",
-            "remove the nested '*alias' references (an alias bomb?)",
-        )
 
 
 def decode(data: bytes, where: str) -> str:
@@ -313,196 +132,315 @@ def decode(data: bytes, where: str) -> str:
         ) from None
 
 
-# ---------------------------------------------------------------- the fast path
-# PyYAML's constructor spends most of a load in its generic Python machinery (generators,
-# per-node resolver walks). Nearly every document archivist reads (each .dvc file DVC
-# writes, dvc.yaml, the policy) is plain mappings, sequences and untagged scalars: those are
-# built straight from libyaml's events, three times faster. Anything else (an anchor, alias,
-# explicit tag or merge key, a repeated key, several documents, a value that does not
-# construct, a syntax error) returns _SLOW and goes through the full loader, so values,
-# lines and error messages are the same either way.
-
-try:
-    from yaml.cyaml import CParser as _CParser
-except ImportError:  # pragma: no cover - only on source builds without libyaml
-    _CParser = None
-
-_SLOW: Any = object()  # "use the full loader"
-_NO_KEY: Any = object()  # an open mapping waits for its next key
-_MAX_FAST_DEPTH = 100
 
 
-class _Schema:
-    """How plain scalars resolve under one YAML version, with a cache of common values."""
+# ---------------------------------------------------------------- the line reader
+# Anything it does not read exactly as libyaml + the 1.2 schema would raises _Unsure, and
+# the full reader takes the whole text. It never reports an error itself.
 
-    def __init__(self, loader: type, scalars: dict[str, Any]) -> None:
-        self.resolvers: dict[Any, list[tuple[str, Any]]] = \
-            loader.yaml_implicit_resolvers  # type: ignore[attr-defined]
-        self.scalars = scalars
-        self.cache: dict[str, Any] = {}  # keys and common values recur in every .dvc file
-        if None in self.resolvers:  # pragma: no cover - a wildcard resolver from a plugin
-            raise RuntimeError("unexpected wildcard YAML resolver")
-
-    def plain(self, value: str) -> Any:
-        """An unquoted scalar as the full loader resolves it, or _SLOW for the rarer tags."""
-        try:
-            return self.cache[value]
-        except KeyError:
-            pass
-        result = value
-        for tag, regexp in self.resolvers.get(value[:1], ()):
-            if regexp.match(value):
-                build = self.scalars.get(tag)
-                if build is None:
-                    result = _SLOW
-                else:
-                    try:
-                        result = build(value)
-                    except (ValueError, OverflowError):
-                        result = _SLOW  # the full loader reports it, with its line
-                break
-        if len(value) <= 64:  # names and enum-like values, not descriptions
-            if len(self.cache) > 4096:
-                self.cache.clear()
-            self.cache[value] = result
-        return result
+class _Unsure(Exception):
+    """Outside the subset read here: the full reader decides."""
 
 
-_SCHEMA_12 = _Schema(_Loader12, _SCALAR_12)
-_SCHEMA_11 = _Schema(_Loader11, _SCALAR_11)
+_BUILDERS = {"bool": _bool, "int": _int_12, "float": _float_12, "null": _null}
+_PLAIN: dict[str, list[tuple[str, re.Pattern[str]]]] = {}  # first character -> resolvers
+for _tag, _regexp, _first in _RESOLVERS_12:
+    _compiled = re.compile(_regexp, re.X)
+    for _char in _first:
+        _PLAIN.setdefault("" if _char == "\0" else _char, []).append((_tag, _compiled))
+del _tag, _regexp, _first, _compiled, _char
 
-def reads_as_text(value: str) -> bool:
-    """True when ``value`` written as a plain scalar reads back as this text under both YAML
-    1.2 (DVC) and 1.1 (PyYAML and older tools): ``yes``, ``1:30``, ``0012345``, ``1e3`` do not.
-    """
-    if value in ("y", "Y", "n", "N"):  # booleans in the YAML 1.1 spec, not in PyYAML
+_KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.\-/]*):(?: +|$)")  # a simple key and its colon
+_UNSAFE = re.compile(r"[^\n\x20-\x7e]")  # tabs, CR, control and non-ASCII characters
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")  # a plain scalar may not start with these
+_FLOW_END = frozenset(",]}")
+_ESCAPES = {"\\": "\\", '"': '"', "/": "/", "n": "\n", "t": "\t", "r": "\r", "0": "\0"}
+_HEX = {"x": 2, "u": 4, "U": 8}
+_plain_cache: dict[str, Any] = {}
+
+
+def _resolve(text: str) -> Any:
+    """An unquoted scalar as the 1.2 core schema reads it (a timestamp or ``<<``: unsure)."""
+    try:
+        return _plain_cache[text]
+    except KeyError:
+        pass
+    value: Any = text
+    for tag, regexp in _PLAIN.get(text[:1], ()):
+        if regexp.match(text):
+            build = _BUILDERS.get(tag)
+            if build is None and tag == "timestamp" and len(text) == 10:
+                build = _date  # 2027-12-31 (a time of day: the full reader)
+            if build is None:
+                raise _Unsure
+            try:
+                value = build(text)
+            except (ValueError, OverflowError):
+                raise _Unsure from None
+            break
+    if len(text) <= 64 and len(_plain_cache) < 4096:
+        _plain_cache[text] = value
+    return value
+
+
+def _date(text: str) -> dt.date:
+    return dt.date(int(text[:4]), int(text[5:7]), int(text[8:]))
+
+
+def _plain_ok(text: str) -> bool:
+    """A plain scalar's text that means only itself (not a key, comment or indicator)."""
+    if not text or text[-1] == ":" or ": " in text or " #" in text:
         return False
-    for schema in (_SCHEMA_12, _SCHEMA_11):
-        for _tag, regexp in schema.resolvers.get(value[:1], ()):
-            if regexp.match(value):
-                return False
-    return True
+    first = text[0]
+    return first not in _INDICATORS or (first in "-?:" and len(text) > 1 and text[1] != " ")
 
 
-_SCALAR, _MAP_START, _SEQ_START = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
-_MAP_END, _SEQ_END, _DOC_END = yaml.MappingEndEvent, yaml.SequenceEndEvent, yaml.DocumentEndEvent
-
-
-def _build(next_event: Any) -> Any:
-    """The document from libyaml's events, as the full loader would construct it."""
-    next_event()  # StreamStartEvent
-    event = next_event()
-    if type(event) is yaml.StreamEndEvent:
-        return None
-    if type(event) is not yaml.DocumentStartEvent:
-        return _SLOW
-    schema = _SCHEMA_11 if event.version == (1, 1) else _SCHEMA_12
-    # Names bound locally: this loop runs once per YAML node of every file read.
-    scalar, map_start, seq_start, map_end, seq_end = (
-        _SCALAR, _MAP_START, _SEQ_START, _MAP_END, _SEQ_END)
-    plain, slow, no_key, lined_list = schema.plain, _SLOW, _NO_KEY, LinedList
-    stack: list[Any] = []  # open containers, innermost last
-    pending: list[Any] = []  # per open container: (key, line) awaiting a value, or _NO_KEY
-    parent: Any = None
-    root: Any = slow
+def _quoted(text: str, pos: int) -> tuple[str, int]:
+    """The quoted scalar starting at ``text[pos]`` and the position after it (one line)."""
+    quote = text[pos]
+    out: list[str] = []
+    i = pos + 1
     while True:
-        event = next_event()
-        kind = type(event)
-        if kind is scalar:
-            if event.anchor is not None or event.tag is not None:
-                return slow
-            value = plain(event.value) if event.implicit[0] else event.value
-            if value is slow:
-                return slow
-            line = event.start_mark.line + 1
-        elif kind is map_start or kind is seq_start:
-            if event.anchor is not None or event.tag is not None or \
-                    len(stack) >= _MAX_FAST_DEPTH:
-                return slow
-            parent = LinedDict() if kind is map_start else lined_list()
-            parent.line = event.start_mark.line + 1
-            stack.append(parent)
-            pending.append(no_key)
-            continue
-        elif kind is map_end or kind is seq_end:
-            value = stack.pop()
-            pending.pop()
-            line = value.line
-            parent = stack[-1] if stack else None
-        elif kind is _DOC_END:
-            return root if type(next_event()) is yaml.StreamEndEvent else slow
-        else:  # an alias
-            return slow
-        if parent is None:
-            root = value
-        elif type(parent) is lined_list:
-            parent.append(value)
-            parent.lines.append(line)
+        end = text.find(quote, i) if quote == "'" else _next_of(text, i, '"\\')
+        if end < 0:
+            raise _Unsure  # continues on the next line: folded, read by the full reader
+        out.append(text[i:end])
+        if quote == "'":
+            if text.startswith("''", end):
+                out.append("'")
+                i = end + 2
+                continue
+            return "".join(out), end + 1
+        if text[end] == '"':
+            return "".join(out), end + 1
+        code = text[end + 1:end + 2]
+        if code in _ESCAPES:
+            out.append(_ESCAPES[code])
+            i = end + 2
+        elif code in _HEX:
+            digits = text[end + 2:end + 2 + _HEX[code]]
+            if len(digits) != _HEX[code] or not all(c in "0123456789abcdefABCDEF"
+                                                    for c in digits):
+                raise _Unsure
+            char = int(digits, 16)
+            if 0xD800 <= char <= 0xDFFF or char > 0x10FFFF:
+                raise _Unsure
+            out.append(chr(char))
+            i = end + 2 + _HEX[code]
         else:
-            key = pending[-1]
-            if key is no_key:
-                if isinstance(value, dict | list):
-                    return slow  # a complex key
-                try:
-                    if value in parent:
-                        return slow  # a repeated key: the full loader names both lines
-                except TypeError:
-                    return slow
-                pending[-1] = (value, line)
+            raise _Unsure
+
+
+def _next_of(text: str, start: int, chars: str) -> int:
+    found = [i for i in (text.find(c, start) for c in chars) if i >= 0]
+    return min(found) if found else -1
+
+
+def _rest_is_comment(text: str, pos: int) -> bool:
+    rest = text[pos:]
+    stripped = rest.lstrip(" ")
+    return not stripped or (stripped[0] == "#" and len(stripped) < len(rest))
+
+
+def _flow(text: str, pos: int, line: int) -> tuple[Any, int]:
+    """The flow collection or scalar at ``text[pos]`` (one line) and the position after it."""
+    while text.startswith(" ", pos):
+        pos += 1
+    char = text[pos:pos + 1]
+    if char in ("[", "{"):
+        mapping = char == "{"
+        container: Any = LinedDict() if mapping else LinedList()
+        container.line = line
+        close = "}" if mapping else "]"
+        pos += 1
+        first = True
+        while True:
+            while text.startswith(" ", pos):
+                pos += 1
+            if text.startswith(close, pos):
+                if not first and text[pos - 1:pos] == ",":
+                    raise _Unsure  # a trailing comma
+                return container, pos + 1
+            if not first:
+                if not text.startswith(",", pos):
+                    raise _Unsure
+                pos += 1
+                while text.startswith(" ", pos):
+                    pos += 1
+                if text.startswith(close, pos):
+                    raise _Unsure
+            first = False
+            if mapping:
+                key, pos = _flow_plain(text, pos, key=True)
+                if not text.startswith(": ", pos):
+                    raise _Unsure
+                if key in container:
+                    raise _Unsure  # a repeated key: the full reader names both lines
+                value, pos = _flow(text, pos + 2, line)
+                container[key] = value
+                container.lines[key] = line
             else:
-                parent[key[0]] = value
-                parent.lines[key[0]] = key[1]
-                pending[-1] = no_key
+                value, pos = _flow(text, pos, line)
+                if text.startswith(":", pos):
+                    raise _Unsure  # a single-pair mapping inside a sequence
+                container.append(value)
+                container.lines.append(line)
+    if char in ("'", '"'):
+        return _quoted(text, pos)
+    return _flow_plain(text, pos, key=False)
 
 
-def _fast_load(text: str) -> Any:
-    if _CParser is None:
-        return _SLOW
-    try:
-        return _build(_CParser(text).get_event)
-    except Exception:  # a syntax error: the full loader reports it, with its line
-        return _SLOW
+def _flow_plain(text: str, pos: int, key: bool) -> tuple[Any, int]:
+    end = pos
+    while end < len(text) and text[end] not in _FLOW_END and text[end] not in "[{" and \
+            not text.startswith(": ", end) and not (key and text.startswith(":", end)):
+        end += 1
+    raw = text[pos:end].rstrip(" ")
+    if not _plain_ok(raw) or ":" in raw or raw[0] == "?" or \
+            (end < len(text) and text[end] in "[{"):
+        # in a flow, "?" always starts a key; libyaml versions differ on a colon inside
+        raise _Unsure
+    value = _resolve(raw)
+    if key and not isinstance(value, str):
+        raise _Unsure
+    return value, pos + len(raw)
 
 
-def _full_load(text: str, where: str) -> Any:
-    loader = (_Loader11 if _DECLARES_11.match(text) else _Loader12)(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_aliases(node, where)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
+def _inline(text: str, line: int) -> Any:
+    """The value written after ``key: `` or ``- `` on one line, a comment allowed after."""
+    if text[0] in "[{'\"":
+        value, end = _flow(text, 0, line)
+        if not _rest_is_comment(text, end):
+            raise _Unsure
+        return value
+    cut = text.find(" #")
+    raw = (text[:cut] if cut >= 0 else text).rstrip(" ")
+    if not _plain_ok(raw):
+        raise _Unsure
+    return _resolve(raw)
+
+
+class _Lines:
+    """The document's meaningful lines: (1-based number, indent, text without the indent)."""
+
+    def __init__(self, text: str) -> None:
+        self.items: list[tuple[int, int, str]] = []
+        for number, raw in enumerate(text.split("\n"), 1):
+            body = raw.lstrip(" ")
+            if not body or body[0] == "#":
+                continue
+            if body.startswith(("---", "...", "%")) or len(body) > 1000:
+                raise _Unsure  # document markers, directives; keys past libyaml's 1,024
+            self.items.append((number, len(raw) - len(body), body.rstrip(" ")))
+        self.at = 0
+
+    def peek(self) -> tuple[int, int, str] | None:
+        return self.items[self.at] if self.at < len(self.items) else None
+
+
+def _is_item(body: str) -> bool:
+    return body == "-" or body.startswith("- ")
+
+
+def _block(lines: _Lines, indent: int) -> Any:
+    here = lines.peek()
+    assert here is not None
+    return _sequence(lines, indent) if _is_item(here[2]) else _mapping(lines, indent)
+
+
+def _after_scalar(lines: _Lines, indent: int) -> None:
+    """A scalar ends its line: a deeper line next would continue it (or be an error)."""
+    following = lines.peek()
+    if following is not None and following[1] > indent:
+        raise _Unsure
+
+
+def _mapping(lines: _Lines, indent: int) -> LinedDict:
+    mapping = LinedDict()
+    mapping.line = lines.items[lines.at][0]
+    while (here := lines.peek()) is not None and here[1] == indent:
+        number, _, body = here
+        if _is_item(body):
+            raise _Unsure
+        match = _KEY.match(body)
+        if match is None:
+            raise _Unsure
+        key = _resolve(match.group(1))
+        if not isinstance(key, str) or key in mapping:
+            raise _Unsure
+        rest = body[match.end():]
+        lines.at += 1
+        if rest and rest[0] != "#":
+            mapping[key] = _inline(rest, number)
+            _after_scalar(lines, indent)
+        else:
+            following = lines.peek()
+            if following is not None and following[1] > indent:
+                mapping[key] = _block(lines, following[1])
+            elif following is not None and following[1] == indent and _is_item(following[2]):
+                mapping[key] = _sequence(lines, indent)  # `outs:` then `- md5: ...`
+            else:
+                mapping[key] = None
+        mapping.lines[key] = number
+    return mapping
+
+
+def _sequence(lines: _Lines, indent: int) -> LinedList:
+    sequence = LinedList()
+    sequence.line = lines.items[lines.at][0]
+    while (here := lines.peek()) is not None and here[1] == indent and _is_item(here[2]):
+        number, _, body = here
+        rest = body[1:].lstrip(" ")
+        if not rest or rest[0] == "#" or _is_item(rest):
+            raise _Unsure  # an empty item, or a sequence in a sequence on one line
+        column = indent + len(body) - len(rest)
+        if _KEY.match(rest):
+            # `- key: value`: a mapping whose keys stand at the column of the first one
+            lines.items[lines.at] = (number, column, rest)
+            value: Any = _mapping(lines, column)
+            following = lines.peek()
+            if following is not None and following[1] > indent:
+                raise _Unsure
+        else:
+            lines.at += 1
+            value = _inline(rest, number)
+            _after_scalar(lines, indent)
+        sequence.append(value)
+        sequence.lines.append(number)
+    return sequence
+
+
+def _read_lines(text: str) -> Any:
+    """The document read line by line; _Unsure when the full reader must decide."""
+    if _UNSAFE.search(text):
+        raise _Unsure
+    lines = _Lines(text)
+    first = lines.peek()
+    if first is None:
+        return None  # only comments and blank lines: an empty document
+    value = _block(lines, first[1])
+    if lines.peek() is not None:
+        raise _Unsure  # a line at an indent that closes nothing open: malformed
+    return value
 
 
 def load(text: str | bytes, where: str) -> Any:
     """Parse one YAML document; raise ``YAMLFileError`` naming ``where`` and the line."""
     if isinstance(text, bytes):
         text = decode(text, where)
-    value = _fast_load(text)
-    if value is not _SLOW:
-        return value
     try:
-        return _full_load(text, where)
-    except (_BadValue, _DuplicateKey) as exc:
-        line = f":{exc.problem_mark.line + 1}" if exc.problem_mark is not None else ""
-        hint = "keep one of them: DVC refuses a repeated key" if isinstance(
-            exc, _DuplicateKey) else "fix the value, or quote it to keep it as text"
-        raise YAMLFileError(f"{where}{line}: {exc.problem}", hint) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        # At end of input (an unclosed bracket) the problem mark points past the last line;
-        # the context mark shows where the unfinished construct began.
-        if exc.context_mark is not None and mark is not None and \
-                mark.line >= text.count("\n") and mark.line > exc.context_mark.line:
-            mark = exc.context_mark
-        last_line = max(1, len(text.splitlines()))
-        line = f":{min(mark.line + 1, last_line)}" if mark is not None else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise YAMLFileError(f"{where}{line}: malformed YAML: {problem}",
-                            "fix the syntax at that line") from None
-    except yaml.YAMLError as exc:
-        raise YAMLFileError(f"{where}: malformed YAML: {exc}", "fix the syntax") from None
-    except RecursionError:
-        raise YAMLFileError(f"{where}: YAML nested too deeply", "flatten the file") from None
+        return _read_lines(text)
+    except (_Unsure, RecursionError):
+        pass
+    from archivist import yamlfull
+
+    return yamlfull.load(text, where)
+
+
+def reads_as_text(value: str) -> bool:
+    """True when ``value`` written as a plain scalar reads back as this text under both YAML
+    1.2 (DVC) and 1.1 (PyYAML and older tools): ``yes``, ``1:30``, ``0012345``, ``1e3`` do not.
+    """
+    from archivist import yamlfull
+
+    return yamlfull.reads_as_text(value)

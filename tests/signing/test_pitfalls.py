@@ -83,10 +83,30 @@ def test_bundle_inside_the_signed_folder_is_an_extra_file(tmp_path) -> None:
     with pytest.raises(ValueError, match="Extra files"):
         model_signing.verifying.Config().use_elliptic_key_verifier(public_key=public) \
             .set_hashing_config(model_signing.hashing.Config()).verify(model, inside)
-    # archivist keeps bundles under .archivist/signatures, outside every artifact.
-    from archivist.release.names import bundle_path
 
-    assert bundle_path("models/set", "v1.0.0").startswith(".archivist/signatures/")
+
+def test_a_released_folder_verifies_with_model_signing_itself(dvc_repo, keys) -> None:  # type: ignore[no-untyped-def]
+    """archivist writes the bundle outside the folder it signs: model-signing's own CLI
+    finds no extra file in the released folder and accepts the bundle over it."""
+    repo = dvc_repo
+    for name in ("a.bin", "sub/b.bin"):
+        repo.write(f"models/set/{name}", os.urandom(2000))
+    repo.dvc("add", "-q", "models/set")
+    repo.write("models/set.dvc", repo.read("models/set.dvc").replace(
+        "  path: set", "  path: set\n  meta:\n    owner: ana@example.com"))
+    repo.write("archivist.yaml", POLICY_KEY)
+    repo.write("keys/release.pub", keys.public_pem)
+    repo.commit("folder model")
+    proc = repo.archivist("release", "models/set", "v1.0.0", "--key", keys.private, "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    bundle = repo.root / json.loads(proc.stdout)["bundle"]
+    assert bundle.is_file()
+    folder = repo.root / "models" / "set"
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) \
+        == ["a.bin", "sub/b.bin"]
+    accepted = run([BIN / "model_signing", "verify", "key", "models/set", "--signature",
+                    bundle, "--public_key", "keys/release.pub"], repo.root, check=False)
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
 
 
 def test_check_never_imports_the_signing_stack(sample) -> None:

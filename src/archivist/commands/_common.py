@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from archivist import gitrepo
@@ -31,5 +32,33 @@ def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
 
 
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, without importing ``shutil``.
+
+    argparse imports ``shutil`` (and with it ``bz2`` and ``lzma``, 2-3 ms) to size its help
+    the first time an option is added, on every run of every command; the pre-commit hook
+    never prints help. Same answer: ``COLUMNS``, else stdout's terminal, else 80.
+    """
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's raw-description formatter, told its width (see ``terminal_columns``)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         terminal_columns() - 2 if width is None else width)
+
+
 def formatter() -> type[argparse.HelpFormatter]:
-    return argparse.RawDescriptionHelpFormatter
+    return HelpFormatter

@@ -11,16 +11,16 @@ import datetime as dt
 import re
 import shlex
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from archivist.dvcfiles import Artifact
+from archivist.frozen import as_dict, frozen
 from archivist.policy import Constraint, Policy, Rule
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@dataclass(frozen=True)
+@frozen
 class Violation:
     """One broken requirement, located where the tag should be written."""
 
@@ -42,7 +42,7 @@ class Violation:
         return f"{prefix}{where}: artifact {self.artifact}: {self.problem} (rule {self.rule})"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return as_dict(self)
 
 
 def _empty(value: Any) -> bool:
