@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 from dvc.utils.serialize._yaml import parse_yaml as dvc_parse_yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from archivist.dvcfiles import parse_dvc_file
@@ -33,6 +33,8 @@ VALUES = st.one_of(TRICKY, st.text(st.characters(codec="utf-8", exclude_categori
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(VALUES)
+@example("\x85")  # NEL: a line break to YAML, a space when written plain
+@example("a\u2028b")
 def test_any_text_reads_back_as_written(value: str) -> None:
     new, _ = edit_tags(DVC_FILE, "models/clf.pkl.dvc", "models/clf.pkl", None,
                        {"note": value}, [])

@@ -136,10 +136,19 @@ def _entry(doc: Any, file: str, artifact_path: str,
     raise ConfigError(f"{file}: declares no output {artifact_path!r}")
 
 
+_YAML_BREAKS = frozenset("\x85\u2028\u2029")
+
+
 def _scalar(value: Any) -> Any:
     """``value`` as ruamel should write it: a string that would read back as something else
     (``yes``, ``0012345``, ``2024-01-01``) single-quoted, anything else as it is."""
     if isinstance(value, str):
+        if any(c in _YAML_BREAKS or not c.isprintable() for c in value):
+            # NEL, LS, PS are line breaks to YAML: written plain or single-quoted they read
+            # back as a space; double quotes escape them (\N, \L, \P)
+            from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+            return DoubleQuotedScalarString(value)
         if not yamlload.reads_as_text(value):
             from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
