@@ -265,7 +265,7 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
         raise ConfigError(f"{bundle_rel} is already committed, but tag {tag} is missing",
                           "restore the tag from its release commit, or release another "
                           "version")
-    ledger.ensure_can_commit(root, policy.branch)
+    ledger.ensure_can_commit(root, policy.branch, action="release")
     version_ = artifact.version
     files, extras = _content(root, artifact, version_, policy)
     digests = signing.hash_files(files, md5=True, progress=progress)
@@ -331,7 +331,7 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
     if policy.signing is None:
         raise ConfigError("archivist.yaml has no signing: section",
                           "add signing: with the keys or identities that verify releases")
-    ledger.ensure_can_commit(root, policy.branch)
+    ledger.ensure_can_commit(root, policy.branch, action="release")
     if info.commit not in signing.first_parents(root, head):
         raise ReleaseRefused(f"{tag} points at {info.commit[:10]}, which is not on the "
                              "first-parent history of HEAD", [],
