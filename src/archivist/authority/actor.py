@@ -26,8 +26,8 @@ from archivist.errors import ConfigError
 from archivist.policy import Authority, Policy
 
 HOW_TO_SIGN = ("git config gpg.format ssh && git config user.signingkey "
-               "~/.ssh/id_ed25519.pub, and its line in the signers file "
-               "(see docs/authority.md)")
+               "~/.ssh/id_ed25519.pub; the key needs its line in the signers file, see "
+               "docs/authority.md")
 
 
 class NotAuthorized(ConfigError):
@@ -52,12 +52,14 @@ def _email(root: Path) -> str:
 
 def check_signing_config(root: Path) -> None:
     """Raise ``NotAuthorized`` when git is not set up to sign commits with an SSH key."""
-    fmt = (gitrepo.config_value(root, "gpg.format") or "openpgp").lower()
-    if fmt != "ssh":
+    fmt = gitrepo.config_value(root, "gpg.format")
+    if fmt is None or fmt.lower() != "ssh":
+        shown = f"gpg.format is {fmt}" if fmt else "gpg.format is not set (git's default " \
+            "is OpenPGP)"
         raise NotAuthorized(
-            f"authority: needs SSH commit signing, but gpg.format is {fmt} "
-            "(the signers file is git's SSH allowed-signers format; OpenPGP and X.509 "
-            "signatures cannot be judged by it)", HOW_TO_SIGN)
+            f"authority: needs SSH commit signing for {_email(root)}, but {shown}: the "
+            "signers file is git's SSH allowed-signers format, which cannot judge OpenPGP "
+            "or X.509 signatures", HOW_TO_SIGN)
     if gitrepo.config_value(root, "user.signingkey") is None and \
             gitrepo.config_value(root, "gpg.ssh.defaultKeyCommand") is None:
         raise NotAuthorized(f"authority: needs signed commits, but git has no "
@@ -130,6 +132,6 @@ def require(root: Path, policy: Policy, action: str, rev: str = "HEAD") -> Signe
         raise NotAuthorized(
             f"{signer.describe()} may not {action}: authority.may.{action} grants it to "
             f"{', '.join(roles) or 'nobody'}, and {signer.principal} holds {held}",
-            "ask for the role in archivist.yaml (a policy change, signed by the policy "
-            "role), or run it as someone who holds it")
+            "ask for the role: a change to archivist.yaml signed by the policy role; or "
+            "let someone who holds it run this")
     return signer

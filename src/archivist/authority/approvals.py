@@ -163,8 +163,8 @@ def refusal(state: ApprovalState) -> ApprovalMissing:
         f"dispose plan {state.plan} has {len(state.counted)} of the {state.needed} "
         f"approval(s) authority.may.dispose asks for (distinct principals holding "
         f"{', '.join(state.roles) or 'no role'}){why}: nothing was deleted",
-        "each approver runs `archivist approve dispose` (same --as-of and artifacts) and "
-        "pushes it; then rerun")
+        "each approver runs `archivist approve dispose` with the same --as-of and "
+        "artifacts, and pushes it; then rerun")
 
 
 def require_approvals(root: Path, policy: Policy,
