@@ -74,6 +74,10 @@ def test_an_unauthorized_signer_is_refused_before_any_remote_is_touched(
     line = refused_untouched(governed, governed.archivist("dispose", "--apply",
                                                           "--as-of", V1_DUE), 2)
     assert "may not dispose" in line and "compliance" in line
+    act_as(governed, team["bot"])  # retention-bot: may archive, not restore
+    line = refused_untouched(governed, governed.archivist("restore", "models/clf.pkl",
+                                                          "--rev", "HEAD~1"), 2)
+    assert "bot@example.com" in line and "may not restore" in line
     assert remote_state(governed) == before and governed.head() == head
     assert not governed.git("status", "--porcelain").stdout.strip()
 
