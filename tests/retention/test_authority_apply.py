@@ -219,6 +219,10 @@ def test_two_distinct_approvals_dispose_with_a_signed_commit_naming_them(
     assert digest_of(deletions_of(approval)) == plan.stdout.strip()
     assert approval["details"]["approver"] == "carl@example.com"
     assert approval["meaning"] == "approval"
+    # the gate judges the same records by the signers file at each parent: no finding
+    base = governed.git("log", "-1", "--format=%H", "--", ".archivist/allowed_signers").stdout
+    gate = governed.archivist("check", "--from-ref", base.strip(), "--to-ref", "HEAD")
+    assert gate.returncode == 0, gate.stdout + gate.stderr
     # spent: the same approvals never authorize another dispose
     again = governed.archivist("dispose", "--apply", "--as-of", V1_DUE)
     assert "nothing is due" in again.stdout
@@ -244,3 +248,6 @@ def test_an_approval_signed_by_a_key_added_in_the_same_commit_does_not_count(
                                                           "--as-of", V1_DUE), 1)
     assert "has 1 of the 2" in line and "unknown-signer" in line
     assert remote_state(governed) == before
+    # and the gate, judging the same commits, fails on the forged one
+    gate = governed.archivist("check", "--from-ref", first, "--to-ref", "HEAD")
+    assert gate.returncode == 1, gate.stdout + gate.stderr

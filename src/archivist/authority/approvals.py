@@ -74,8 +74,9 @@ class ApprovalState:
 
 
 def digest_of(deletions: Sequence[PlannedDeletion]) -> str:
-    """The plan digest of ``deletions`` (each row once)."""
-    return plan_digest(set(deletions))
+    """The plan digest of ``deletions``: every row, as the dispose event file records them
+    (``authority.judge`` recomputes it from there the same way)."""
+    return plan_digest(deletions)
 
 
 def deletions_of(document: Mapping[str, Any]) -> list[PlannedDeletion]:
@@ -184,7 +185,7 @@ def require_approvals(root: Path, policy: Policy,
 def approval_event(deletions: Sequence[PlannedDeletion], *, meaning: Meaning, approver: str,
                    key: str, as_of: dt.date, branch: str, head: str) -> ledger.Event:
     """The signed record that ``approver`` approves (or reviewed) this exact plan."""
-    rows = sorted(set(deletions))
+    rows = sorted(deletions)
     digest = plan_digest(rows)
     artifacts = len({d.artifact for d in rows})
     verb = "approve" if meaning is Meaning.APPROVAL else "review"

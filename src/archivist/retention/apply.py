@@ -841,7 +841,7 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
                     objects=tuple(sorted(r.oid for r in due_objs[(i.path, i.version)]
                                          .in_copy_order())))
                     for i in due if (i.path, i.version) in due_objs]
-                outcome.plan = plan_digest(set(deletions))
+                outcome.plan = plan_digest(deletions)  # the rows its entries record
                 answer = authorize(deletions)
                 if answer is None:
                     outcome.items = [i for i in due if (i.path, i.version) in due_objs]
