@@ -27,3 +27,11 @@ def test_release_needs_the_release_role_and_its_commit_is_signed(  # type: ignor
     assert 'Good "git" signature for ana@example.com' in checked.stderr
     trailers = sample.git("log", "-1", "--format=%(trailers)").stdout
     assert "Archivist-Event: release" in trailers and "Archivist-Meaning: authorship" in trailers
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(signers)
+    tag = sample.git("-c", f"gpg.ssh.allowedSignersFile={allowed}", "verify-tag", "clf@v1.0.0",
+                     check=False)
+    assert tag.returncode == 0 and 'Good "git" signature for ana@example.com' in tag.stderr
+    # the gate judges the release commit and its tag by the signers file at the parent
+    gate = sample.archivist("check", "--from-ref", head, "--to-ref", "HEAD")
+    assert gate.returncode == 0, gate.stdout + gate.stderr

@@ -199,12 +199,13 @@ def _make_tags(root: Path, commit: str, record: release_names.ReleaseRecord, sta
     if message:
         text = message.strip() + "\n\n" + text.split("\n\n", 1)[1]
     made = [record.tag]
-    gitrepo.git(["tag", "-a", "-F", "-", "--", record.tag, commit], root,
+    kind = "-s" if ledger.signs(root) else "-a"  # authority: tags signed as commits are
+    gitrepo.git(["tag", kind, "-F", "-", "--", record.tag, commit], root,
                 input=text.encode("utf-8"))
     if stage:
         counter = release_names.next_stage_counter(_all_tags(root), record.name)
         stage_tag = release_names.stage_tag_name(record.name, stage, counter)
-        gitrepo.git(["tag", "-a", "-F", "-", "--", stage_tag, commit], root,
+        gitrepo.git(["tag", kind, "-F", "-", "--", stage_tag, commit], root,
                     input=release_names.stage_message(record.name, record.version, stage)
                     .encode("utf-8"))
         made.append(stage_tag)
