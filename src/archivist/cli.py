@@ -25,7 +25,7 @@ EXIT_BUG = 3
 
 # The order `archivist --help` lists them in; modules found beyond these come after.
 COMMAND_ORDER = ("init", "check", "require-dvc", "tag", "ls", "plan", "lineage", "archive",
-                 "restore", "dispose", "release", "verify", "push", "audit")
+                 "restore", "dispose", "approve", "release", "verify", "push", "audit")
 
 EPILOG = """\
 exit codes: 0 ok, 1 policy violations or failed verification, 2 usage or

@@ -592,3 +592,42 @@ def verify_tag(root: Path, tag: str, allowed_signers: Path | None,
     if "no signature found" in text or "cannot verify a non-tag object" in text:
         return "N", "", ""
     return ("U" if key else "B"), "", key.strip()
+
+
+def config_value(root: Path, key: str) -> str | None:
+    """``git config KEY`` as git resolves it (repository, global, system), None when unset."""
+    proc = git_proc(["config", "--get", key], root)
+    text = proc.stdout.decode("utf-8", "replace").strip()
+    return text if proc.returncode == 0 and text else None
+
+
+def probe_signature(root: Path, allowed_signers: Path | None,
+                    ) -> tuple[str, str, str] | str:
+    """Sign a throwaway commit as ``git commit -S`` would, and judge it as ``git log`` does.
+
+    The commit goes to a temporary object store (the repository's objects are only read
+    through it), so nothing in the repository changes. Returns ``(%G?, principal, key
+    fingerprint)`` with ``allowed_signers`` as the signers file (valid-after/valid-before
+    judged now), or git's own line when it cannot sign (no key, agent or passphrase).
+    """
+    import tempfile
+
+    objects = git(["rev-parse", "--path-format=absolute", "--git-path", "objects"],
+                  root).strip()
+    with tempfile.TemporaryDirectory(prefix="archivist-probe-") as tmp:
+        env = {"GIT_OBJECT_DIRECTORY": tmp, "GIT_ALTERNATE_OBJECT_DIRECTORIES": objects}
+        empty = git_proc(["hash-object", "-t", "tree", "-w", "--stdin"], root, input=b"",
+                         env=env)
+        made = git_proc(["commit-tree", "-S", empty.stdout.decode().strip()], root,
+                        input=b"archivist: signing probe\n", env=env)
+        if made.returncode != 0 or empty.returncode != 0:
+            lines = [line.strip() for line in made.stderr.decode("utf-8", "replace")
+                     .splitlines() if line.strip()]
+            errors = [line for line in lines if line.startswith(("error:", "fatal:"))]
+            return (errors or lines or [f"git commit-tree exited {made.returncode}"])[0]
+        sha = made.stdout.decode().strip()
+        config = f"gpg.ssh.allowedSignersFile={allowed_signers or os.devnull}"
+        out = git(["-c", config, "log", "--no-walk", "--format=%G?%x1f%GS%x1f%GF", sha],
+                  root, env=env)
+    letter, principal, key = [*out.strip("\n").split("\x1f"), "", "", ""][:3]
+    return letter, principal, key

@@ -14,10 +14,15 @@ with trailers that ``git log --format='%(trailers)'`` shows:
 Artifact and Version trailers come in pairs, one pair per version, in the order of the
 event file's ``entries``. Event files are never edited or deleted; the audit flags any
 commit that does.
+
+When the policy committed at HEAD has ``authority:``, every record is signed with git's
+own signing (``git commit -S``) and carries ``Archivist-Meaning`` (authorship for an
+action, approval or review for an approval), and its event file says the meaning too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import secrets
@@ -27,10 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from archivist import gitrepo
+from archivist.authority.records import APPROVAL_EVENT, TRAILER_MEANING, Meaning
 from archivist.errors import ConfigError
 
 EVENTS_DIR = ".archivist/events"
-EVENT_KINDS = ("archive", "restore", "dispose", "hold", "release")
+EVENT_KINDS = ("archive", "restore", "dispose", "hold", "release", APPROVAL_EVENT)
 SCHEMA = 1
 TRAILER_PREFIX = "Archivist-"
 UNTIL_TRAILER = "Archivist-Until"  # a restore's end: active until this date
@@ -78,6 +84,7 @@ class Event:
     rule: str | None = None  # the policy rule that decided it ("class standard: archive 3y")
     extra_trailers: tuple[tuple[str, str], ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    meaning: Meaning = Meaning.AUTHORSHIP  # what its signature means, when it is signed
 
     def trailers(self) -> list[tuple[str, str]]:
         out = [("Archivist-Event", self.kind)]
@@ -122,9 +129,30 @@ def _actor(root: Path) -> str:
     return f"{name} <{email}>"
 
 
-def ensure_can_commit(root: Path, branch: str | None) -> None:
-    """Refuse early (before any remote is touched) when the audit commit could not be made."""
+def signs(root: Path, rev: str = "HEAD") -> bool:
+    """True when the policy committed at ``rev`` has ``authority:``: records are signed."""
+    from archivist.policy import POLICY_FILE, parse_policy
+
+    with gitrepo.CatFile(root) as cat:
+        data = cat.read(f"{rev}:{POLICY_FILE}")
+    return data is not None and parse_policy(data, POLICY_FILE).authority is not None
+
+
+def ensure_can_commit(root: Path, branch: str | None, action: str | None = None) -> None:
+    """Refuse early (before any remote is touched) when the audit commit could not be made:
+    with ``authority:`` in the policy committed at HEAD, also when git is not set up to
+    sign it, or (``action``) when the signer holds no role that may do it."""
     _actor(root)
+    if signs(root):
+        from archivist.authority.actor import check_signing_config, require
+        from archivist.policy import POLICY_FILE, parse_policy
+
+        check_signing_config(root)
+        if action is not None:
+            with gitrepo.CatFile(root) as cat:
+                data = cat.read(f"HEAD:{POLICY_FILE}")
+            assert data is not None  # signs() read it
+            require(root, parse_policy(data, POLICY_FILE), action)
     current = gitrepo.current_branch(root)
     if current is None:
         raise ConfigError("HEAD is detached: the audit commit needs a branch",
@@ -142,22 +170,32 @@ def ensure_can_commit(root: Path, branch: str | None) -> None:
 
 
 def record(root: Path, event: Event, *, body: str = "", files: Sequence[str] = (),
-           now: dt.datetime | None = None) -> str:
-    """Write the event file, commit it (with ``files``, repo-relative) and return the SHA."""
+           now: dt.datetime | None = None, sign: bool | None = None) -> str:
+    """Write the event file, commit it (with ``files``, repo-relative) and return the SHA.
+
+    ``sign``: sign the commit with git's signing and add ``Archivist-Meaning``; None (the
+    default) signs when the policy committed at HEAD has ``authority:``."""
     if event.kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {event.kind!r}")
     at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     actor = _actor(root)
+    if sign is None:
+        sign = signs(root)
+    document = event.document(at, actor)
+    if sign:
+        event = dataclasses.replace(event, extra_trailers=(
+            *event.extra_trailers, (TRAILER_MEANING, event.meaning.value)))
+        document["meaning"] = event.meaning.value
     name = f"{at.strftime('%Y%m%dT%H%M%SZ')}-{event.kind}-{secrets.token_hex(4)}.json"
     rel = f"{EVENTS_DIR}/{name}"
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(event.document(at, actor), indent=2, sort_keys=False) + "\n",
+    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n",
                     encoding="utf-8")
     paths = [rel, *files]
     gitrepo.git(["add", "--", *paths], root)
-    gitrepo.git(["commit", "--quiet", "--no-verify", "-F", "-", "--", *paths], root,
-                input=event.message(body).encode("utf-8"))
+    gitrepo.git(["commit", "--quiet", "--no-verify", *(["-S"] if sign else []), "-F", "-",
+                 "--", *paths], root, input=event.message(body).encode("utf-8"))
     return gitrepo.git(["rev-parse", "HEAD"], root).strip()
 
 

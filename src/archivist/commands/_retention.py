@@ -218,6 +218,7 @@ def outcome_json(outcome: Any) -> dict[str, Any]:
         "kept_shared": outcome.kept_shared, "warnings": outcome.warnings,
         "problems": outcome.problems, "cache_removed": outcome.cache_removed,
         **({"until": outcome.until} if outcome.until else {}),
+        **({"plan": outcome.plan} if outcome.plan else {}),
     }
 
 

@@ -30,10 +30,19 @@ A version never archived whose objects are in no configured remote (never pushed
 only ever on another remote) is reported, one line each, and stays recorded as it was:
 no tombstone claims archivist disposed of it.
 
+With authority: in archivist.yaml, --apply first checks (nothing touched otherwise) that
+git will sign the tombstone for a principal whose role may dispose, then lists the
+remotes and deletes only when the plan's digest has the approvals authority.may.dispose
+asks for, from distinct principals holding its roles (`archivist approve dispose`); a plan
+that changed since needs new approvals. The signed commit names them (Archivist-Plan,
+Archivist-Approval). See docs/authority.md.
+
 exit codes: 0 ok, 1 a version's manifest is damaged, or its objects are in no configured
-            remote (the others are still disposed of),
+            remote (the others are still disposed of), or the plan lacks its approvals
+            (nothing deleted),
             2 usage or configuration error (dirty policy, future --as-of with --apply,
-            two remote names for one place, missing credentials)
+            two remote names for one place, missing credentials, signing not set up or a
+            signer whose role may not dispose)
 """
 
 
@@ -66,5 +75,7 @@ def run(args: argparse.Namespace) -> int:
              else "")
           + (f"; {outcome.kept_shared} object(s) kept (a kept version uses them)"
              if outcome.kept_shared else "")
+          + (f"; plan {outcome.plan} (approvals in the commit's trailers)"
+             if outcome.plan else "")
           + f"; commit {outcome.commit[:10] if outcome.commit else '-'}")
     return code

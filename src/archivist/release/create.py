@@ -199,12 +199,13 @@ def _make_tags(root: Path, commit: str, record: release_names.ReleaseRecord, sta
     if message:
         text = message.strip() + "\n\n" + text.split("\n\n", 1)[1]
     made = [record.tag]
-    gitrepo.git(["tag", "-a", "-F", "-", "--", record.tag, commit], root,
+    kind = "-s" if ledger.signs(root) else "-a"  # authority: tags signed as commits are
+    gitrepo.git(["tag", kind, "-F", "-", "--", record.tag, commit], root,
                 input=text.encode("utf-8"))
     if stage:
         counter = release_names.next_stage_counter(_all_tags(root), record.name)
         stage_tag = release_names.stage_tag_name(record.name, stage, counter)
-        gitrepo.git(["tag", "-a", "-F", "-", "--", stage_tag, commit], root,
+        gitrepo.git(["tag", kind, "-F", "-", "--", stage_tag, commit], root,
                     input=release_names.stage_message(record.name, record.version, stage)
                     .encode("utf-8"))
         made.append(stage_tag)
@@ -265,7 +266,7 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
         raise ConfigError(f"{bundle_rel} is already committed, but tag {tag} is missing",
                           "restore the tag from its release commit, or release another "
                           "version")
-    ledger.ensure_can_commit(root, policy.branch)
+    ledger.ensure_can_commit(root, policy.branch, action="release")
     version_ = artifact.version
     files, extras = _content(root, artifact, version_, policy)
     digests = signing.hash_files(files, md5=True, progress=progress)
@@ -331,7 +332,7 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
     if policy.signing is None:
         raise ConfigError("archivist.yaml has no signing: section",
                           "add signing: with the keys or identities that verify releases")
-    ledger.ensure_can_commit(root, policy.branch)
+    ledger.ensure_can_commit(root, policy.branch, action="release")
     if info.commit not in signing.first_parents(root, head):
         raise ReleaseRefused(f"{tag} points at {info.commit[:10]}, which is not on the "
                              "first-parent history of HEAD", [],

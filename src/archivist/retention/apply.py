@@ -22,7 +22,10 @@ the active remote, and a dead run's staging folder is removed by the next one.
 Before any of it, a run that changes remotes refuses (exit 2, nothing touched) when the
 two remote names are one place (``storage.same_place``), when ``archivist.yaml`` differs
 from the governed branch's commit (``committed_policy``), and when ``--as-of`` is after
-today: what deletes decides only from reviewed, committed state.
+today: what deletes decides only from reviewed, committed state. With ``authority:``, it
+also refuses (exit 2) unless git will sign the record for a principal whose role may do
+the action (``authority.actor``), and dispose deletes only a plan whose digest has the
+approvals ``may.dispose`` asks for (``authority.approvals``; exit 1 otherwise).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from archivist import gitrepo, ledger
+from archivist.authority.records import PlannedDeletion, plan_digest
 from archivist.errors import ArchivistError, ConfigError, IntegrityError, UsageError
 from archivist.policy import POLICY_FILE, Policy, Remotes, parse_policy
 from archivist.remotes import (
@@ -112,6 +116,7 @@ class Outcome:
     cache_removed: int = 0  # objects removed from this machine's DVC cache
     # (path, version) of the versions a problem line is about: one line each
     problem_keys: set[tuple[str, str]] = field(default_factory=set)
+    plan: str | None = None  # dispose: the digest of what it deletes (records.plan_digest)
 
     def problem(self, key: tuple[str, str], line: str) -> None:
         if key not in self.problem_keys:
@@ -178,7 +183,7 @@ def _today(now: dt.datetime | None) -> dt.date:
 
 
 def _refuse_early(root: Path, policy: Policy, as_of: dt.date,
-                  now: dt.datetime | None) -> None:
+                  now: dt.datetime | None, action: str) -> None:
     """Everything that must hold before a remote is touched (exit 2 otherwise)."""
     today = _today(now)
     if as_of > today:
@@ -187,6 +192,10 @@ def _refuse_early(root: Path, policy: Policy, as_of: dt.date,
                          f"drop --as-of; `archivist plan --as-of {as_of}` shows what "
                          "will be due then")
     ledger.ensure_can_commit(root, policy.branch)
+    if policy.authority is not None:
+        from archivist.authority.actor import require
+
+        require(root, policy, action)
     if policy_edited(root):
         raise ConfigError(f"{POLICY_FILE} has uncommitted changes: commands that change "
                           "remotes obey only the committed policy",
@@ -554,7 +563,7 @@ def _planned(root: Path, policy: Policy, as_of: dt.date, kind: str, apply: bool,
     A dry run may use the walk's caches; ``--apply`` walks the history afresh, since a
     cache may make a command faster but never change what it deletes."""
     if apply:
-        _refuse_early(root, policy, as_of, now)
+        _refuse_early(root, policy, as_of, now, kind)
     with repo_lock(root) if apply else contextlib.nullcontext():
         plan = build_plan_details(root, policy, as_of, fresh=apply)
         scope(plan, targets)
@@ -760,9 +769,15 @@ def _with_approvals(event: ledger.Event) -> ledger.Event:
     return dataclasses.replace(event, details={**event.details, "approvals": approvals})
 
 
+#: Given what a dispose would delete, the trailers that authorize it (Archivist-Plan,
+#: Archivist-Approval...), or None to stop there: nothing deleted, nothing recorded.
+Authorize = Callable[[Sequence[PlannedDeletion]], Sequence[tuple[str, str]] | None]
+
+
 def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
             progress: Progress | None = None, now: dt.datetime | None = None,
-            targets: Sequence[Target] | None = None) -> Outcome:
+            targets: Sequence[Target] | None = None,
+            authorize: Authorize | None = None) -> Outcome:
     """Delete the versions whose archive window is over, from the archive remote, their
     active remote (an output's own ``remote:``, else the policy's) and this machine's DVC
     cache, and commit the tombstone: what, which hashes, when, by which rule, and who
@@ -775,8 +790,16 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
     whose objects are in no configured remote (never pushed there: no tombstone may claim
     archivist disposed of it), is left alone and reported in ``Outcome.problems``; the
     others are still disposed of. ``targets``: only these artifacts.
+
+    ``authorize`` is asked, after every remote is listed and before anything is deleted;
+    with ``authority:`` and no ``authorize``, the plan must have its approvals
+    (``approvals.require_approvals``). ``Outcome.plan`` is the plan's digest.
     """
     progress = progress or Progress()
+    if authorize is None and apply and policy.authority is not None:
+        from archivist.authority.approvals import require_approvals
+
+        authorize = require_approvals(root, policy)
     with _planned(root, policy, as_of, "dispose", apply, now, targets) as (plan, due,
                                                                           outcome):
         if not apply or not due:
@@ -809,6 +832,22 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
             # the archive's copy of a shared object is the due version's own
             sets["active"] = _spare({"active": sets["active"]}, alone)["active"]
             order = _dispose_order(due_objs.values())
+            granted: Sequence[tuple[str, str]] = ()
+            if authorize is not None:
+                deletions = [PlannedDeletion(
+                    artifact=i.path, version=i.version,
+                    remote=archive_name if i.location == "archive"
+                    else remotes.active_of(i)[0],
+                    objects=tuple(sorted(r.oid for r in due_objs[(i.path, i.version)]
+                                         .in_copy_order())))
+                    for i in due if (i.path, i.version) in due_objs]
+                outcome.plan = plan_digest(deletions)  # the rows its entries record
+                answer = authorize(deletions)
+                if answer is None:
+                    outcome.items = [i for i in due if (i.path, i.version) in due_objs]
+                    outcome.nbytes = sum(i.size or 0 for i in outcome.items)
+                    return outcome
+                granted = answer
             progress.start("dispose", len(order) * 2, None)
             absent: dict[str, list[str]] = {}
             groups: dict[str, set[ObjectRef]] = {}
@@ -858,7 +897,9 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
                      "already_absent": {k: v for k, v in absent.items() if v},
                      "kept_shared": outcome.kept_shared,
                      "local_cache": {"removed": cache_gone, "note": cache_note},
-                     "copies_elsewhere": ELSEWHERE_NOTE},
+                     "copies_elsewhere": ELSEWHERE_NOTE,
+                     **({"plan": outcome.plan} if outcome.plan else {})},
+            extra_trailers=tuple(granted),
         )
         event = _with_approvals(event)
         outcome.applied = True
@@ -999,7 +1040,7 @@ def restore(root: Path, policy: Policy, path: str, version: str, *, as_of: dt.da
     that was disposed of restores nothing (``IntegrityError``): the pipeline could not
     come back whole."""
     progress = progress or Progress()
-    _refuse_early(root, policy, as_of, now)
+    _refuse_early(root, policy, as_of, now, "restore")
     with repo_lock(root):
         plan = build_plan_details(root, policy, as_of, fresh=True, with_lineage=with_inputs)
         item = _restorable(plan, path, version)
