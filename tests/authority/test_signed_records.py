@@ -168,7 +168,7 @@ def test_one_approval_where_two_are_needed(repo: AuthRepo) -> None:
 
 def test_two_approvals_by_one_principal(repo: AuthRepo) -> None:
     base = repo.head()
-    first, again = approve(repo, "carl"), approve(repo, "carl", meaning="review")
+    first, again = approve(repo, "carl"), approve(repo, "carl")
     sha = dispose(repo, "carl", [first, again])
     found = _named(repo, base, "missing-approval", sha)
     assert "carl@example.com again" in found["problem"]

@@ -55,8 +55,9 @@ EVENTS_DIR = ".archivist/events"
 #: The ``may`` action each recorded event needs (an approval needs the action it approves).
 ACTIONS = {"archive": "archive", "restore": "restore", "dispose": "dispose",
            "release": "release", "hold": "policy"}
-#: Meanings that count as one principal's approval of a plan.
-APPROVING = (Meaning.APPROVAL.value, Meaning.REVIEW.value)
+#: Meanings that count as one principal's approval of a plan: a review is recorded and
+#: shown, but it is not an approval (21 CFR Part 11 §11.50 keeps the two apart).
+APPROVING = (Meaning.APPROVAL.value,)
 #: How far a signed commit may be dated before its parent (clock skew) before the time git
 #: judged its key at is not believed: the committer chooses that date.
 SKEW = dt.timedelta(hours=1)
@@ -371,7 +372,8 @@ def _approval_findings(j: Judged, principal: str) -> list[AuthorityFinding]:
             problems.append(f"approval {short} is by {sig.principal}, who holds no role of "
                             "may.dispose")
         elif next(iter(a.values(TRAILER_MEANING)), None) not in APPROVING:
-            problems.append(f"approval {short} does not say it means approval or review")
+            meaning = next(iter(a.values(TRAILER_MEANING)), "nothing")
+            problems.append(f"approval {short} means {meaning}, not approval")
         elif plan is not None and plan not in a.values(TRAILER_PLAN):
             shown = next(iter(a.values(TRAILER_PLAN)), "none")
             problems.append(f"approval {short} is for plan {shown[:19]}..., not this one "

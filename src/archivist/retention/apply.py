@@ -565,11 +565,27 @@ def _planned(root: Path, policy: Policy, as_of: dt.date, kind: str, apply: bool,
     if apply:
         _refuse_early(root, policy, as_of, now, kind)
     with repo_lock(root) if apply else contextlib.nullcontext():
-        plan = build_plan_details(root, policy, as_of, fresh=apply)
+        plan = build_plan_details(root, policy, as_of, fresh=apply,
+                                  untrusted=_untrusted(root, policy) if apply else ())
         scope(plan, targets)
         due = [i for i in plan.items if i.action == kind]
         yield plan, due, Outcome(kind, due, warnings=plan.warnings,
                                  nbytes=sum(i.size or 0 for i in due))
+
+
+def _untrusted(root: Path, policy: Policy) -> set[str]:
+    """Ledger records a remote-changing command must not believe: under ``authority:``,
+    those the audit would reject (unsigned, unknown signer, unauthorized, forged)."""
+    if policy.authority is None:
+        return set()
+    from archivist.authority.verify import judge_history
+
+    cat = gitrepo.CatFile(root)
+    try:
+        return judge_history(root, gitrepo.resolve_commit(root, "HEAD"), cat,
+                             sign_all=False).untrusted()
+    finally:
+        cat.close()
 
 
 def _left_undone(items: Sequence[PlanItem], kind: str,
@@ -1042,7 +1058,8 @@ def restore(root: Path, policy: Policy, path: str, version: str, *, as_of: dt.da
     progress = progress or Progress()
     _refuse_early(root, policy, as_of, now, "restore")
     with repo_lock(root):
-        plan = build_plan_details(root, policy, as_of, fresh=True, with_lineage=with_inputs)
+        plan = build_plan_details(root, policy, as_of, fresh=True, with_lineage=with_inputs,
+                                  untrusted=_untrusted(root, policy))
         item = _restorable(plan, path, version)
         wanted = [item, *(_inputs(plan, item) if with_inputs else [])]
         warnings: list[str] = []
