@@ -631,3 +631,30 @@ def probe_signature(root: Path, allowed_signers: Path | None,
                   root, env=env)
     letter, principal, key = [*out.strip("\n").split("\x1f"), "", "", ""][:3]
     return letter, principal, key
+
+
+# Shared remotes: another repository's branch and tags, read into a private namespace.
+
+
+def fetch_refs(root: Path, url: str, refspecs: Sequence[str]) -> None:
+    """``git fetch`` of ``refspecs`` (forced, destinations pruned) from ``url`` into refs
+    of this repository: nothing is written to ``url``, no tag is followed into
+    ``refs/tags`` (another repository's release tags must never pin versions here), no
+    ``FETCH_HEAD``, no maintenance, never a credential prompt.
+
+    Raises ``GitError`` with git's own reason (unreachable, no such branch, not a
+    repository)."""
+    if url.startswith("-"):
+        raise GitError(f"{url!r} is not a repository URL", "write a path or a URL")
+    proc = git_proc(["fetch", "--quiet", "--no-tags", "--prune", "--force",
+                     "--no-write-fetch-head", "--no-auto-maintenance",
+                     "--no-recurse-submodules", "--", url, *refspecs], root,
+                    env={"GIT_TERMINAL_PROMPT": "0"})
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = next((ln for ln in lines if ln.startswith("fatal: ")),
+                      lines[-1] if lines else f"git fetch exited {proc.returncode}")
+        raise GitError(f"cannot fetch from {url}: {detail.removeprefix('fatal: ')}",
+                       "check the URL and branch in remotes.shared_with, and that this "
+                       "machine may read that repository")
+

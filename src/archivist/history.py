@@ -280,7 +280,8 @@ _SNAPSHOT_KIND = ("walk", 3, tuple(CommitArtifacts.__dataclass_fields__), _PATHS
 
 
 def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
-         use_cache: bool = True) -> Iterator[CommitArtifacts]:
+         use_cache: bool = True, snapshot_name: str | None = None,
+         ) -> Iterator[CommitArtifacts]:
     """Each first-parent commit up to ``rev`` that changed an artifact, oldest first.
 
     Files that fail to parse in some commit keep their previous meaning; a message for
@@ -289,9 +290,12 @@ def walk(root: Path, rev: str, *, warnings: list[str] | None = None,
     ``use_cache=False`` reads every blob and parses it again, trusting neither the walk
     snapshot nor the parse cache (a cache travels between machines and can be forged);
     what anything that deletes decides from. The fresh result still refreshes the caches.
+    ``snapshot_name``: for a walk of another branch than the governed one (a shared
+    repository's), so that neither walk evicts the other's snapshot.
     """
     sha = gitrepo.resolve_commit(root, rev)
-    snapshot = parsecache.Snapshot(root, _SNAPSHOT)
+    snapshot = parsecache.Snapshot(root, f"{_SNAPSHOT}-{snapshot_name}" if snapshot_name
+                                   else _SNAPSHOT)
     header = snapshot.header() if use_cache else None
     body = None
     if isinstance(header, tuple) and len(header) == 2 and header[0] == _SNAPSHOT_KIND and \
@@ -559,17 +563,20 @@ class Timelines:
 
 def read_timelines(root: Path, rev: str,
                    steps: Iterable[CommitArtifacts] | None = None, *,
-                   use_cache: bool = True, now: dt.datetime | None = None) -> Timelines:
+                   use_cache: bool = True, now: dt.datetime | None = None,
+                   snapshot_name: str | None = None) -> Timelines:
     """Fold ``walk`` into spans: when each (artifact, version) was current, and until when.
 
     ``steps``: the walk of ``rev`` when the caller has it already (the audit does).
-    ``use_cache``: passed to ``walk``. ``now``: the upper bound of commit dates.
+    ``use_cache``, ``snapshot_name``: passed to ``walk``. ``now``: the upper bound of
+    commit dates.
     """
     head = gitrepo.resolve_commit(root, rev)
     clock = read_clock(root, head, now)
     out = Timelines(head=head)
     if steps is None:
-        steps = walk(root, head, warnings=out.warnings, use_cache=use_cache)
+        steps = walk(root, head, warnings=out.warnings, use_cache=use_cache,
+                     snapshot_name=snapshot_name)
     return fold_spans(head, steps, clock, out.warnings)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import re
 import shutil
 import signal
 import tempfile
@@ -669,3 +670,70 @@ def fetch_objects(root: Path, digests: Sequence[str], algorithm: str,
             raise creds from None
         raise
     return len(result.transferred)
+
+
+_NAMED_SECTION = re.compile(r'^\s*remote\s*"(.*)"\s*$')
+
+
+def config_places(texts: Sequence[bytes], dvc_dir: Path | None,
+                  ) -> tuple[dict[str, Location | None], str | None]:
+    """Where each remote of a DVC configuration keeps its objects, and its default remote
+    (``core.remote``); for another repository, whose ``.dvc/config`` is read from a commit.
+
+    ``texts``: the configuration files, later ones overriding earlier ones as DVC merges
+    its levels. ``dvc_dir``: the repository's ``.dvc`` folder, against which DVC resolves
+    a relative local path; None when the repository is not on this machine, and then such
+    a remote's place is None (unknown). URLs become places through DVC's own remote
+    configuration and filesystems, as ``Store.location`` does (no remote is contacted,
+    no credential is read). A remote DVC cannot place is None too. Raises ``ConfigError``
+    when a text is not a DVC configuration.
+    """
+    import io
+
+    from configobj import ConfigObj, ConfigObjError
+
+    remotes: dict[str, dict[str, Any]] = {}
+    core: dict[str, Any] = {}
+    for text in texts:
+        try:
+            parsed = ConfigObj(io.BytesIO(text)).dict()
+        except (ConfigObjError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"not a DVC configuration: {_short(exc)}") from None
+        for section, values in parsed.items():
+            if not isinstance(values, dict):
+                continue
+            values = {str(k).lower(): v for k, v in values.items()}
+            named = _NAMED_SECTION.match(section)
+            if named:  # DVC lower-cases remote names
+                remotes.setdefault(named.group(1).lower(), {}).update(values)
+            elif section.strip().lower() == "core":
+                core.update(values)
+    for options in remotes.values():
+        url = str(options.get("url", ""))
+        if url and not re.match(r"\w+://", url) and not os.path.isabs(url):
+            expanded = os.path.expanduser(url)
+            if os.path.isabs(expanded):
+                options["url"] = expanded
+            elif dvc_dir is not None:
+                options["url"] = os.path.abspath(os.path.join(dvc_dir, url))
+            else:
+                options["url"] = None  # relative to a checkout that is not here
+    places: dict[str, Location | None] = {}
+    for name, options in remotes.items():
+        places[name] = _place(name, {"core": core, "remote": remotes}) \
+            if options.get("url") else None
+    default = core.get("remote")
+    return places, str(default).lower() if default else None
+
+
+def _place(name: str, config: dict[str, Any]) -> Location | None:
+    """One remote's place as DVC resolves it (``remote://`` references included)."""
+    from dvc.fs import get_cloud_fs
+
+    try:
+        cls, options, fs_path = get_cloud_fs(config, name=name)
+        fs = cls(**options)
+        url = str(config["remote"][name]["url"])
+        return location_of(fs.protocol, str(fs_path), url, fs.fs_args or {})
+    except Exception:  # a URL DVC cannot place (or a missing plugin): unknown
+        return None

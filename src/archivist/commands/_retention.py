@@ -125,9 +125,11 @@ def show_problems(outcome: Any, args: argparse.Namespace, undone: str, nothing: 
     ``--apply`` did nothing at all, which is then all there is to say."""
     if args.json:
         return False
+    warn(outcome.refused)  # a shared repository that could not be read: one line each
     warn([f"{undone}: {line}" for line in outcome.problems])
-    if args.apply and outcome.problems and not outcome.applied:
-        print(f"{nothing}: {len(outcome.problems)} version(s) left as they are")
+    if args.apply and (outcome.problems or outcome.refused) and not outcome.applied:
+        left = max(len(outcome.problems), len(outcome.items) if outcome.refused else 0)
+        print(f"{nothing}: {left} version(s) left as they are")
         return True
     return False
 
@@ -216,7 +218,8 @@ def outcome_json(outcome: Any) -> dict[str, Any]:
         "versions": [item_json(i) for i in outcome.items], "bytes": outcome.nbytes,
         "copied": outcome.copied, "verified": outcome.verified, "deleted": outcome.deleted,
         "kept_shared": outcome.kept_shared, "warnings": outcome.warnings,
-        "problems": outcome.problems, "cache_removed": outcome.cache_removed,
+        "problems": outcome.problems, "refused": outcome.refused,
+        "cache_removed": outcome.cache_removed,
         **({"until": outcome.until} if outcome.until else {}),
         **({"plan": outcome.plan} if outcome.plan else {}),
     }

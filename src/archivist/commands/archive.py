@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     outcome = archive(root, policy, r.as_of(args), apply=args.apply, jobs=args.jobs,
                       progress=r.progress() if args.apply and not args.json else None,
                       targets=r.targets(root, args.artifacts))
-    code = 1 if outcome.problems else 0
+    code = 1 if outcome.problems or outcome.refused else 0
     if r.show_problems(outcome, args, "not archived", "archived nothing") or \
             r.show_unapplied(outcome, args.json, "archive"):
         return code

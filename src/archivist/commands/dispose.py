@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     outcome = dispose(root, policy, r.as_of(args), apply=args.apply,
                       progress=r.progress() if args.apply and not args.json else None,
                       targets=r.targets(root, args.artifacts))
-    code = 1 if outcome.problems else 0
+    code = 1 if outcome.problems or outcome.refused else 0
     if r.show_problems(outcome, args, "not disposed of", "disposed of nothing") or \
             r.show_unapplied(outcome, args.json, "dispose of"):
         return code

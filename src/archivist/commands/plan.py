@@ -65,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
     if args.forecast:
         return _forecast(root, policy, args)
     plan = build_plan_details(root, policy, r.as_of(args), fresh=False)
+    kept_by: dict[tuple[str, str], list] = {}
+    if policy.remotes.shared_with:  # other repositories on the same remotes
+        from archivist.retention.shared import annotate
+
+        kept_by = annotate(root, policy, plan)
     if args.artifacts:
         paths = target_paths(plan, r.targets(root, args.artifacts))
         plan.items = [i for i in plan.items if i.path in paths]
@@ -72,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
     counts = summarize(plan.items)
     if args.json:
         print_json({"as_of": plan.as_of, "branch": plan.branch, "head": plan.head,
-                    "summary": counts, "items": [r.item_json(i) for i in items],
+                    "summary": counts, "items": [
+                        {**r.item_json(i), **({"kept_by": [v.as_json() for v in kept_by[
+                            (i.path, i.version)]]} if (i.path, i.version) in kept_by else {})}
+                        for i in items],
                     "warnings": plan.warnings})
         return 0
     r.warn(plan.warnings)

@@ -74,6 +74,7 @@ from archivist.retention.decide import (
 )
 from archivist.retention.forecast import life_facts
 from archivist.retention.plan import UNTIL_TRAILER, Plan, build_plan_details, ledger_facts
+from archivist.retention.shared import Guard, guard_for
 
 # What a dispose record says about copies archivist cannot reach.
 ELSEWHERE_NOTE = ("other clones' DVC caches and workspaces may still hold copies of these "
@@ -117,6 +118,8 @@ class Outcome:
     # (path, version) of the versions a problem line is about: one line each
     problem_keys: set[tuple[str, str]] = field(default_factory=set)
     plan: str | None = None  # dispose: the digest of what it deletes (records.plan_digest)
+    # remotes nothing left because a shared repository could not be read: one line each
+    refused: list[str] = field(default_factory=list)
 
     def problem(self, key: tuple[str, str], line: str) -> None:
         if key not in self.problem_keys:
@@ -396,6 +399,48 @@ def _delete(store: Store, plan: DeleteSet[ObjectRef], outcome: Outcome,
     return gone
 
 
+def _guarded(guard: Guard | None, store: Store, ds: DeleteSet[ObjectRef],
+             outcome: Outcome) -> DeleteSet[ObjectRef]:
+    """``ds`` less what the repositories of ``remotes.shared_with`` keep on ``store``;
+    nothing at all when one of them could not be read (fail closed, one line)."""
+    if guard is None:
+        return ds
+    line = guard.refusal(store)
+    if line is not None:
+        if line not in outcome.refused:
+            outcome.refused.append(line)
+        return DeleteSet(remote=ds.remote, delete=(), spared=ds.spared)
+    return guard.spare(store, ds)
+
+
+def _refused_versions(guard: Guard | None, objs: dict[tuple[str, str], VersionObjects],
+                      stores_of: Callable[[tuple[str, str]], Sequence[Store]],
+                      outcome: Outcome) -> None:
+    """Dispose: leave undone (drop from ``objs``) each version with objects on a remote
+    that a shared repository's refusal covers; they stay, and so protect what they use."""
+    if guard is None:
+        return
+    stores = {s.name: s for key in objs for s in stores_of(key) if s.name != "cache"}
+    for name, store in stores.items():
+        line = guard.refusal(store)
+        if line is None:
+            continue
+        keys = [k for k in objs if any(s.name == name for s in stores_of(k))]
+        present = store.present({r for k in keys for r in objs[k].in_copy_order()})
+        held = [k for k in keys if present.intersection(objs[k].in_copy_order())]
+        for key in held:
+            del objs[key]
+        if line not in outcome.refused:
+            outcome.refused.append(line)
+
+
+def _shared_details(guard: Guard | None, outcome: Outcome) -> dict[str, Any]:
+    if guard is None:
+        return {}
+    return {"shared_with": {"kept_for": dict(guard.kept_for), "refused": outcome.refused,
+                            "notes": guard.notes}}
+
+
 def _owners(objs: Mapping[tuple[str, str], VersionObjects]) -> dict[ObjectRef, str]:
     owners: dict[ObjectRef, str] = {}
     for (path, version), vo in objs.items():
@@ -617,6 +662,7 @@ def archive(root: Path, policy: Policy, as_of: dt.date, *, apply: bool, jobs: in
             archive_name, target, cache = remotes.archive_name, remotes.archive, remotes.cache
             actives = list(remotes.actives().values())
             sources = [cache, *actives, target]
+            guard = guard_for(root, policy, as_of, "archive", target, sources, now=now)
             due_objs = _objects_of(due, sources, outcome)
             by_key = {(i.path, i.version): i for i in due}
 
@@ -653,8 +699,9 @@ def archive(root: Path, policy: Policy, as_of: dt.date, *, apply: bool, jobs: in
                 for name, members in groups.items():
                     refs_of = {r for i in members
                                for r in due_objs[(i.path, i.version)].in_copy_order()}
-                    gone[name] = _delete(remotes.actives()[name],
-                                         _only(sets["active"], refs_of), outcome)
+                    store = remotes.actives()[name]
+                    gone[name] = _delete(store, _guarded(guard, store, _only(
+                        sets["active"], refs_of), outcome), outcome)
             finally:
                 progress.close()
         entries = tuple(ledger.EventEntry(
@@ -666,7 +713,7 @@ def archive(root: Path, policy: Policy, as_of: dt.date, *, apply: bool, jobs: in
             rule=_class_rule(due, policy, "active window over"),
             details={"as_of": as_of.isoformat(), "branch": plan.branch, "head": plan.head,
                      "deleted_from": gone,
-                     "kept_shared": outcome.kept_shared},
+                     "kept_shared": outcome.kept_shared, **_shared_details(guard, outcome)},
         )
         outcome.applied = True
         outcome.commit = ledger.record(root, event, now=now)
@@ -826,6 +873,7 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
             remotes = _open_remotes(stores, policy, due)
             archive_name, target, cache = remotes.archive_name, remotes.archive, remotes.cache
             sources = [cache, target, *remotes.actives().values()]
+            guard = guard_for(root, policy, as_of, "dispose", target, sources, now=now)
             due_objs, done = _dispose_objects(due, sources, outcome)
             by_key = {(i.path, i.version): i for i in due}
 
@@ -840,6 +888,7 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
                 if len(lost) == len(unmoved[key].in_copy_order()):
                     outcome.problem(key, _missing_line(key, lost, len(lost), stores_of(key)))
                     del due_objs[key]
+            _refused_versions(guard, due_objs, stores_of, outcome)
             items = _left_undone(plan.items, "dispose", due_objs)
             staying_objs = _staying_objects(items, due_objs, sources, outcome)
             alone = _left_alone_objects(plan, sources)
@@ -873,12 +922,14 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
                         due_objs[(item.path, item.version)].in_copy_order())
             gone: dict[str, list[str]] = {}
             try:
-                gone[archive_name] = _delete(target, sets["archive"], outcome,
-                                             absent.setdefault(archive_name, []))
+                gone[archive_name] = _delete(target, _guarded(
+                    guard, target, sets["archive"], outcome), outcome,
+                    absent.setdefault(archive_name, []))
                 for name, refs_of in groups.items():
-                    gone[name] = _delete(remotes.actives()[name],
-                                         _only(sets["active"], refs_of), outcome,
-                                         absent.setdefault(name, []))
+                    store = remotes.actives()[name]
+                    gone[name] = _delete(store, _guarded(guard, store, _only(
+                        sets["active"], refs_of), outcome), outcome,
+                        absent.setdefault(name, []))
             finally:
                 progress.close()
             failpoint("after-delete")
@@ -913,7 +964,7 @@ def dispose(root: Path, policy: Policy, as_of: dt.date, *, apply: bool,
                      "already_absent": {k: v for k, v in absent.items() if v},
                      "kept_shared": outcome.kept_shared,
                      "local_cache": {"removed": cache_gone, "note": cache_note},
-                     "copies_elsewhere": ELSEWHERE_NOTE,
+                     "copies_elsewhere": ELSEWHERE_NOTE, **_shared_details(guard, outcome),
                      **({"plan": outcome.plan} if outcome.plan else {})},
             extra_trailers=tuple(granted),
         )

@@ -181,11 +181,12 @@ class _TagRef:
     tagger: str | None = None
 
 
-def _list_tags(root: Path) -> list[_TagRef]:
-    out = gitrepo.git(["for-each-ref", "--format=%(refname:strip=2)%00%(objecttype)%00"
-                       "%(objectname)%00%(*objecttype)%00%(*objectname)%00"
+def _list_tags(root: Path, prefix: str = "refs/tags") -> list[_TagRef]:
+    strip = len(prefix.strip("/").split("/"))  # the tag's own name, under any namespace
+    out = gitrepo.git(["for-each-ref", f"--format=%(refname:strip={strip})%00%(objecttype)"
+                       "%00%(objectname)%00%(*objecttype)%00%(*objectname)%00"
                        "%(taggerdate:iso-strict)%00%(taggername) %(taggeremail)",
-                       "refs/tags"], root, check=False)
+                       prefix], root, check=False)
     refs = []
     for line in out.splitlines():
         parts = line.split("\0")
@@ -279,14 +280,16 @@ def _versions_at(root: Path, wanted: dict[str, set[str]], *, fresh: bool,
 
 
 def read_pins(root: Path, commits: Sequence[ledger.LedgerCommit], *,
-              fresh: bool = True, timelines: history.Timelines | None = None) -> Pins:
+              fresh: bool = True, timelines: history.Timelines | None = None,
+              tags: str = "refs/tags") -> Pins:
     """Release pins (ledger release events, GTO registrations, lightweight release tags),
     GTO stage uses, and the ledger releases whose tag is missing or moved.
 
     ``timelines``: the governed branch's, to answer tags on its commits without reading
-    their trees."""
+    their trees. ``tags``: where the tags are (another repository's, fetched under a
+    private namespace, for shared remotes)."""
     pins = Pins()
-    refs = _list_tags(root)
+    refs = _list_tags(root, tags)
     by_name = {r.tag: r for r in refs}
     registry = gto_tags.fold(gto_tags.TagRecord(r.tag, r.commit, r.created, r.tagger)
                              for r in refs if r.annotated and r.created is not None)
@@ -355,7 +358,8 @@ def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
                        timelines: history.Timelines | None = None, *,
                        fresh: bool = True, now: dt.datetime | None = None,
                        untrusted: Collection[str] = (),
-                       with_lineage: bool = False) -> Plan:
+                       with_lineage: bool = False, ref: str | None = None,
+                       tags: str = "refs/tags") -> Plan:
     """The plan with its head, branch, any history warnings and the anomalies found.
 
     ``timelines``: already read by the caller (the audit), instead of walking again.
@@ -363,9 +367,11 @@ def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
     False lets a read-only caller use them. ``now`` bounds commit dates (default: the
     time). ``untrusted``: ledger commits not to believe (records that failed the authority
     check: ``authority.verify``). ``with_lineage``: read ``Plan.lineage`` even when the
-    policy's ``retention.lineage`` is false (which then keeps nothing more).
+    policy's ``retention.lineage`` is false (which then keeps nothing more). ``ref`` and
+    ``tags``: another repository's branch and tags as fetched here (``retention.shared``),
+    instead of the policy's branch and this repository's tags.
     """
-    branch = history.governed_branch(root, policy.branch)
+    branch = ref or history.governed_branch(root, policy.branch)
     if timelines is None:
         timelines = history.read_timelines(root, branch, use_cache=not fresh, now=now)
     commits = [c for c in ledger.read_ledger(root, timelines.head) if c.sha not in untrusted]
@@ -373,7 +379,7 @@ def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
     if not positions:  # timelines built by a caller without a clock
         positions = dict(history.read_clock(root, timelines.head, now).positions)
     facts = facts_from(commits, positions)
-    pins = read_pins(root, commits, fresh=fresh, timelines=timelines)
+    pins = read_pins(root, commits, fresh=fresh, timelines=timelines, tags=tags)
     records = version_records(timelines.spans)
     items = decide(records, policy, facts, as_of, pins.releases, pins.stages)
     warnings = list(timelines.warnings)
