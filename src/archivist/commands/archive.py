@@ -32,6 +32,10 @@ With --apply, the policy is archivist.yaml as committed on the governed branch (
 uncommitted edit is refused), --as-of cannot be after today, and the two remotes must be
 two places (not one folder or bucket prefix under two names, nor one inside the other).
 
+Objects that a repository of remotes.shared_with still keeps (its own plan, read at its
+branch head) stay on the remote; one that cannot be read stops deletion from the remotes
+it may use, in one line (exit 1).
+
 exit codes: 0 ok, 1 a copy does not match its hash (nothing deleted), or a version's
             objects are in no configured remote (the others are archived),
             2 usage or configuration error (dirty index or policy, wrong branch, unknown

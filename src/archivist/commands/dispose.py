@@ -37,6 +37,10 @@ asks for, from distinct principals holding its roles (`archivist approve dispose
 that changed since needs new approvals. The signed commit names them (Archivist-Plan,
 Archivist-Approval). See docs/authority.md.
 
+Objects that a repository of remotes.shared_with still keeps (its own plan, read at its
+branch head) stay on the remote; one that cannot be read stops deletion from the remotes
+it may use, in one line (exit 1).
+
 exit codes: 0 ok, 1 a version's manifest is damaged, or its objects are in no configured
             remote (the others are still disposed of), or the plan lacks its approvals
             (nothing deleted),

@@ -37,6 +37,11 @@ in use by a GTO stage, held without an end, kept forever, already done), with th
 release or stage that decides it. Reads git only: no remote is contacted, nothing
 changes. It may use archivist's parse cache (what --apply obeys is always read afresh).
 
+With remotes.shared_with, each shared repository's branch is fetched (git, read only)
+and planned too: a due version whose content one of them keeps where its action would
+delete names it ("kept by ../feature-store ..."; kept_by in --json), and one that cannot
+be read is a warning (--apply will delete nothing from the remotes it may use).
+
 exit codes: 0 ok, 2 usage or configuration error
 """
 
