@@ -646,8 +646,13 @@ def fetch_refs(root: Path, url: str, refspecs: Sequence[str]) -> None:
     repository)."""
     if url.startswith("-"):
         raise GitError(f"{url!r} is not a repository URL", "write a path or a URL")
-    proc = git_proc(["fetch", "--quiet", "--no-tags", "--prune", "--force",
-                     "--no-write-fetch-head", "--no-auto-maintenance",
+    # a URL from a policy file: the transports git trusts by default, never ext:: or
+    # another remote helper (protocol.allow=never, then each one allowed by name)
+    allowed = [arg for name in ("file", "git", "http", "https", "ssh")
+               for arg in ("-c", f"protocol.{name}.allow=always")]
+    proc = git_proc(["-c", "protocol.allow=never", *allowed, "fetch", "--quiet",
+                     "--no-tags", "--prune", "--force", "--no-write-fetch-head",
+                     "--no-auto-maintenance",
                      "--no-recurse-submodules", "--", url, *refspecs], root,
                     env={"GIT_TERMINAL_PROMPT": "0"})
     if proc.returncode != 0:

@@ -94,3 +94,20 @@ def test_another_spelling_of_a_remote_is_the_place_dvc_opens(tmp_path: Path) -> 
     assert places == {"lake": truth["storage"], "bucket": truth["s3"]}
     # not on this machine: the relative path is no place
     assert config_places([text], None)[0]["lake"] is None
+
+
+def test_a_url_from_the_policy_never_runs_a_command(tmp_path: Path) -> None:
+    from archivist.errors import GitError
+    from archivist.policy import SharedRepository
+    from archivist.retention.shared import fetch
+
+    a = init_repo(tmp_path / "a")
+    planted = tmp_path / "planted"
+    repo = SharedRepository(f"ext::sh -c touch% {planted}", "main", 1)
+    try:
+        fetch(a.root, repo)
+    except GitError as exc:
+        assert "not allowed" in exc.message
+    else:
+        raise AssertionError("ext:: was fetched from")
+    assert not planted.exists()
