@@ -10,6 +10,10 @@ when each version of each artifact became current and which commit replaced or d
 Dates come from ``read_clock``: each commit's committer date bounded below by its
 first-parent ancestors' and above by now (a backdated commit never starts a clock early);
 where a claim is out of bounds, a ``DateAnomaly`` says so.
+
+``governed_branch`` is the one answer to "which branch is the record" for every command
+(a missing branch is an error, never HEAD), and ``governed_policy`` reads the reviewed
+policy at its head.
 """
 
 from __future__ import annotations
