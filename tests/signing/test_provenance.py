@@ -91,6 +91,7 @@ def test_release_of_a_stage_output_signs_and_verify_prints_its_lineage(dvc_repo,
     made_from = repo.head()
     released = repo.archivist("release", "clf", "v1.0.0", "--key", keys.private, "--json")
     assert released.returncode == 0, released.stdout + released.stderr
+    assert json.loads(released.stdout)["provenance"]["stage"] == "train"
 
     shown = repo.archivist("verify", TAG)
     assert shown.returncode == 0, shown.stdout + shown.stderr

@@ -29,6 +29,7 @@ from archivist.release import names as release_names
 from archivist.release import provenance, records
 from archivist.release.bundle import check_bundle
 from archivist.release.hashing import FileDigests, dos2unix_md5, hash_files
+from archivist.release.provenance import Provenance
 from archivist.release.sign import SigningRequest, sign_bundle
 from archivist.release.trust import load_trust
 from archivist.release.verify import name_problems, verify_record
@@ -51,13 +52,15 @@ class ReleaseResult:
     commit: str
     tags: tuple[str, ...]
     resumed: bool = False
+    provenance: Provenance | None = None  # what the signed statement records
 
     def as_dict(self) -> dict[str, Any]:
         r = self.record
         return {"tag": r.tag, "tags": list(self.tags), "name": r.name, "release": r.version,
                 "artifact": r.artifact, "version": r.label, "digest": r.digest,
                 "bundle": r.bundle, "method": r.method, "signer": r.signer,
-                "commit": self.commit, "resumed": self.resumed}
+                "commit": self.commit, "resumed": self.resumed,
+                "provenance": self.provenance.as_dict() if self.provenance else None}
 
 
 def tag_exists(root: Path, tag: str) -> bool:
@@ -308,7 +311,7 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
             path.unlink(missing_ok=True)
         raise
     tags = _make_tags(root, commit, record, stage, message)
-    return ReleaseResult(record, commit, tags)
+    return ReleaseResult(record, commit, tags, provenance=built_from)
 
 
 def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path | None = None,
@@ -391,7 +394,7 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
         if not gitrepo.git(["ls-files", "--", bundle_rel], root).strip():
             path.unlink(missing_ok=True)
         raise
-    return ReleaseResult(record, commit, (), resumed=False)
+    return ReleaseResult(record, commit, (), resumed=False, provenance=built_from)
 
 
 def _sign_and_write(root: Path, policy: Policy, head: str, request: SigningRequest,
