@@ -33,6 +33,7 @@ TRAILER_BUNDLE = "Archivist-Bundle"
 TRAILER_SIGNER = "Archivist-Signer"
 TRAILER_METHOD = "Archivist-Method"
 TRAILER_TAG = "Archivist-Tag"
+TRAILER_ADOPTED = "Archivist-Adopted"  # release --adopt: the commit the GTO tag registered
 
 
 class VerifyStatus(enum.StrEnum):

@@ -112,7 +112,7 @@ def release_commit_problem(root: Path, tag: str, commit: str, bundle: str,
     return None
 
 
-TRAILER_ADOPTED = "Archivist-Adopted"  # the commit an existing GTO tag registered
+TRAILER_ADOPTED = names.TRAILER_ADOPTED
 
 
 def find_adoption(root: Path, tag: str, governed: str,

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 UNTIL_TRAILER = ledger.UNTIL_TRAILER
 TAG_TRAILER = release_names.TRAILER_TAG
-ADOPTED_TRAILER = "Archivist-Adopted"  # release --adopt: the commit the GTO tag registered
+ADOPTED_TRAILER = release_names.TRAILER_ADOPTED
 
 
 @dataclass(frozen=True)
