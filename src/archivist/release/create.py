@@ -244,6 +244,7 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
         artifact = _find(load_artifacts(head_tree), spec, repo_path)
         dirty = _uncommitted(root, head_tree, artifact)
         lock = head_tree.read(provenance.lock_path(artifact)) if artifact.stage else None
+        pipeline = head_tree.read(artifact.declared_in) if artifact.stage else None
     finally:
         cat.close()
     name = release_names.release_name(artifact)
@@ -270,7 +271,7 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
     if violations:
         raise ReleaseRefused(f"{artifact.path}: tags do not satisfy the policy",
                              [v.render() for v in violations], violations[-1].fix)
-    built_from = provenance.of_artifact(artifact, head, lock)
+    built_from = provenance.of_artifact(artifact, head, lock, pipeline)
     bundle_rel = release_names.bundle_path(name, version)
     if gitrepo.git(["ls-files", "--", bundle_rel], root).strip():
         raise ConfigError(f"{bundle_rel} is already committed, but tag {tag} is missing",
@@ -341,7 +342,8 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
         policy = load_tree_policy(CommitTree(root, head, cat=cat))
         tagged = CommitTree(root, info.commit, cat=cat)
         registered = load_artifacts(tagged)
-        locks = {a.path: tagged.read(provenance.lock_path(a)) for a in registered if a.stage}
+        locks = {a.path: (tagged.read(provenance.lock_path(a)), tagged.read(a.declared_in))
+                 for a in registered if a.stage}
     if policy.signing is None:
         raise ConfigError("archivist.yaml has no signing: section",
                           "add signing: with the keys or identities that verify releases")
@@ -355,7 +357,8 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
         raise ConfigError(f"{tag}: commit {info.commit[:10]} records no version of an "
                           f"artifact named {name}", "gto show lists what the tag registered")
     artifact, version_ = found[0], found[0].version
-    built_from = provenance.of_artifact(artifact, info.commit, locks.get(artifact.path))
+    built_from = provenance.of_artifact(artifact, info.commit,
+                                        *locks.get(artifact.path, (None, None)))
     bundle_rel = release_names.bundle_path(name, version)
     if records.find_adoption(root, tag, head) is not None or \
             gitrepo.git(["ls-files", "--", bundle_rel], root).strip():

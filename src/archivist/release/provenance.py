@@ -21,34 +21,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from archivist import yamlload
-from archivist.dvcfiles import DVC_LOCK, Artifact
+from archivist.dvcfiles import DVC_LOCK, Artifact, parse_lock_stages
 from archivist.errors import ArchivistError, ConfigError
 
 Kind = Literal["stage", "dvc-file"]
-_DEP_HASHES = ("md5", "etag", "checksum", "version_id")  # what dvc.lock records per dep
 
 
 @dataclass(frozen=True)
 class Dependency:
-    """One dependency of a stage as ``dvc.lock`` records it (path as DVC writes it, from
-    the stage's working directory)."""
+    """One dependency of a stage as ``dvc.lock`` records it (its repo path; dependencies
+    outside the repository, such as URLs, are not recorded, as lineage keeps none)."""
 
     path: str
-    md5: str | None = None  # with ".dir" for a folder
-    other: tuple[tuple[str, str], ...] = ()  # etag/checksum of a dependency with no md5
+    md5: str | None = None  # with ".dir" for a folder; None when DVC recorded no hash
 
     def as_dict(self) -> dict[str, str]:
         out = {"path": self.path}
         if self.md5 is not None:
             out["md5"] = self.md5
-        out.update(self.other)
         return out
 
     def hash_text(self) -> str:
-        if self.md5 is not None:
-            return f"md5:{self.md5}"
-        return " ".join(f"{k}:{v}" for k, v in self.other) or "no hash recorded"
+        return f"md5:{self.md5}" if self.md5 is not None else "no hash recorded"
 
 
 @dataclass(frozen=True)
@@ -61,7 +55,7 @@ class Provenance:
     commit: str  # the commit the release was made from (whose DVC files say all this)
     file: str  # the dvc.lock or .dvc file that records it
     stage: str | None = None
-    cmd: str | tuple[str, ...] | None = None
+    cmd: str | tuple[str, ...] | None = None  # as DVC runs it (a list joined with " && ")
     deps: tuple[Dependency, ...] = ()
     params: Mapping[str, Any] | None = None  # params file -> {key: JSON text, nested}
 
@@ -122,10 +116,12 @@ def lock_path(artifact: Artifact) -> str:
 
 
 def of_artifact(artifact: Artifact, commit: str, lock_text: str | bytes | None,
-                ) -> Provenance:
-    """The provenance of ``artifact``'s version at ``commit``; ``lock_text`` is its
-    ``dvc.lock`` there (stage outputs only). ConfigError when the lock does not record
-    the stage (``dvc repro`` and commit it, then release)."""
+                yaml_text: str | bytes | None = None) -> Provenance:
+    """The provenance of ``artifact``'s version at ``commit``; ``lock_text`` and
+    ``yaml_text`` are its ``dvc.lock`` and ``dvc.yaml`` there (stage outputs only), read
+    with ``dvcfiles.parse_lock_stages``, the one reader of locks (lineage uses it too).
+    ConfigError when the lock does not record the stage (``dvc repro`` and commit it,
+    then release)."""
     version = artifact.version
     if version is None:
         raise ConfigError(f"{artifact.path}: DVC records no version")
@@ -133,40 +129,18 @@ def of_artifact(artifact: Artifact, commit: str, lock_text: str | bytes | None,
         return Provenance("dvc-file", artifact.path, version.digest, commit,
                           artifact.declared_in)
     where = lock_path(artifact)
-    stages = None
-    if lock_text is not None:
-        data = yamlload.load(lock_text, where)
-        stages = data.get("stages") if isinstance(data, dict) else None
-    entry = stages.get(artifact.stage) if isinstance(stages, dict) else None
-    if not isinstance(entry, dict):
+    stages = parse_lock_stages(lock_text, where, yaml_text) if lock_text is not None else []
+    entry = next((s for s in stages if s.name == artifact.stage), None)
+    if entry is None:
         raise ConfigError(f"{where} records no stage {artifact.stage!r} (the stage that "
                           f"writes {artifact.path})", "dvc repro, commit dvc.lock, and "
                           "release again")
+    deps = [Dependency(d.path, d.version.digest if d.version is not None else None)
+            for d in entry.deps]
     return Provenance("stage", artifact.path, version.digest, commit, where,
-                      stage=artifact.stage, cmd=_cmd(entry.get("cmd")),
-                      deps=_deps(entry.get("deps"), where),
-                      params=_params(entry.get("params") or {}))
-
-
-def _cmd(value: Any) -> str | tuple[str, ...] | None:
-    if isinstance(value, list):
-        return tuple(str(v) for v in value)
-    return None if value is None else str(value)
-
-
-def _deps(value: Any, where: str) -> tuple[Dependency, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise ConfigError(f"{where}: deps must be a list")
-    deps = []
-    for entry in value:
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-            raise ConfigError(f"{where}: a dependency without a path", "dvc repro rewrites it")
-        md5 = entry.get("md5")
-        other = tuple((k, str(entry[k])) for k in _DEP_HASHES[1:] if entry.get(k) is not None)
-        deps.append(Dependency(entry["path"], str(md5) if md5 is not None else None, other))
-    return tuple(sorted(deps, key=lambda d: d.path))
+                      stage=artifact.stage, cmd=entry.cmd,
+                      deps=tuple(sorted(deps, key=lambda d: d.path)),
+                      params=_params(entry.params))
 
 
 def from_statement(value: Any) -> Provenance:
@@ -201,8 +175,7 @@ def from_statement(value: Any) -> Provenance:
         if not isinstance(d, Mapping) or not all(isinstance(v, str) for v in d.values()) \
                 or not isinstance(d.get("path"), str):
             raise ValueError("a dependency is not {path, md5}")
-        deps.append(Dependency(d["path"], d.get("md5"), tuple(
-            (k, d[k]) for k in _DEP_HASHES[1:] if k in d)))
+        deps.append(Dependency(d["path"], d.get("md5")))
     params = value.get("params")
     if not isinstance(params, Mapping) or not _all_text(params):
         raise ValueError("params are not text values")

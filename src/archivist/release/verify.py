@@ -195,8 +195,9 @@ def verify_record(root: Path, tag: str, record: names.ReleaseRecord, commit: str
         bundle = (CommitTree(root, bundle_commit, cat=cat) if bundle_commit else tree).read(
             record.bundle)
         artifacts = [a for a in load_artifacts(tree) if a.path == record.artifact]
-        lock = tree.read(provenance.lock_path(artifacts[0])) \
-            if artifacts and artifacts[0].stage else None
+        staged = artifacts[0] if artifacts and artifacts[0].stage else None
+        lock = tree.read(provenance.lock_path(staged)) if staged else None
+        pipeline = tree.read(staged.declared_in) if staged else None
     except ArchivistError as exc:
         return verdict.fail(VerifyStatus.MALFORMED,
                             f"cannot read commit {commit[:10]}: {exc}")
@@ -235,7 +236,7 @@ def verify_record(root: Path, tag: str, record: names.ReleaseRecord, commit: str
     unreadable = ""
     try:
         built_from: Provenance | None = provenance.of_artifact(artifacts[0], made_at or commit,
-                                                               lock)
+                                                               lock, pipeline)
     except ArchivistError as exc:
         built_from, unreadable = None, exc.message
     if not check.ok:
