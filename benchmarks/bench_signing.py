@@ -126,7 +126,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from archivist.policy import load_policy
-    from archivist.release.signing import verify_tag
+    from archivist.release.verify import verify_tag
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="archivist-bench-signing-"))
     root = work / "repo"
@@ -166,7 +166,7 @@ def main() -> int:
         hook = import_cost("import archivist.cli; archivist.cli.build_parser()", args.runs)
         ms = import_cost("import model_signing", args.runs)
         signing_path = import_cost(
-            "import archivist.release.signing as s; s._require_signing_libs();"
+            "import archivist.release.verify, archivist.release._backend as b; b.require();"
             "import model_signing._signing.sign_ec_key, model_signing._signing.sign_certificate,"
             "sigstore.verify, sigstore.models", args.runs)
         print()

@@ -13,9 +13,13 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archivist.dvcfiles import Version
 from archivist.errors import ConfigError, IntegrityError, MissingDependency
+
+if TYPE_CHECKING:
+    from archivist.policy import Policy
 
 DEFAULT_CACHE = ".dvc/cache"
 
@@ -278,3 +282,70 @@ def _remote_url(root: Path, name: str) -> str:
                     "remote", name]:
                 return value
     return ""
+
+
+# ------------------------------------------------------------------ a version's bytes
+
+
+def remote_order(policy: Policy) -> list[str | None]:
+    """Remotes to read a version from: the active one (DVC's default when unset), archive."""
+    order: list[str | None] = [policy.remotes.active]
+    if policy.remotes.archive and policy.remotes.archive != policy.remotes.active:
+        order.append(policy.remotes.archive)
+    return order
+
+
+def version_content(root: Path, version: Version, policy: Policy, *,
+                    use_remotes: bool = True) -> tuple[list[ContentFile], str]:
+    """The version's files (cache first, then the active, then the archive remote; with
+    ``use_remotes=False`` the cache alone, ConfigError when it lacks any).
+
+    A folder's ``.dir`` is believed only when its bytes hash to the md5 DVC records: a
+    copy that does not (rewritten on a remote, or in the cache) is removed from the cache,
+    as DVC removes a corrupted cache file, and the next source is tried; IntegrityError
+    when none holds the right one. Each file's md5 is its object's name: the caller hashes
+    the bytes against it.
+    """
+    from archivist.remotes import MissingCredentials
+
+    rewritten: list[str] = []
+
+    def missing_now(where: str) -> list[str]:
+        try:
+            return missing_objects(root, version)
+        except IntegrityError:
+            rewritten.append(where)
+            discard(root, version.digest, version.algorithm)
+            return [version.digest]
+
+    missing = missing_now("the DVC cache")
+    if not missing:
+        return cached_files(root, version), "cache"
+    if not use_remotes:
+        raise ConfigError(f"{version.label}: {len(missing)} object(s) are not in the DVC "
+                          "cache, and remotes were not read", "run archivist verify to fetch "
+                          "and check them")
+    tried = []
+    for remote in remote_order(policy):
+        name = remote or "the default remote"
+        tried.append(name)
+        for _ in range(2):  # a folder's .dir first, then the files it lists
+            try:
+                fetch(root, version, missing, remote)
+            except MissingCredentials:
+                raise  # no credentials here: a setup error for the whole run, not this tag
+            except ConfigError:
+                break
+            before = len(rewritten)
+            missing = missing_now(name)
+            if len(rewritten) > before:
+                break
+            if not missing:
+                return cached_files(root, version), f"remote {remote or 'default'}"
+    if rewritten:
+        raise IntegrityError(f"{version.label}: the .dir manifest in {' and '.join(rewritten)} "
+                             "does not hash to its name (rewritten or damaged), and no source "
+                             "holds the listing DVC recorded", "re-push it from a clone whose "
+                             "cache holds the right one; do not dvc pull it")
+    raise ConfigError(f"{version.label}: {len(missing)} object(s) are in neither the DVC "
+                      f"cache nor {' nor '.join(tried)}", "check the remotes (dvc status -c)")

@@ -1,7 +1,7 @@
 """GTO's git-tag registry as values: the tag grammar, and what is registered and staged.
 
 Pure: no git, no gto import (the hook path must not pay for pydantic). The adapter
-(``lifecycle``) lists the annotated tags and hands them in as ``TagRecord`` values; this
+(``retention.plan``) lists the annotated tags and hands them in as ``TagRecord`` values; this
 module parses their names with GTO's grammar (``gto/constants.py``) and folds them the
 way ``gto show`` does (``gto/base.py``, ``gto/tag.py``):
 
@@ -15,6 +15,12 @@ latest event of any kind is not a deprecation. A stage holds, per artifact, the 
 whose latest assignment to it is newer than any unassignment, newest assignment first,
 at most ``versions_per_stage`` of them (GTO's default 1; -1 for all). Lightweight tags
 are not GTO events.
+
+This is archivist's only copy of GTO's grammar: release tags (``registration``), the
+names and versions ``archivist release`` accepts, and GTO's ``#N`` counter all come from
+here. A name GTO refuses (``clf@1.0.0``: no ``v``) is no release anywhere in archivist. A
+lightweight tag named as a registration is no GTO event, but archivist errs on the safe
+side with it: verify lists it (and fails it, unsigned), retention keeps what it names.
 """
 
 from __future__ import annotations
@@ -26,17 +32,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # gto/constants.py, verbatim where it matters (RE2 is not needed: no nested quantifiers
-# over the same characters, and names are short).
-_DIRNAME = r"[a-zA-Z0-9-_./]+"
-_NAME = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
-_SEMVER = (r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-           r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
-           r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-           r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?")
-_FULLNAME_IN_TAG = rf"(?:{_DIRNAME}=)?{_NAME}"
+# over the same characters, and names are short). The one copy of GTO's grammar in
+# archivist: release names, stage names and every tag are read with these.
+DIRNAME = r"[a-zA-Z0-9-_./]+"
+NAME = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
+SEMVER = (r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+          r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+          r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+          r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?")
+NAME_RE = re.compile(rf"^{NAME}$")  # gto name_re: a stage, or a name without its dir
+FULLNAME_RE = re.compile(rf"^(?:{DIRNAME}:)?{NAME}$")  # gto fullname_re: "dir:name"
+VERSION_RE = re.compile(rf"^v{SEMVER}$")  # what a registration names: SemVer with a "v"
+_FULLNAME_IN_TAG = rf"(?:{DIRNAME}=)?{NAME}"
 TAG_RE = re.compile(
     rf"^(?P<artifact>{_FULLNAME_IN_TAG})"
-    rf"(?:(?:#(?P<stage>{_NAME})|@(?P<version>v{_SEMVER}))(?P<cancel>!?)"
+    rf"(?:(?:#(?P<stage>{NAME})|@(?P<version>v{SEMVER}))(?P<cancel>!?)"
     rf"|@(?:(?P<deprecated>deprecated)|(?P<created>created)))"
     rf"(?:#(?P<counter>[0-9]+))?$")
 
@@ -92,6 +102,26 @@ def parse(tag: str) -> ParsedTag | None:
     if match["deprecated"]:
         return ParsedTag(tag, name, Action.DEPRECATE, counter=counter)
     return ParsedTag(tag, name, Action.CREATE, counter=counter)
+
+
+def registration(tag: str) -> tuple[str, str] | None:
+    """(registry name, version) when GTO reads ``tag`` as a version registration
+    (``NAME@vX.Y.Z``, with or without GTO's ``#N``), else None."""
+    parsed = parse(tag)
+    if parsed is None or parsed.action is not Action.REGISTER or parsed.version is None:
+        return None
+    return parsed.name, parsed.version
+
+
+def next_counter(tags: Iterable[str], name: str) -> int:
+    """The ``#N`` GTO gives a new event tag of ``name``: one more than the highest counter
+    on any of the artifact's tags (``gto.tag.name_tag``)."""
+    highest = 0
+    for tag in tags:
+        parsed = parse(tag)
+        if parsed is not None and parsed.name == name and parsed.counter is not None:
+            highest = max(highest, parsed.counter)
+    return highest + 1
 
 
 @dataclass(frozen=True)

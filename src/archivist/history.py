@@ -10,6 +10,10 @@ when each version of each artifact became current and which commit replaced or d
 Dates come from ``read_clock``: each commit's committer date bounded below by its
 first-parent ancestors' and above by now (a backdated commit never starts a clock early);
 where a claim is out of bounds, a ``DateAnomaly`` says so.
+
+``governed_branch`` is the one answer to "which branch is the record" for every command
+(a missing branch is an error, never HEAD), and ``governed_policy`` reads the reviewed
+policy at its head.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import posixpath
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from archivist import gitrepo, parsecache
 from archivist.dvcfiles import (
@@ -35,7 +39,10 @@ from archivist.dvcfiles import (
     parse_dvc_yaml,
     parse_lock_stages,
 )
-from archivist.errors import ArchivistError, GitError
+from archivist.errors import ArchivistError, ConfigError, GitError
+
+if TYPE_CHECKING:
+    from archivist.policy import Policy
 
 # Plain (fnmatch) pathspecs, where "*" also matches "/": git matches them twice as fast
 # as ":(glob)**/..." ones (0.4 s of 0.85 s at 10,000 commits). "*dvc.yaml" also lets
@@ -613,16 +620,63 @@ def fold_spans(head: str, steps: Iterable[CommitArtifacts], clock: Clock,
     return out
 
 
+# ------------------------------------------------------------------ the governed branch
+# One resolver for every command (plan, archive, audit, verify, restore's signature check):
+# a second one once fell back to HEAD, which in a CI checkout of a merge request is the
+# request itself, whose policy would then choose its own keys and clocks.
+
+
 def governed_branch(root: Path, branch: str | None) -> str:
-    """The branch whose first-parent history is the record: the policy's, else HEAD's."""
-    if branch:
-        for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
-            try:
-                gitrepo.resolve_commit(root, ref)
-                return ref
-            except GitError:
-                continue
-        raise GitError(f"the policy governs branch {branch!r}, which does not exist here",
-                       f"fetch it (git fetch origin {branch}) or fix 'branch:' in the policy")
-    current = gitrepo.current_branch(root)
-    return f"refs/heads/{current}" if current else "HEAD"
+    """The ref whose first-parent history is the record: ``refs/heads/BRANCH``, else
+    ``refs/remotes/origin/BRANCH``, for the policy's ``branch``; a policy that names none
+    governs the branch HEAD is on.
+
+    Never HEAD in its place. Raises ConfigError (exit 2), saying to fetch the branch or
+    pass ``--policy-ref``, when the branch is not in this clone, or when the policy names
+    none and HEAD is detached.
+    """
+    if not branch:
+        current = gitrepo.current_branch(root)
+        if current is None:
+            raise ConfigError("the policy names no governed branch (branch:) and HEAD is "
+                              "detached: no reviewed history or policy to go by",
+                              "pass --policy-ref origin/main (the base branch), or set "
+                              "branch: in archivist.yaml")
+        return f"refs/heads/{current}"
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+        try:
+            gitrepo.resolve_commit(root, ref)
+        except GitError:
+            continue
+        return ref
+    raise ConfigError(f"the governed branch {branch!r} is not in this clone, so there is no "
+                      "reviewed history or policy to go by (the checked-out commit cannot "
+                      "vouch for itself)", f"fetch it (git fetch origin {branch}), or pass "
+                      f"--policy-ref origin/{branch}")
+
+
+def governed_head(root: Path, branch: str | None) -> str:
+    """The commit at the head of the governed branch (see ``governed_branch``)."""
+    return gitrepo.resolve_commit(root, governed_branch(root, branch))
+
+
+def governed_policy(root: Path, policy_ref: str | None = None) -> tuple[Policy | None, str]:
+    """The reviewed policy and the commit it was read from: the head of the governed
+    branch (named by HEAD's ``archivist.yaml``, read from the branch itself), or
+    ``policy_ref`` when given. None when that commit has no ``archivist.yaml``.
+
+    Raises ConfigError as ``governed_branch`` does, or for a policy that does not parse.
+    """
+    from archivist.policy import POLICY_FILE, parse_policy
+
+    with gitrepo.CatFile(root) as cat:
+        if policy_ref is not None:
+            rev = gitrepo.resolve_commit(root, policy_ref)
+        else:
+            text = cat.read(f"HEAD:{POLICY_FILE}")
+            head_policy = parse_policy(text) if text is not None else None
+            rev = governed_head(root, head_policy.branch if head_policy else None)
+        data = cat.read(f"{rev}:{POLICY_FILE}")
+    if data is None:
+        return None, rev
+    return parse_policy(data, f"{POLICY_FILE} at {rev[:10]}"), rev

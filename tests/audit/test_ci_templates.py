@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from archivist.policy import parse_policy
-from archivist.release.signing import match_identity
+from archivist.release.trust import match_identity
 from realrepo import BIN, PROJECT, archivist, run
 
 TEMPLATES = PROJECT / "templates" / "ci"

@@ -233,7 +233,9 @@ def resign_release(repo, tag: str, key: Path, chain: list[Path], *,  # type: ign
     import base64
     import posixpath
 
-    from archivist.release import signing
+    from archivist.release import _backend
+    from archivist.release.hashing import files_at, hash_files
+    from archivist.release.sign import payload as signed_payload
 
     name, version = tag.split("@")
     rel = f".archivist/signatures/{name}/{version}.sig"
@@ -242,10 +244,9 @@ def resign_release(repo, tag: str, key: Path, chain: list[Path], *,  # type: ign
     statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
     extra = statement["predicate"]["archivist"]
     artifact = repo.root / extra["artifact"]
-    digests = {item: d.sha256 for item, d in
-               signing.hash_files(signing.files_at(artifact)).items()}
-    payload = signing._payload(posixpath.basename(extra["artifact"]), digests, extra)
-    signer = signing._certificate_signer(key, chain[0], chain[1:])
+    digests = {item: d.sha256 for item, d in hash_files(files_at(artifact)).items()}
+    payload = signed_payload(posixpath.basename(extra["artifact"]), digests, extra)
+    signer = _backend.certificate_signer(key, chain[0], chain[1:])
     signer.sign(payload).write(path)
     repo.git("add", "--", rel)
     env = {"GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date} if date else None

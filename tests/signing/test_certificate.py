@@ -8,7 +8,7 @@ import json
 from signing_helpers import BIN, make_pki, run
 
 from archivist.policy import parse_policy
-from archivist.release.signing import verify_files
+from archivist.release.verify import verify_files
 
 POLICY_PKI = """\
 version: 1

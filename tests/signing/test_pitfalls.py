@@ -15,7 +15,7 @@ import pytest
 from signing_helpers import BIN, POLICY_KEY, make_keypair, run
 
 from archivist.policy import parse_policy
-from archivist.release.signing import verify_files
+from archivist.release.verify import verify_files
 from realrepo import init_repo
 
 

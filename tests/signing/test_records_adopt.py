@@ -13,7 +13,7 @@ import os
 
 from signing_helpers import BIN, run
 
-from archivist.release.signing import verify_release_files
+from archivist.release.verify import verify_release_files
 from realrepo import Repo
 
 PAST = "2025-01-10T12:00:00+00:00"

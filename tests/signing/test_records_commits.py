@@ -15,7 +15,7 @@ from pathlib import Path
 
 from signing_helpers import make_keypair, run
 
-from archivist.release.signing import SigningRequest, sign_bundle
+from archivist.release.sign import SigningRequest, sign_bundle
 from realrepo import Repo
 
 

@@ -157,7 +157,8 @@ def test_listing_is_read_as_dvc_reads_it() -> None:
 def test_without_fetch_only_the_cache_is_read(dvc_repo, keys, tmp_path) -> None:
     """What a git-only audit asks for: everything checked but the bytes it cannot read."""
     from archivist.policy import parse_policy
-    from archivist.release.signing import VerifyStatus, verify_tag
+    from archivist.release.names import VerifyStatus
+    from archivist.release.verify import verify_tag
 
     repo = _released_folder(dvc_repo, keys)
     fresh = _clone(repo, tmp_path / "fresh")

@@ -30,14 +30,11 @@ from sigstore_local import SCT_LIST, der_octets
 
 from archivist.policy import parse_policy
 from archivist.release import names as release_names
-from archivist.release.signing import (
-    SigningRequest,
-    VerifyStatus,
-    check_bundle,
-    load_trust,
-    sign_bundle,
-    verify_tag,
-)
+from archivist.release.bundle import check_bundle
+from archivist.release.names import VerifyStatus
+from archivist.release.sign import SigningRequest, sign_bundle
+from archivist.release.trust import load_trust
+from archivist.release.verify import verify_tag
 from realrepo import Repo
 
 GOOD = "clf@v1.0.0"

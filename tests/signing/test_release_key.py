@@ -8,7 +8,8 @@ import os
 from signing_helpers import BIN, POLICY_KEY, run
 
 from archivist.policy import parse_policy
-from archivist.release.signing import list_release_tags, verify_files, verify_tag
+from archivist.release.records import list_release_tags
+from archivist.release.verify import verify_files, verify_tag
 
 
 def _release(repo, keys, *args: str):  # type: ignore[no-untyped-def]

@@ -21,6 +21,9 @@ def test_tag_names_follow_gto() -> None:
     assert release_names.parse_release_tag("nested/dir=clf@v2.0.0") == ("nested/dir:clf", "v2.0.0")
     assert release_names.parse_release_tag("clf#prod#1") is None
     assert release_names.parse_release_tag("v1.0.0") is None
+    assert release_names.parse_release_tag("clf@1.0.0") is None  # GTO: no v, no release
+    assert release_names.parse_release_tag("clf@v1.0.0#3") == ("clf", "v1.0.0")
+    assert release_names.parse_release_tag("clf@v1.0.0!#4") is None  # a deregistration
 
 
 @pytest.mark.parametrize("bad", ["1.2.0", "v1.2", "v01.2.0", "vX", "v1.2.0 "])
@@ -32,10 +35,13 @@ def test_version_must_be_semver_with_v(bad: str) -> None:
         assert exc.value.hint == "write v1.2.0"
 
 
-def test_stage_counter_counts_the_artifacts_stage_tags_only() -> None:
+def test_stage_counter_counts_the_artifacts_own_tags_as_gto_does() -> None:
     tags = ["clf#prod#1", "clf#staging#4", "other#prod#9", "clf@v1.0.0", "clf#prod"]
     assert release_names.next_stage_counter(tags, "clf") == 5
     assert release_names.next_stage_counter([], "clf") == 1
+    # GTO counts every event tag of the artifact, deregistrations included
+    assert release_names.next_stage_counter([*tags, "clf@v1.0.0!#8"], "clf") == 9
+    assert release_names.next_stage_counter(["dir=clf#prod#3"], "dir:clf") == 4
 
 
 def test_release_name_prefers_registry_name_and_explains_paths_with_dots() -> None:

@@ -130,7 +130,7 @@ def test_certificate_not_under_the_policys_roots(sample, tmp_path) -> None:
 
 def test_restored_bytes_are_checked_against_the_release(sample, keys, tmp_path) -> None:
     """What restore calls before it trusts bytes brought back from the archive."""
-    from archivist.release.signing import verify_release_files
+    from archivist.release.verify import verify_release_files
 
     _released(sample, keys)
     md5 = dvc_md5(sample.root, "models/clf.pkl.dvc")

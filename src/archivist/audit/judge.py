@@ -64,7 +64,7 @@ if TYPE_CHECKING:  # adapters the audit imports only when it runs
     from archivist.audit.deep import ObjectProblem
     from archivist.authority.judge import AuthorityFinding, Signed
     from archivist.history import CommitArtifacts, DateAnomaly, Timelines
-    from archivist.release.signing import VerifyOutcome
+    from archivist.release.verify import VerifyOutcome
     from archivist.retention.forecast import Forecast
     from archivist.retention.plan import Plan, ReleaseAnomaly
 
@@ -1295,7 +1295,7 @@ def _release_policy_findings(root: Path, policy: Policy, policy_rev: str | None,
     The trust files are read once here, so an unreadable one is one finding that says how
     many releases went unchecked, not a quiet note.
     """
-    from archivist.release import signing
+    from archivist.release.trust import load_trust
 
     where = f"the policy at {policy_rev[:10]}" if policy_rev else policy.source
     if policy.signing is None:
@@ -1306,7 +1306,7 @@ def _release_policy_findings(root: Path, policy: Policy, policy_rev: str | None,
             fix="add signing: (public_keys, certificate_roots or identities) to "
                 f"{POLICY_FILE} on the governed branch")], False
     try:
-        signing.load_trust(root, policy, policy_rev)
+        load_trust(root, policy, policy_rev)
     except ArchivistError as exc:
         return [Finding(
             kind="trust-unreadable", subject=policy_rev or POLICY_FILE,
@@ -1357,31 +1357,32 @@ def _release_fix(tag: str, status: VerifyStatus) -> str:
 
 def _verify(root: Path, tag: str, policy: Policy, policy_rev: str | None, head: str,
             audited: Mapping[str, int], *, fetch: bool) -> VerifyOutcome:
-    """``signing.verify_tag``, with release commits on the audited history taken as on the
+    """``release.verify.verify_tag``, with release commits on the audited history taken as on the
     branch: a merge request's own release is judged by the base policy's trust, not
     refused for not being merged yet. Whether a tag left its release commit is the
     ledger's to say (``release-tag-moved``). Without ``fetch`` only the DVC cache is read
     for the bytes."""
     from archivist.release import names as release_names
-    from archivist.release import signing
+    from archivist.release import records
+    from archivist.release.verify import verify_record, verify_tag
 
-    outcome = signing.verify_tag(root, tag, policy, policy_rev=policy_rev, fetch=fetch)
+    outcome = verify_tag(root, tag, policy, policy_rev=policy_rev, fetch=fetch)
     if policy_rev == head or outcome.status not in (VerifyStatus.MOVED, VerifyStatus.UNSIGNED):
         return outcome
-    info = signing.read_tag(root, tag)
+    info = records.read_tag(root, tag)
     if info is None:
         return outcome
     record = release_names.parse_tag_message(tag, info.message) if info.annotated else None
     if record is not None and outcome.status is VerifyStatus.MOVED \
             and info.commit in audited:
-        return signing.verify_record(root, tag, record, info.commit, policy,
-                                     policy_rev=policy_rev, governed=head, fetch=fetch)
-    adoption = signing.find_adoption(root, tag, head) if record is None else None
+        return verify_record(root, tag, record, info.commit, policy,
+                             policy_rev=policy_rev, governed=head, fetch=fetch)
+    adoption = records.find_adoption(root, tag, head) if record is None else None
     if adoption is not None:  # adopted on the audited history, not yet on the base
         commit, adopted = adoption
-        return signing.verify_record(root, tag, adopted, info.commit, policy,
-                                     policy_rev=policy_rev, governed=head,
-                                     bundle_commit=commit, fetch=fetch)
+        return verify_record(root, tag, adopted, info.commit, policy,
+                             policy_rev=policy_rev, governed=head,
+                             bundle_commit=commit, fetch=fetch)
     return outcome
 
 
@@ -1394,7 +1395,7 @@ def _release_findings(root: Path, policy: Policy, policy_rev: str | None,
     ``moved``: tags the ledger already reports as moved (no second finding for them);
     ``audited``: the first-parent commits of ``head``, the history under audit.
     """
-    from archivist.release.signing import list_release_tags
+    from archivist.release.records import list_release_tags
 
     tags = list_release_tags(root)
     figures.releases = len(tags)

@@ -131,5 +131,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  signed by {r.signer} ({r.method}); digest {r.digest}")
     print(f"  bundle {r.bundle}; commit {result.commit[:10]}; tags "
           f"{', '.join(result.tags) or 'unchanged'}")
+    if result.provenance is not None:
+        print(f"  signed {result.provenance.lines()[0]}")
     print(f"  publish: git push origin HEAD {' '.join(result.tags)}".rstrip())
     return EXIT_OK

@@ -25,7 +25,11 @@ them (local cache, else the active remote, else the archive remote), and check:
   - that the tag points at the ledger's release commit: the commit that added the bundle,
     with the Archivist-Event: release trailer, on the governed branch's first-parent
     history (a tag moved onto a copy of that commit fails), and that the bundle names
-    this tag, artifact and version.
+    this tag, artifact and version;
+  - the provenance the statement signs (for a stage output: the stage, its command, each
+    dependency's path and md5, the params values, the commit; for a .dvc file: path, md5,
+    commit) against the DVC files of the commit the release was made from. A verified
+    release prints it, and --json carries it as "provenance".
 
 A malformed bundle is one failure on its tag; every other tag is still verified. With
 signing.since in the policy, unsigned tags made before that date (on commits older than
@@ -66,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _select(all_tags: list[str], wanted: list[str]) -> list[str]:
-    from archivist.release.names import name_to_tag, parse_release_tag
+    from archivist.gto_tags import name_to_tag
+    from archivist.release.names import parse_release_tag
 
     chosen: list[str] = []
     for spec in wanted:
@@ -85,26 +90,21 @@ def _select(all_tags: list[str], wanted: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archivist import gitrepo
-    from archivist.policy import POLICY_FILE, parse_policy
-    from archivist.release.signing import VerifyStatus, governed_rev, list_release_tags, verify_tag
+    from archivist.history import governed_policy
+    from archivist.policy import POLICY_FILE
+    from archivist.release.names import VerifyStatus
+    from archivist.release.records import list_release_tags
+    from archivist.release.verify import verify_tag
 
     if args.all and args.tags:
         raise UsageError("give tags or --all, not both")
     root = repo_root()
     # The governed branch is named by HEAD's policy, but its policy is read from the branch
     # itself (never HEAD's: a merge request cannot vouch for itself); refused when absent.
-    with gitrepo.CatFile(root) as cat:
-        if args.policy_ref:
-            rev = gitrepo.resolve_commit(root, args.policy_ref)
-        else:
-            text = cat.read(f"HEAD:{POLICY_FILE}")
-            rev = governed_rev(root, parse_policy(text) if text is not None else None)
-        data = cat.read(f"{rev}:{POLICY_FILE}")
-    if data is None:
+    policy, rev = governed_policy(root, args.policy_ref)
+    if policy is None:
         raise ConfigError(f"no {POLICY_FILE} at {rev[:10]} (the governed branch)",
                           "commit a policy with a signing: section")
-    policy = parse_policy(data, f"{POLICY_FILE} at {rev[:10]}")
     if policy.signing is None:
         raise ConfigError(f"{policy.source}: no signing: section",
                           "add signing: with public_keys, certificate_roots or identities")
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"ok": not failed, "verified": len(outcomes) - len(failed),
                     "failed": len(failed), "policy_commit": rev,
-                    "releases": [asdict(o) for o in outcomes]})
+                    "releases": [_as_json(o) for o in outcomes]})
     elif not outcomes:
         print("no release tags (NAME@vX.Y.Z) to verify")
     else:
@@ -132,8 +132,18 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_VIOLATIONS if failed else EXIT_OK
 
 
+def _as_json(outcome: object) -> dict[str, object]:
+    from archivist.release.verify import VerifyOutcome
+
+    assert isinstance(outcome, VerifyOutcome)
+    built_from = outcome.provenance
+    return {**asdict(outcome),
+            "provenance": built_from.as_dict() if built_from is not None else None}
+
+
 def _render(outcome: object) -> None:
-    from archivist.release.signing import VerifyOutcome, VerifyStatus
+    from archivist.release.names import VerifyStatus
+    from archivist.release.verify import VerifyOutcome
 
     assert isinstance(outcome, VerifyOutcome)
     if outcome.status is VerifyStatus.LEGACY:
@@ -145,6 +155,9 @@ def _render(outcome: object) -> None:
               f"{(outcome.version or '')[:16]}…  signed by {outcome.signer}")
         if outcome.signed_time:
             print(f"    {outcome.signed_time}")
+        if outcome.provenance is not None:
+            for line in outcome.provenance.lines():
+                print(f"    {line}")
         return
     print(f"{paint('FAIL', 'red')}  {outcome.tag}")
     for problem in outcome.problems:

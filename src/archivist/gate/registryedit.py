@@ -16,9 +16,7 @@ from typing import Any
 
 from archivist import dvctemplate, yamlload
 from archivist.errors import ConfigError
-
-# GTO's (and so DVC's) artifact name: gto/constants.py ``name``.
-NAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?$")
+from archivist.gto_tags import NAME_RE  # GTO's (and so DVC's) artifact name
 
 
 def is_templated_output(text: str, file: str, stage: str | None) -> bool:

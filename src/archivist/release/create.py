@@ -26,7 +26,13 @@ from archivist.gate.rules import check_artifact
 from archivist.inventory import find_artifact, load_artifacts, load_tree_policy
 from archivist.policy import Policy
 from archivist.release import names as release_names
-from archivist.release import signing
+from archivist.release import provenance, records
+from archivist.release.bundle import check_bundle
+from archivist.release.hashing import FileDigests, dos2unix_md5, hash_files
+from archivist.release.provenance import Provenance
+from archivist.release.sign import SigningRequest, sign_bundle
+from archivist.release.trust import load_trust
+from archivist.release.verify import name_problems, verify_record
 from archivist.trees import CommitTree, WorkingTree
 
 
@@ -46,13 +52,15 @@ class ReleaseResult:
     commit: str
     tags: tuple[str, ...]
     resumed: bool = False
+    provenance: Provenance | None = None  # what the signed statement records
 
     def as_dict(self) -> dict[str, Any]:
         r = self.record
         return {"tag": r.tag, "tags": list(self.tags), "name": r.name, "release": r.version,
                 "artifact": r.artifact, "version": r.label, "digest": r.digest,
                 "bundle": r.bundle, "method": r.method, "signer": r.signer,
-                "commit": self.commit, "resumed": self.resumed}
+                "commit": self.commit, "resumed": self.resumed,
+                "provenance": self.provenance.as_dict() if self.provenance else None}
 
 
 def tag_exists(root: Path, tag: str) -> bool:
@@ -97,10 +105,10 @@ def _content(root: Path, artifact: Artifact, version: Version, policy: Policy,
     """The files to sign (working tree when present, else DVC's copy) and any extras."""
     target = root / artifact.path
     if not target.exists():
-        files, _ = signing.version_content(root, version, policy)
+        files, _ = dvccache.version_content(root, version, policy)
         return files, []
     if version.is_dir and dvccache.missing_objects(root, version)[:1] == [version.digest]:
-        for remote in signing.remote_order(policy):
+        for remote in dvccache.remote_order(policy):
             try:
                 dvccache.fetch(root, version, [version.digest], remote)
                 break
@@ -113,14 +121,14 @@ def _content(root: Path, artifact: Artifact, version: Version, policy: Policy,
 
 
 def _content_problems(artifact: Artifact, version: Version, files: Sequence[ContentFile],
-                      digests: dict[str, signing.FileDigests], extras: Sequence[str],
+                      digests: dict[str, FileDigests], extras: Sequence[str],
                       ) -> list[str]:
     problems = []
     for f in files:
         shown = release_names.display_item(artifact.path, f.item)
         got = digests[f.item].md5
         if got != f.md5 and not (version.algorithm == "md5-dos2unix"
-                                 and signing.dos2unix_md5(f.path) == f.md5):
+                                 and dos2unix_md5(f.path) == f.md5):
             problems.append(f"{shown}: content md5 {got} differs from md5 {f.md5} that DVC "
                             "records")
     problems += [f"{artifact.path}/{e}: not in the version DVC records" for e in extras]
@@ -135,7 +143,7 @@ def _check_requested(root: Path, at: str, head: str, artifact: Artifact) -> None
     be honoured by signing HEAD's version instead.
     """
     requested = gitrepo.resolve_commit(root, at)
-    if requested not in signing.first_parents(root, head):
+    if requested not in records.first_parents(root, head):
         raise ReleaseRefused(f"{at} is commit {requested[:10]}, which is not on the "
                              "first-parent history of HEAD", [],
                              "request the release on a commit of the governed branch")
@@ -184,7 +192,7 @@ def _resume(root: Path, tag: str, stage: str | None, policy: Policy) -> ReleaseR
         name=name, version=version, artifact=entry["artifact"], label=entry["version"],
         digest=entry["digest"], bundle=entry["bundle"], signer=entry["signer"],
         method=entry["method"])
-    outcome = signing.verify_record(root, tag, record, head, policy, policy_rev=head,
+    outcome = verify_record(root, tag, record, head, policy, policy_rev=head,
                                     governed=head)
     if not outcome.ok:
         raise ReleaseRefused(f"{refused} its release does not verify ({outcome.status}): "
@@ -235,6 +243,8 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
         policy = load_tree_policy(head_tree)
         artifact = _find(load_artifacts(head_tree), spec, repo_path)
         dirty = _uncommitted(root, head_tree, artifact)
+        lock = head_tree.read(provenance.lock_path(artifact)) if artifact.stage else None
+        pipeline = head_tree.read(artifact.declared_in) if artifact.stage else None
     finally:
         cat.close()
     name = release_names.release_name(artifact)
@@ -261,6 +271,7 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
     if violations:
         raise ReleaseRefused(f"{artifact.path}: tags do not satisfy the policy",
                              [v.render() for v in violations], violations[-1].fix)
+    built_from = provenance.of_artifact(artifact, head, lock, pipeline)
     bundle_rel = release_names.bundle_path(name, version)
     if gitrepo.git(["ls-files", "--", bundle_rel], root).strip():
         raise ConfigError(f"{bundle_rel} is already committed, but tag {tag} is missing",
@@ -269,7 +280,7 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
     ledger.ensure_can_commit(root, policy.branch, action="release")
     version_ = artifact.version
     files, extras = _content(root, artifact, version_, policy)
-    digests = signing.hash_files(files, md5=True, progress=progress)
+    digests = hash_files(files, md5=True, progress=progress)
     problems = _content_problems(artifact, version_, files, digests, extras)
     if problems:
         raise ReleaseRefused(f"{artifact.path}: the content differs from what DVC records",
@@ -278,18 +289,19 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
     sha = {item: d.sha256 for item, d in digests.items()}
     method = method or policy.signing.method
     record, path = _sign_and_write(
-        root, policy, head, signing.SigningRequest(
+        root, policy, head, SigningRequest(
             method=method, key=key, cert_chain=tuple(cert_chain), trust_config=None,
             interactive=interactive),
         release_names.ReleaseRecord(name=name, version=version, artifact=artifact.path,
                                label=version_.label, digest="", bundle=bundle_rel,
                                signer="", method=method),
-        sha, now, {"tag": tag})
+        sha, now, {"tag": tag, "provenance": built_from.as_dict()})
     event = ledger.Event(
         kind="release", subject=f"release: {tag} ({artifact.path} {version_.label})",
         entries=(ledger.EventEntry(artifact.path, version_.label, details={
             "tag": tag, "digest": record.digest, "bundle": bundle_rel,
-            "signer": record.signer, "method": method, "files": len(files)}),),
+            "signer": record.signer, "method": method, "files": len(files),
+            "provenance": built_from.as_dict()}),),
         extra_trailers=((release_names.TRAILER_TAG, tag),
                         (release_names.TRAILER_SIGNER, record.signer)),
     )
@@ -300,7 +312,7 @@ def release_artifact(root: Path, spec: str, repo_path: str | None, version: str,
             path.unlink(missing_ok=True)
         raise
     tags = _make_tags(root, commit, record, stage, message)
-    return ReleaseResult(record, commit, tags)
+    return ReleaseResult(record, commit, tags, provenance=built_from)
 
 
 def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path | None = None,
@@ -318,7 +330,7 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
     if parsed is None:
         raise UsageError(f"{tag!r} is not a release tag NAME@vX.Y.Z", "e.g. clf@v1.2.0")
     name, version = parsed
-    info = signing.read_tag(root, tag)
+    info = records.read_tag(root, tag)
     if info is None:
         raise ConfigError(f"no tag {tag}", "list the registry's tags with: gto show")
     if info.annotated and release_names.parse_tag_message(tag, info.message) is not None:
@@ -328,12 +340,15 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
     head = gitrepo.resolve_commit(root, "HEAD")
     with gitrepo.CatFile(root) as cat:
         policy = load_tree_policy(CommitTree(root, head, cat=cat))
-        registered = load_artifacts(CommitTree(root, info.commit, cat=cat))
+        tagged = CommitTree(root, info.commit, cat=cat)
+        registered = load_artifacts(tagged)
+        locks = {a.path: (tagged.read(provenance.lock_path(a)), tagged.read(a.declared_in))
+                 for a in registered if a.stage}
     if policy.signing is None:
         raise ConfigError("archivist.yaml has no signing: section",
                           "add signing: with the keys or identities that verify releases")
     ledger.ensure_can_commit(root, policy.branch, action="release")
-    if info.commit not in signing.first_parents(root, head):
+    if info.commit not in records.first_parents(root, head):
         raise ReleaseRefused(f"{tag} points at {info.commit[:10]}, which is not on the "
                              "first-parent history of HEAD", [],
                              "adopt tags of the governed branch only")
@@ -342,37 +357,39 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
         raise ConfigError(f"{tag}: commit {info.commit[:10]} records no version of an "
                           f"artifact named {name}", "gto show lists what the tag registered")
     artifact, version_ = found[0], found[0].version
+    built_from = provenance.of_artifact(artifact, info.commit,
+                                        *locks.get(artifact.path, (None, None)))
     bundle_rel = release_names.bundle_path(name, version)
-    if signing.find_adoption(root, tag, head) is not None or \
+    if records.find_adoption(root, tag, head) is not None or \
             gitrepo.git(["ls-files", "--", bundle_rel], root).strip():
         raise ReleaseRefused(f"{bundle_rel} is committed already: {tag} is adopted", [],
                              f"archivist verify {tag}")
-    files, _ = signing.version_content(root, version_, policy)
-    digests = signing.hash_files(files, md5=True, progress=progress)
-    problems = signing.name_problems(root, artifact.path, version_, files, digests)
+    files, _ = dvccache.version_content(root, version_, policy)
+    digests = hash_files(files, md5=True, progress=progress)
+    problems = name_problems(root, artifact.path, version_, files, digests)
     if problems:
         raise ReleaseRefused(f"{artifact.path}: the stored bytes are not what DVC records",
                              problems, "dvc push them from a clone whose cache is right")
     sha = {item: d.sha256 for item, d in digests.items()}
     method = method or policy.signing.method
     record, path = _sign_and_write(
-        root, policy, head, signing.SigningRequest(
+        root, policy, head, SigningRequest(
             method=method, key=key, cert_chain=tuple(cert_chain), trust_config=None,
             interactive=interactive),
         release_names.ReleaseRecord(name=name, version=version, artifact=artifact.path,
                                label=version_.label, digest="", bundle=bundle_rel,
                                signer="", method=method),
-        sha, now, {"tag": tag, "commit": info.commit})
+        sha, now, {"tag": tag, "commit": info.commit, "provenance": built_from.as_dict()})
     event = ledger.Event(
         kind="release",
         subject=f"release: adopt {tag} ({artifact.path} {version_.label})",
         entries=(ledger.EventEntry(artifact.path, version_.label, details={
             "tag": tag, "digest": record.digest, "bundle": bundle_rel,
             "signer": record.signer, "method": method, "files": len(files),
-            "adopted": info.commit}),),
+            "adopted": info.commit, "provenance": built_from.as_dict()}),),
         extra_trailers=((release_names.TRAILER_TAG, tag),
                         (release_names.TRAILER_SIGNER, record.signer),
-                        (signing.TRAILER_ADOPTED, info.commit)),
+                        (records.TRAILER_ADOPTED, info.commit)),
     )
     try:
         commit = ledger.record(root, event, files=[bundle_rel], now=now)
@@ -380,21 +397,21 @@ def adopt_release(root: Path, tag: str, *, method: str | None = None, key: Path 
         if not gitrepo.git(["ls-files", "--", bundle_rel], root).strip():
             path.unlink(missing_ok=True)
         raise
-    return ReleaseResult(record, commit, (), resumed=False)
+    return ReleaseResult(record, commit, (), resumed=False, provenance=built_from)
 
 
-def _sign_and_write(root: Path, policy: Policy, head: str, request: signing.SigningRequest,
+def _sign_and_write(root: Path, policy: Policy, head: str, request: SigningRequest,
                     draft: release_names.ReleaseRecord, sha: dict[str, str], now: dt.datetime,
-                    payload: dict[str, str]) -> tuple[release_names.ReleaseRecord, Path]:
+                    payload: dict[str, Any]) -> tuple[release_names.ReleaseRecord, Path]:
     """Sign ``sha`` (release and adopt alike), check the bundle under the policy it will
     be verified with, and write it to the draft's bundle path; nothing is committed."""
-    trust = signing.load_trust(root, policy, head)
+    trust = load_trust(root, policy, head)
     request = dataclasses.replace(
         request, trust_config=trust.trust_config[1] if trust.trust_config else None)
     extra = {**payload, "name": draft.name, "artifact": draft.artifact,
              "version": draft.label}
-    bundle = signing.sign_bundle(request, posixpath.basename(draft.artifact), sha, extra)
-    check = signing.check_bundle(bundle, trust, signed_at=now)
+    bundle = sign_bundle(request, posixpath.basename(draft.artifact), sha, extra)
+    check = check_bundle(bundle, trust, signed_at=now)
     if not check.ok:
         raise ReleaseRefused("the new signature would not verify under the policy",
                              list(check.problems),

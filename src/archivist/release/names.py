@@ -3,7 +3,7 @@
 Pure: nothing here runs git or touches a signature library. Tag names follow GTO
 (``NAME@vX.Y.Z`` for a version, ``NAME#STAGE#N`` for a stage assignment), so ``gto show``
 lists archivist releases; ``dir:name`` registry names become ``dir=name`` in tags, as GTO
-writes them.
+writes them. The grammar itself is ``gto_tags``'s, the one copy in archivist.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from archivist import gto_tags
 from archivist.dvcfiles import Artifact
 from archivist.errors import ConfigError, UsageError
 
@@ -25,20 +26,6 @@ BUNDLE_SUFFIX = ".sig"
 PREDICATE_KEY = "archivist"
 SINGLE_FILE_ITEM = "."  # how model-signing names the one item of a single-file model
 
-# GTO's grammar (gto.constants), repeated so that the hook path never imports gto.
-_NAME = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
-_DIRNAME = r"[a-zA-Z0-9-_./]+"
-_SEMVER = (r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-           r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
-           r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-           r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?")
-VERSION_RE = re.compile(rf"^v{_SEMVER}$")
-NAME_RE = re.compile(rf"^(?:{_DIRNAME}:)?{_NAME}$")
-_TAG_NAME = rf"(?:{_DIRNAME}=)?{_NAME}"
-RELEASE_TAG_RE = re.compile(rf"^(?P<name>{_TAG_NAME})@(?P<version>v{_SEMVER})$")
-STAGE_TAG_RE = re.compile(rf"^(?P<name>{_TAG_NAME})#(?P<stage>{_NAME})(?:#(?P<n>\d+))?$")
-STAGE_RE = re.compile(rf"^{_NAME}$")
-
 TRAILER_ARTIFACT = "Archivist-Artifact"
 TRAILER_VERSION = "Archivist-Version"
 TRAILER_DIGEST = "Archivist-Digest"
@@ -46,6 +33,7 @@ TRAILER_BUNDLE = "Archivist-Bundle"
 TRAILER_SIGNER = "Archivist-Signer"
 TRAILER_METHOD = "Archivist-Method"
 TRAILER_TAG = "Archivist-Tag"
+TRAILER_ADOPTED = "Archivist-Adopted"  # release --adopt: the commit the GTO tag registered
 
 
 class VerifyStatus(enum.StrEnum):
@@ -76,27 +64,18 @@ class VerifyStatus(enum.StrEnum):
 
 def check_version(version: str) -> str:
     """``version`` when it is SemVer with a leading ``v`` (``v1.2.0``), else UsageError."""
-    if not VERSION_RE.match(version):
-        hint = f"write v{version}" if VERSION_RE.match(f"v{version}") else \
+    if not gto_tags.VERSION_RE.match(version):
+        hint = f"write v{version}" if gto_tags.VERSION_RE.match(f"v{version}") else \
             "write SemVer with a leading v, e.g. v1.2.0"
         raise UsageError(f"version {version!r} is not SemVer with a leading 'v'", hint)
     return version
 
 
 def check_stage(stage: str) -> str:
-    if not STAGE_RE.match(stage):
+    if not gto_tags.NAME_RE.match(stage):
         raise UsageError(f"stage {stage!r} is not a valid GTO stage name",
                          "use letters, digits, '-', '_' and '/', e.g. prod")
     return stage
-
-
-def name_to_tag(name: str) -> str:
-    """GTO writes the ``dir:`` of a nested registry name as ``dir=`` in tags."""
-    return name.replace(":", "=")
-
-
-def tag_to_name(tag_name: str) -> str:
-    return tag_name.replace("=", ":")
 
 
 def release_name(artifact: Artifact) -> str:
@@ -106,11 +85,11 @@ def release_name(artifact: Artifact) -> str:
     not); otherwise the user is shown the ``dvc.yaml`` entry that names it.
     """
     if artifact.name:
-        if not NAME_RE.match(artifact.name):
+        if not gto_tags.FULLNAME_RE.match(artifact.name):
             raise ConfigError(f"artifact name {artifact.name!r} is not valid for GTO tags",
                               "use letters, digits, '-', '_' and '/' in dvc.yaml artifacts:")
         return artifact.name
-    if NAME_RE.match(artifact.path):
+    if gto_tags.FULLNAME_RE.match(artifact.path):
         return artifact.path
     stem = posixpath.basename(artifact.path).split(".")[0] or "model"
     suggestion = re.sub(r"[^a-zA-Z0-9-_]", "-", stem).strip("-_") or "model"
@@ -121,36 +100,30 @@ def release_name(artifact: Artifact) -> str:
 
 def tag_name(name: str, version: str) -> str:
     """``NAME@vX.Y.Z``: GTO's version-registration tag."""
-    return f"{name_to_tag(name)}@{check_version(version)}"
+    return f"{gto_tags.name_to_tag(name)}@{check_version(version)}"
 
 
 def stage_tag_name(name: str, stage: str, counter: int) -> str:
     """``NAME#STAGE#N``: GTO's stage-assignment tag (N counts the artifact's stage tags)."""
-    return f"{name_to_tag(name)}#{check_stage(stage)}#{counter}"
+    return f"{gto_tags.name_to_tag(name)}#{check_stage(stage)}#{counter}"
 
 
 def next_stage_counter(existing_tags: Iterable[str], name: str) -> int:
-    """The N for a new stage tag: one more than any ``NAME#...#N`` already there (as GTO)."""
-    highest = 0
-    want = name_to_tag(name)
-    for tag in existing_tags:
-        match = STAGE_TAG_RE.match(tag)
-        if match and match["name"] == want and match["n"]:
-            highest = max(highest, int(match["n"]))
-    return highest + 1
+    """The N for a new stage tag: GTO's counter, one more than the highest ``#N`` on any
+    of the artifact's tags."""
+    return gto_tags.next_counter(existing_tags, name)
 
 
 def parse_release_tag(tag: str) -> tuple[str, str] | None:
-    """(artifact name, version) of a ``NAME@vX.Y.Z`` tag, None for any other tag."""
-    match = RELEASE_TAG_RE.match(tag)
-    if not match:
-        return None
-    return tag_to_name(match["name"]), match["version"]
+    """(artifact name, version) of a tag GTO reads as a version registration
+    (``NAME@vX.Y.Z``, ``NAME@vX.Y.Z#N``), None for any other tag."""
+    return gto_tags.registration(tag)
 
 
 def bundle_path(name: str, version: str) -> str:
     """Where a release's Sigstore bundle is committed: outside every artifact folder."""
-    return f"{SIGNATURES_DIR}/{name_to_tag(name)}/{check_version(version)}{BUNDLE_SUFFIX}"
+    return (f"{SIGNATURES_DIR}/{gto_tags.name_to_tag(name)}/{check_version(version)}"
+            f"{BUNDLE_SUFFIX}")
 
 
 @dataclass(frozen=True)

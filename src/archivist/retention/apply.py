@@ -1081,7 +1081,7 @@ def verify_release_signature(root: Path, artifact: str, version: str,
     whose hash was already checked. Raises ``IntegrityError`` when a release tag records
     this version and its signature does not vouch for these bytes.
     """
-    from archivist.release.signing import verify_release_files
+    from archivist.release.verify import verify_release_files
 
     problems = verify_release_files(root, artifact, version, files)
     if problems:

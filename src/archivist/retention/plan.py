@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,9 +51,7 @@ if TYPE_CHECKING:
 
 UNTIL_TRAILER = ledger.UNTIL_TRAILER
 TAG_TRAILER = release_names.TRAILER_TAG
-ADOPTED_TRAILER = "Archivist-Adopted"  # release --adopt: the commit the GTO tag registered
-# What counted as a release tag before GTO's grammar was read: NAME@[v]X.Y.Z[...]
-_LOOSE_RELEASE = re.compile(r"^(?P<name>.+)@v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
+ADOPTED_TRAILER = release_names.TRAILER_ADOPTED
 
 
 @dataclass(frozen=True)
@@ -295,17 +292,14 @@ def read_pins(root: Path, commits: Sequence[ledger.LedgerCommit], *,
                              for r in refs if r.annotated and r.created is not None)
     registered = registry.registrations()
     uses = registry.in_use()
-    # Release-like tags that are no GTO event (lightweight ones, names GTO's grammar
-    # refuses): they pinned before GTO's rules were read, and still do.
+    # A lightweight tag named as a registration is no GTO event, but verify lists it as a
+    # release tag (and fails it), so it pins too. A name GTO's grammar refuses
+    # (clf@1.0.0) is no release tag anywhere: gto_tags is the one grammar.
     legacy = []
     for ref in refs:
-        parsed = gto_tags.parse(ref.tag)
-        if parsed is not None and ref.annotated:
-            continue
-        if parsed is not None and parsed.action is gto_tags.Action.REGISTER:
-            legacy.append((parsed.name, ref.commit, ref.tag))
-        elif parsed is None and (loose := _LOOSE_RELEASE.match(ref.tag)):
-            legacy.append((loose.group("name"), ref.commit, ref.tag))
+        registered_as = gto_tags.registration(ref.tag) if not ref.annotated else None
+        if registered_as is not None:
+            legacy.append((registered_as[0], ref.commit, ref.tag))
     wanted: dict[str, set[str]] = {}
     for name, commit, _ in [(r.name, r.commit, r.tag) for r in registered] + legacy + \
             [(u.name, u.commit, u.tag) for u in uses]:
