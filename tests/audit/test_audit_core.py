@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from archivist.audit.collect import judge_release
 from archivist.audit.judge import (
-    AuditEvent,
-    CommitInfo,
     bytes_by_remote,
     describe_tag_changes,
     disposal_problem,
     event_file_problems,
     expected_locations,
     foreign_changes,
-    judge_release,
     ledger_locations,
     people_events,
     policy_weakenings,
@@ -21,6 +19,7 @@ from archivist.audit.judge import (
     tag_changes,
     unknown_version_findings,
 )
+from archivist.audit.model import AuditEvent, CommitInfo
 from archivist.dvcfiles import Artifact, Version
 from archivist.ledger import EventEntry, LedgerCommit, read_event
 from archivist.policy import Remotes, parse_policy

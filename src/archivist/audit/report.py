@@ -15,15 +15,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from archivist import __version__
-from archivist.audit.judge import (
-    FINDING_KINDS,
-    HOLD_KINDS,
-    Audit,
-    AuditEvent,
-    DisposedRecord,
-    Figures,
-    Finding,
-)
+from archivist.audit.judge import HOLD_KINDS
+from archivist.audit.model import FINDING_KINDS, Audit, AuditEvent, DisposedRecord, Figures, Finding
 from archivist.globs import glob_match
 from archivist.output import human_bytes, paint, use_color
 
