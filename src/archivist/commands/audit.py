@@ -139,7 +139,8 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archivist.audit.judge import collect, filter_audit, finish
+    from archivist.audit.collect import collect, finish
+    from archivist.audit.judge import filter_audit
     from archivist.audit.report import format_for, render
     from archivist.inventory import load_tree_policy
     from archivist.policy import Policy
