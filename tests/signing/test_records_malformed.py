@@ -148,7 +148,7 @@ def test_keyless_certificate_with_an_empty_sct_list(sample, sigstore, monkeypatc
     assert status[GOOD]["ok"] and not status["clf@v1.0.1"]["ok"]
     assert status["clf@v1.0.1"]["status"] in ("malformed", "untrusted-signer",
                                              "bad-signature"), status
-    # The audit engineer's reader: verify_tag gives the same verdict in-process.
+    # The audit's reader: verify_tag gives the same verdict in-process.
     policy = parse_policy(sample.read("archivist.yaml"))
     assert verify_tag(sample.root, "clf@v1.0.1", policy).status is not VerifyStatus.OK
 
