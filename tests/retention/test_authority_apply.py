@@ -251,3 +251,27 @@ def test_an_approval_signed_by_a_key_added_in_the_same_commit_does_not_count(
     # and the gate, judging the same commits, fails on the forged one
     gate = governed.archivist("check", "--from-ref", first, "--to-ref", "HEAD")
     assert gate.returncode == 1, gate.stdout + gate.stderr
+
+
+def test_a_forged_record_in_a_persons_commit_is_not_believed_by_apply(
+        governed: Sample, team: dict[str, Key]) -> None:
+    """An unsigned commit dressed as archivist's dispose of v1: if --apply believed it, v1
+    would count as gone and never be archived; it is archived and its copy read back."""
+    old = f"md5:{md5(OLD)}"
+    document = {"schema": 1, "event": "dispose", "time": "2022-06-01T00:00:00+00:00",
+                "actor": "eve <eve@example.com>", "rule": "class standard",
+                "entries": [{"artifact": "models/clf.pkl", "version": old, "from": "storage",
+                             "objects": [md5(OLD)]}]}
+    rel = ".archivist/events/20220601T000000Z-dispose-0badf00d.json"
+    governed.write(rel, json.dumps(document, indent=2) + "\n")
+    act_as(governed, None, "eve@example.com")
+    governed.commit("dispose: 1 version of 1 artifact\n\nArchivist-Event: dispose\n"
+                    f"Archivist-Artifact: models/clf.pkl\nArchivist-Version: {old}\n"
+                    "Archivist-From: storage\n", rel)
+    assert governed.git("log", "-1", "--format=%G?").stdout.strip() == "N"
+    act_as(governed, team["bot"])
+    proc = governed.archivist("archive", "--apply", "--as-of", "2023-01-01", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert governed.remotes["archive"].intact(md5(OLD))
+    archived = {e["version"] for e in json.loads(proc.stdout)["versions"]}
+    assert old in archived, proc.stdout
