@@ -235,6 +235,56 @@ def test_github_retention_pushes_its_record_past_a_concurrent_push(
         assert "BEGIN OPENSSH PRIVATE KEY" not in job.output
 
 
+def _govern(sample: CISample, bot_line: str, bot_role: str) -> None:
+    """Ana adds an authority: section naming the bot's key, in the role ``bot_role``."""
+    ana = sample.clone("ana")
+    ana.write(".archivist/allowed_signers", bot_line + "\n")
+    ana.write("archivist.yaml", ana.read("archivist.yaml") + (
+        "authority:\n"
+        "  signers: .archivist/allowed_signers\n"
+        "  roles:\n"
+        "    retention-bot: [ci-retention@example.com]\n"
+        "    ml-lead: [ana@example.com]\n"
+        "  may:\n"
+        f"    archive: [{bot_role}]\n"
+        # the job's dispose step runs too: it deletes only plans two people approved
+        f"    dispose: {{roles: [{bot_role}], approvals: 2}}\n"
+        "    policy: [ml-lead]\n"))
+    ana.commit("Only the retention bot archives", "archivist.yaml",
+               ".archivist/allowed_signers")
+    ana.git("push", "-q", "origin", "HEAD:refs/heads/main")
+
+
+@pytest.mark.parametrize("bot_role", ["retention-bot", "ml-lead"])
+def test_github_retention_under_authority_archives_only_as_a_bot_that_may(
+        sample: CISample, tmp_path: Path, bot_role: str) -> None:
+    """The key in the CI's secrets signs; the role the policy gives its principal decides
+    whether the job may touch a remote at all (docs/authority.md)."""
+    private, public = _ssh_key(tmp_path / "keys")
+    line = f'ci-retention@example.com namespaces="git" {public}'
+    _govern(sample, line, bot_role)
+    job = _github_retention(sample, tmp_path, "workflow_dispatch", "refs/heads/main",
+                            secrets={"ARCHIVIST_COMMIT_SIGNING_KEY": private},
+                            variables={"ARCHIVIST_BOT_EMAIL": "ci-retention@example.com"})
+    assert "BEGIN OPENSSH PRIVATE KEY" not in job.output
+    if bot_role == "ml-lead":  # the bot's principal holds no role that may archive
+        archive = job.step("Archive")
+        assert not job.ok and archive.code == 2, job.output
+        assert "may not archive" in archive.stderr, archive.stderr
+        assert sample.object_path("storage", sample.v1).is_file()
+        assert not sample.object_path("archive", sample.v1).exists()
+        assert not _events(sample, "archive")
+        return
+    assert job.ok, job.output
+    _archived(sample)
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(line + "\n")
+    checked = run(["git", "--git-dir", str(sample.origin), "-c",
+                   f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit",
+                   _events(sample, "archive")[0]], sample.root, check=False)
+    assert 'Good "git" signature for ci-retention@example.com' in checked.stderr
+
+
 def test_github_retention_started_on_another_branch_touches_nothing(
         sample: CISample, tmp_path: Path) -> None:
     bob = sample.clone("bob")
