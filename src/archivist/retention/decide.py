@@ -295,8 +295,10 @@ def class_name(record: VersionRecord, policy: Policy, release: str | None) -> st
     return policy.retention.default
 
 
-def _applies(fact: LedgerFact, record: VersionRecord) -> bool:
-    """A fact belongs to the life it was recorded in: after the latest life began."""
+def in_life(fact: LedgerFact, record: VersionRecord) -> bool:
+    """Whether ``fact`` is about ``record``'s current life: recorded after its latest life
+    began (a version that came back does not inherit an earlier life's "disposed"). The
+    one rule: the plan and the forecast both read facts through it."""
     if fact.position is None or record.began is None:
         return True
     return fact.position > record.began
@@ -313,8 +315,8 @@ def _last_facts(facts: Iterable[LedgerFact]) -> dict[tuple[str, str], list[Ledge
 def _fact_for(record: VersionRecord, facts: Sequence[LedgerFact]) -> tuple[
         LedgerFact | None, LedgerFact | None]:
     """The latest fact of the record's current life, and the latest of an earlier one."""
-    now_life = [f for f in facts if _applies(f, record)]
-    earlier = [f for f in facts if not _applies(f, record)]
+    now_life = [f for f in facts if in_life(f, record)]
+    earlier = [f for f in facts if not in_life(f, record)]
     return (now_life[-1] if now_life else None), (earlier[-1] if earlier else None)
 
 

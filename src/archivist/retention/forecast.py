@@ -34,8 +34,8 @@ from archivist.retention.decide import (
     PlanItem,
     State,
     VersionRecord,
-    _applies,  # the one rule of which facts belong to a version's current life
     hold_covers,
+    in_life,
 )
 
 DAY = dt.timedelta(days=1)
@@ -106,7 +106,7 @@ def life_facts(facts: Iterable[LedgerFact], record: VersionRecord | None,
     if record is None:
         return []
     return [f for f in facts if f.path == record.path and f.version == record.version.label
-            and _applies(f, record)]
+            and in_life(f, record)]
 
 
 def windows(cls: RetentionClass, superseded: dt.date, restored_until: dt.date | None,
