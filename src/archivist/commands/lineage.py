@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archivist.commands import _retention as r
 from archivist.commands._common import add_json, formatter, repo_root
 from archivist.output import print_json
+
+if TYPE_CHECKING:
+    from archivist.retention.lineage import TreeNode
 
 HELP = """\
 Show what one version of an artifact was built from, transitively: for a stage output, the
@@ -40,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _state(node: Any) -> str:
+def _state(node: TreeNode) -> str:
     if not node.tracked:
         return "not tracked by DVC"
     if node.how not in ("exact", "root"):
@@ -58,14 +61,14 @@ def _state(node: Any) -> str:
     return text
 
 
-def _label(node: Any) -> str:
+def _label(node: TreeNode) -> str:
     from archivist.retention.lineage import short
 
     version = short(node.version.label) if node.version is not None else "(no hash)"
     return f"{node.path} {version}"
 
 
-def _lines(node: Any, prefix: str, last: bool, top: bool) -> list[str]:
+def _lines(node: TreeNode, prefix: str, last: bool, top: bool) -> list[str]:
     branch = "" if top else ("└── " if last else "├── ")
     text = f"{prefix}{branch}{_label(node)}  [{_state(node)}]"
     if node.repeated:
@@ -86,7 +89,7 @@ def _lines(node: Any, prefix: str, last: bool, top: bool) -> list[str]:
     return out
 
 
-def _json(node: Any) -> dict[str, Any]:
+def _json(node: TreeNode) -> dict[str, Any]:
     item = node.item
     build = node.build
     return {
@@ -106,7 +109,7 @@ def _json(node: Any) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from archivist.errors import ConfigError
     from archivist.retention import lineage
-    from archivist.retention.plan import build_plan_details
+    from archivist.retention.plan import build_at, build_plan_details
 
     root = repo_root()
     policy = r.retention_policy(root)
@@ -117,10 +120,10 @@ def run(args: argparse.Namespace) -> int:
     plan = build_plan_details(root, policy, r.as_of(args), fresh=False, with_lineage=True)
     graph = plan.lineage or lineage.Graph()
     node = (artifact.path, artifact.version.digest)
-    position = _position(root, plan.head, commit)
+    position = plan.positions.get(commit)
     build = None
     if node not in graph.builds or position is None:
-        build = _build_at(root, plan, artifact, commit, position)
+        build = build_at(root, plan, artifact, commit)
     tree = lineage.tree(graph, plan.items, node, artifact.version, position, build)
     if args.json:
         print_json({"head": plan.head, "branch": plan.branch, "rev": commit,
@@ -129,37 +132,3 @@ def run(args: argparse.Namespace) -> int:
     r.warn(plan.warnings)
     print("\n".join(_lines(tree, "", True, True)))
     return 0
-
-
-def _position(root: Any, head: str, commit: str) -> int | None:
-    """The first-parent position of ``commit`` on the governed branch, or None."""
-    from archivist import history
-
-    return history.read_clock(root, head).positions.get(commit)
-
-
-def _build_at(root: Any, plan: Any, artifact: Any, commit: str,
-              position: int | None) -> Any:
-    """The build the lock at ``commit`` records for ``artifact`` (None: no stage output)."""
-    import posixpath
-
-    from archivist import gitrepo, history
-    from archivist.dvcfiles import DVC_LOCK, DVC_YAML, parse_lock_stages
-    from archivist.retention import lineage
-
-    if artifact.stage is None or posixpath.basename(artifact.declared_in) != DVC_YAML:
-        return None
-    folder = posixpath.dirname(artifact.declared_in)
-    lock = posixpath.join(folder, DVC_LOCK)
-    with gitrepo.CatFile(root) as cat:
-        lock_text = cat.read(f"{commit}:{lock}")
-        yaml_text = cat.read(f"{commit}:{artifact.declared_in}")
-    if lock_text is None:
-        return None
-    stage = next((s for s in parse_lock_stages(lock_text, lock, yaml_text)
-                  if s.name == artifact.stage), None)
-    if stage is None:
-        return None
-    spans = history.read_timelines(root, plan.head).spans
-    return lineage.build_from(spans, stage, artifact.path, artifact.version, lock, commit,
-                              position)

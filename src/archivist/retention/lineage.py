@@ -83,6 +83,9 @@ class Graph:
     lock changed while it stayed current: each is a way it was made)."""
 
     builds: dict[Node, list[Build]] = field(default_factory=dict)
+    # the spans the inputs were resolved against: a build read later (``build_from``)
+    # resolves against the same versions
+    spans: Sequence[Span] = ()
 
     def inputs(self, node: Node) -> list[Node]:
         """The tracked versions ``node`` was built from, over all its builds."""
@@ -195,7 +198,7 @@ def build_graph(spans: Sequence[Span], locks: Sequence[LockAt]) -> Graph:
     starts = {lock: None if any(a.position is None for a in group)
               else [a.position for a in group if a.position is not None]
               for lock, group in by_lock.items()}
-    graph = Graph()
+    graph = Graph(spans=spans)
     for span in spans:
         artifact = span.artifact
         if artifact.stage is None or posixpath.basename(artifact.declared_in) != DVC_YAML:
@@ -229,11 +232,11 @@ def build_graph(spans: Sequence[Span], locks: Sequence[LockAt]) -> Graph:
     return graph
 
 
-def build_from(spans: Sequence[Span], stage: LockedStage, path: str, version: Version,
+def build_from(graph: Graph, stage: LockedStage, path: str, version: Version,
                lock: str, commit: str, position: int | None) -> Build:
     """The build one lock's ``stage`` records for ``path`` (a revision the graph does not
-    know: off the governed branch), its inputs resolved against ``spans``."""
-    cover = _Coverage(spans)
+    know: off the governed branch), its inputs resolved against the graph's spans."""
+    cover = _Coverage(graph.spans)
     return Build(path=path, version=version, stage=stage.name, cmd=stage.cmd, lock=lock,
                  commit=commit, position=position, params=stage.params,
                  inputs=tuple(cover.resolve(dep, position) for dep in stage.deps))

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
+import posixpath
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from archivist import gitrepo, gto_tags, history, ledger
-from archivist.dvcfiles import Artifact
+from archivist.dvcfiles import DVC_LOCK, DVC_YAML, Artifact, parse_lock_stages
 from archivist.errors import ArchivistError
 from archivist.inventory import find_artifact, load_artifacts
 from archivist.policy import Policy
@@ -103,6 +104,8 @@ class Plan:
     left_alone: list[LeftAlone] = field(default_factory=list)
     # what each stage output version was built from (None: lineage is off)
     lineage: lineage.Graph | None = None
+    # each first-parent commit of the branch -> its position (0: the oldest)
+    positions: Mapping[str, int] = field(default_factory=dict)
 
 
 def _utc_date(moment: dt.datetime) -> dt.date:
@@ -385,7 +388,7 @@ def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
         items, notes = lineage.propagate(items, graph)
         warnings.extend(notes)
     return Plan(items=items, head=timelines.head, branch=branch.removeprefix("refs/heads/"),
-                as_of=as_of, warnings=warnings, lineage=graph,
+                as_of=as_of, warnings=warnings, lineage=graph, positions=positions,
                 date_anomalies=list(timelines.anomalies),
                 release_anomalies=pins.anomalies,
                 stage_uses=[u for u, _, _ in pins.uses], records=records,
@@ -398,10 +401,31 @@ def read_lineage(root: Path, timelines: history.Timelines, positions: dict[str, 
     ``fresh``: parsed afresh, else parses may come from the cache). No stage output, no
     lock read: a repository of ``.dvc`` files pays nothing."""
     if not any(s.artifact.stage is not None for s in timelines.spans):
-        return lineage.Graph()
+        return lineage.Graph(spans=timelines.spans)
     locks = history.read_locks(root, timelines.head, positions, warnings=warnings,
                                use_cache=not fresh)
     return lineage.build_graph(timelines.spans, locks)
+
+
+def build_at(root: Path, plan: Plan, artifact: Artifact, commit: str) -> lineage.Build | None:
+    """The build the ``dvc.lock`` at ``commit`` records for ``artifact`` (a revision the
+    plan's graph does not know, or off the governed branch), its inputs resolved against
+    the branch's versions; None for no stage output or no such stage in the lock."""
+    if artifact.stage is None or artifact.version is None \
+            or posixpath.basename(artifact.declared_in) != DVC_YAML:
+        return None
+    lock = posixpath.join(posixpath.dirname(artifact.declared_in), DVC_LOCK)
+    with gitrepo.CatFile(root) as cat:
+        lock_text = cat.read(f"{commit}:{lock}")
+        yaml_text = cat.read(f"{commit}:{artifact.declared_in}")
+    if lock_text is None:
+        return None
+    stage = next((s for s in parse_lock_stages(lock_text, lock, yaml_text)
+                  if s.name == artifact.stage), None)
+    if stage is None:
+        return None
+    return lineage.build_from(plan.lineage or lineage.Graph(), stage, artifact.path,
+                              artifact.version, lock, commit, plan.positions.get(commit))
 
 
 def build_plan(root: Path, policy: Policy, as_of: dt.date) -> list[PlanItem]:
