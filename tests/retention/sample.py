@@ -4,11 +4,13 @@ views of a remote's contents, and the sample repository (imported by the tests a
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import shutil
 from pathlib import Path
 
+from archivist.dvcfiles import Artifact, Version
 from realrepo import Repo
 from retention import seaweed
 
@@ -23,6 +25,22 @@ retention:
     regulated: {active: 1y, archive: forever}
   releases: regulated
 """
+# The same policy with a regulated class that ends too, so that random histories reach
+# every state (the property tests), and the "now" those histories are bounded by.
+FINITE_POLICY = POLICY.replace("regulated: {active: 1y, archive: forever}",
+                               "regulated: {active: 1y, archive: 5y}")
+assert FINITE_POLICY != POLICY
+NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+
+
+def artifact(path: str, digest: str | None = None, retention: str | None = None, *,
+             stage: str | None = None) -> Artifact:
+    """An output as DVC declares it: in ``PATH.dvc``, or by ``stage`` of the root
+    ``dvc.yaml``; with an md5 version when ``digest`` is given."""
+    declared = "dvc.yaml" if stage else f"{path}.dvc"
+    return Artifact(path=path, declared_in=declared, line=1, tags_in=declared, tags_line=1,
+                    stage=stage, meta={"retention": retention} if retention else {},
+                    version=Version("md5", digest, size=1) if digest is not None else None)
 
 
 def dated(when: str) -> dict[str, str]:

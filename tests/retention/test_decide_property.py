@@ -14,36 +14,19 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archivist.dvcfiles import Artifact, Version
+from archivist.dvcfiles import Artifact
 from archivist.history import CommitArtifacts, bound_dates, fold_spans
 from archivist.policy import parse_policy
 from archivist.retention.decide import LedgerFact, PlanItem, decide, delete_sets, hold_covers
 from archivist.retention.plan import version_records
+from retention.sample import FINITE_POLICY, NOW, artifact
 
-POLICY = """\
-version: 1
-remotes: {active: storage, archive: archive}
-retention:
-  default: standard
-  classes:
-    experiment: {active: 30d, archive: 1y}
-    standard: {active: 180d, archive: 3y}
-    regulated: {active: 1y, archive: 5y}
-  releases: regulated
-"""
-NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 FILES = ["m/a", "m/b"]
 FOLDER = "d"
 PATHS = [*FILES, FOLDER]
 FILE_DIGESTS = [f"{n:x}" * 32 for n in range(6)]  # 000..., 111..., recurring content
 DIR_DIGESTS = [f"{n:x}" * 32 + ".dir" for n in range(10, 14)]
 SPELLINGS = ["{p}", "./{p}", "{p}/", "{p}//", "./{p}/"]
-
-
-def artifact(path: str, digest: str, retention: str | None) -> Artifact:
-    return Artifact(path=path, declared_in=f"{path}.dvc", line=1, tags_in=f"{path}.dvc",
-                    tags_line=1, meta={"retention": retention} if retention else {},
-                    version=Version("md5", digest, size=1))
 
 
 @st.composite
@@ -90,7 +73,7 @@ def scenario(draw: st.DrawFn) -> dict[str, object]:
         if draw(st.booleans()):
             line += f", until: {draw(st.dates(dt.date(2016, 1, 1), dt.date(2030, 1, 1)))}"
         holds.append(line + "}")
-    policy_text = POLICY + ("  holds:\n" + "\n".join(holds) + "\n" if holds else "")
+    policy_text = FINITE_POLICY + ("  holds:\n" + "\n".join(holds) + "\n" if holds else "")
     pinned = st.lists(st.sampled_from(seen), max_size=2, unique=True) if seen else st.just([])
     return {
         "listing": listing, "steps": steps, "chain": chain, "facts": facts,

@@ -11,36 +11,25 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archivist.dvcfiles import Artifact, Version
+from archivist.dvcfiles import Version
 from archivist.policy import parse_policy
 from archivist.retention.decide import LedgerFact, VersionRecord, decide
 from archivist.retention.forecast import forecast
+from retention import sample
 
-POLICY = """\
-version: 1
-remotes: {active: storage, archive: archive}
-retention:
-  default: standard
-  classes:
-    experiment: {active: 30d, archive: 1y}
-    standard: {active: 180d, archive: 3y, basis: "HGB 257: 3 years"}
-    regulated: {active: 1y, archive: forever}
-  releases: regulated
-"""
+# the sample policy, its standard class with a basis (which moves no date)
+POLICY = sample.POLICY.replace("standard: {active: 180d, archive: 3y}",
+                               'standard: {active: 180d, archive: 3y, basis: "HGB 257: 3 years"}')
+assert POLICY != sample.POLICY
 DAY = dt.timedelta(days=1)
-
-
-def artifact(path: str, retention: str | None = None) -> Artifact:
-    return Artifact(path=path, declared_in=f"{path}.dvc", line=1, tags_in=f"{path}.dvc",
-                    tags_line=1, meta={"retention": retention} if retention else {})
 
 
 def record(path: str, digest: str, superseded: dt.date | None, retention: str | None = None,
            began: int = 0) -> VersionRecord:
     return VersionRecord(path=path, version=Version("md5", digest, size=10),
-                         artifact=artifact(path, retention), current=superseded is None,
-                         superseded=superseded, ended_by="replaced" if superseded else None,
-                         began=began)
+                         artifact=sample.artifact(path, retention=retention),
+                         current=superseded is None, superseded=superseded,
+                         ended_by="replaced" if superseded else None, began=began)
 
 
 def test_hand_computed_dates() -> None:

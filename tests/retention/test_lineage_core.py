@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from archivist.dvcfiles import Artifact, LockedPath, LockedStage, Version, parse_lock_stages
+from archivist.dvcfiles import LockedPath, LockedStage, Version, parse_lock_stages
 from archivist.history import LockAt, Span
 from archivist.retention import lineage
 from archivist.retention.decide import PlanItem
+from retention.sample import artifact
 
 LOCK = """\
 schema: '2.0'
@@ -71,16 +72,10 @@ def test_a_lock_gives_repo_paths_commands_and_params() -> None:
     assert train.outs[0].path == "pipe/models/small.pkl"
 
 
-def _artifact(path: str, stage: str | None = None) -> Artifact:
-    declared = "dvc.yaml" if stage else f"{path}.dvc"
-    return Artifact(path=path, declared_in=declared, line=1, tags_in=declared, tags_line=1,
-                    stage=stage)
-
-
 def _span(path: str, digest: str, since: int, until: int | None,
           stage: str | None = None) -> Span:
     day = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-    return Span(path=path, version=Version("md5", digest), artifact=_artifact(path, stage),
+    return Span(path=path, version=Version("md5", digest), artifact=artifact(path, stage=stage),
                 since_commit=f"{since:040x}", since=day, since_position=since,
                 until_position=until, until=None if until is None else day)
 

@@ -22,30 +22,16 @@ from archivist.policy import parse_policy
 from archivist.retention import lineage
 from archivist.retention.decide import LedgerFact, PlanItem, decide, delete_sets
 from archivist.retention.plan import version_records
+from retention import sample
+from retention.sample import FINITE_POLICY, NOW
 
-POLICY = """\
-version: 1
-remotes: {active: storage, archive: archive}
-retention:
-  default: standard
-  classes:
-    experiment: {active: 30d, archive: 1y}
-    standard: {active: 180d, archive: 3y}
-    regulated: {active: 1y, archive: 5y}
-  releases: regulated
-"""
-NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 RAW, PREP, MODEL = "data/raw", "data/prep", "models/m"
 DIGESTS = [f"{n:x}" * 32 for n in range(7)]  # few: content recurs, across artifacts too
 PIPELINE = {PREP: "prepare", MODEL: "train"}
 
 
 def artifact(path: str, digest: str, retention: str | None) -> Artifact:
-    stage = PIPELINE.get(path)
-    declared = "dvc.yaml" if stage else f"{path}.dvc"
-    return Artifact(path=path, declared_in=declared, line=1, tags_in=declared, tags_line=1,
-                    stage=stage, meta={"retention": retention} if retention else {},
-                    version=Version("md5", digest, size=1))
+    return sample.artifact(path, digest, retention, stage=PIPELINE.get(path))
 
 
 def locked(path: str, digest: str) -> LockedPath:
@@ -118,7 +104,7 @@ def _closure(graph: lineage.Graph, node: lineage.Node) -> list[lineage.Node]:
 def test_no_input_of_a_kept_version_is_ever_in_a_delete_set(case: dict[str, object]) -> None:
     chain: list[tuple[str, dt.datetime]] = case["chain"]  # type: ignore[assignment]
     as_of: dt.date = case["as_of"]  # type: ignore[assignment]
-    policy = parse_policy(POLICY)
+    policy = parse_policy(FINITE_POLICY)
     clock = bound_dates(chain, NOW)
     dates = [clock.dates[sha] for sha, _ in chain]
     timelines = fold_spans(chain[-1][0], case["steps"], clock)  # type: ignore[arg-type]
