@@ -345,12 +345,6 @@ def read_pins(root: Path, commits: Sequence[ledger.LedgerCommit], *,
     return pins
 
 
-def release_pins(root: Path) -> dict[tuple[str, str], str]:
-    """(artifact path, digest) -> release, from release tags and the ledger on HEAD."""
-    head = gitrepo.resolve_commit(root, "HEAD")
-    return read_pins(root, ledger.read_ledger(root, head)).releases
-
-
 def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
                        timelines: history.Timelines | None = None, *,
                        fresh: bool = True, now: dt.datetime | None = None,
