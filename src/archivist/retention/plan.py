@@ -100,6 +100,7 @@ class Plan:
     stage_uses: list[gto_tags.StageUse] = field(default_factory=list)
     # what the items were decided from (``retention.unmatched_holds(policy, records)``)
     records: list[VersionRecord] = field(default_factory=list)
+    facts: list[LedgerFact] = field(default_factory=list)  # the ledger's, oldest first
     # versions no item stands for: cache: false, push: false, imports (with why)
     left_alone: list[LeftAlone] = field(default_factory=list)
     # what each stage output version was built from (None: lineage is off)
@@ -385,7 +386,7 @@ def build_plan_details(root: Path, policy: Policy, as_of: dt.date,
                 as_of=as_of, warnings=warnings, lineage=graph, positions=positions,
                 date_anomalies=list(timelines.anomalies),
                 release_anomalies=pins.anomalies,
-                stage_uses=[u for u, _, _ in pins.uses], records=records,
+                stage_uses=[u for u, _, _ in pins.uses], records=records, facts=facts,
                 left_alone=left_alone_records(records))
 
 
@@ -447,6 +448,5 @@ def build_forecast(root: Path, policy: Policy, as_of: dt.date) -> tuple[Plan, li
     branch = history.governed_branch(root, policy.branch)
     timelines = history.read_timelines(root, branch, use_cache=True)
     plan = build_plan_details(root, policy, as_of, timelines=timelines, fresh=False)
-    facts = facts_from(ledger.read_ledger(root, timelines.head), dict(timelines.positions))
-    return plan, forecast(plan.items, policy, as_of, records=plan.records, facts=facts,
+    return plan, forecast(plan.items, policy, as_of, records=plan.records, facts=plan.facts,
                           began=began_dates(timelines.spans))
