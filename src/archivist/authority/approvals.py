@@ -9,7 +9,7 @@ dispose with ``authority:`` deletes only when the digest of what it is about to 
 - on the governed branch (reachable from its head), after the last dispose of the same
   plan (an approval is spent by the dispose it authorized);
 - signed, and the signature good by the signers file of the approval's parent
-  (``signatures.check_signatures``: nobody approves with a key added in the same commit);
+  (``signatures.check_grouped``: nobody approves with a key added in the same commit);
 - meaning ``approval`` (a ``review`` is recorded, and never counts);
 - by a principal holding a role of ``may.dispose``, one per principal.
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archivist import ledger
+from archivist import gitrepo, ledger
 from archivist.authority.records import (
     APPROVAL_EVENT,
     TRAILER_APPROVAL,
@@ -37,7 +37,7 @@ from archivist.authority.records import (
     PlannedDeletion,
     plan_digest,
 )
-from archivist.authority.signatures import SignatureStatus, check_signatures
+from archivist.authority.signatures import SignatureStatus, check_grouped
 from archivist.errors import EXIT_VIOLATIONS, ArchivistError, ConfigError
 from archivist.policy import Policy
 
@@ -125,7 +125,14 @@ def approvals_for(root: Path, policy: Policy, plan: str, rev: str = "HEAD") -> A
             else:
                 others += 1
     state.stale = others
-    checks = check_signatures(root, [c.sha for c in candidates], authority.signers)
+    # each approval judged by the signers file of its parent: all of them read through
+    # one cat-file, then one git log per distinct file
+    groups: dict[bytes | None, list[str]] = {}
+    with gitrepo.CatFile(root) as cat:
+        for commit in candidates:
+            groups.setdefault(cat.read(f"{commit.sha}^:{authority.signers}"),
+                              []).append(commit.sha)
+    checks = check_grouped(root, groups)
     seen: set[str] = set()
     for commit in candidates:
         check = checks.get(commit.sha)

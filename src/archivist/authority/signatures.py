@@ -2,15 +2,15 @@
 
 git checks the signature (``ssh-keygen -Y verify`` with the allowed-signers file as it was in
 the commit's first parent, so nobody authorizes themselves in the commit that adds their
-key; valid-after/valid-before at the commit's time). Commits that share a signers file are
-checked by one ``git log`` process.
+key; valid-after/valid-before at the commit's time). Callers read the signers files (one
+``git cat-file --batch`` for all of them); commits that share one are checked by one
+``git log`` process.
 """
 
 from __future__ import annotations
 
 import enum
 import tempfile
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,29 +39,6 @@ _STATUS = {"G": SignatureStatus.GOOD, "N": SignatureStatus.UNSIGNED,
            "B": SignatureStatus.BAD}
 
 
-def check_signatures(root: Path, commits: Sequence[str], signers_path: str,
-                     ) -> dict[str, SignatureCheck]:
-    """Check each commit against ``signers_path`` as it was in the commit's first parent."""
-    by_blob: dict[str | None, list[str]] = defaultdict(list)
-    for commit in commits:
-        by_blob[gitrepo.blob_id(root, f"{commit}^", signers_path)].append(commit)
-    checks: dict[str, SignatureCheck] = {}
-    with tempfile.TemporaryDirectory(prefix="archivist-signers-") as tmp:
-        for blob, group in by_blob.items():
-            allowed = None
-            if blob is not None:
-                allowed = Path(tmp) / blob
-                allowed.write_bytes(gitrepo.git_bytes(["cat-file", "blob", blob], root))
-            for commit, (letter, signer, key) in gitrepo.signature_records(
-                    root, group, allowed).items():
-                status = _STATUS.get(letter, SignatureStatus.UNKNOWN_SIGNER)
-                checks[commit] = SignatureCheck(
-                    commit=commit, status=status,
-                    principal=signer or None if status is SignatureStatus.GOOD else None,
-                    key=key or None)
-    return checks
-
-
 def _check(commit: str, letter: str, signer: str, key: str) -> SignatureCheck:
     status = _STATUS.get(letter, SignatureStatus.UNKNOWN_SIGNER)
     return SignatureCheck(commit=commit, status=status,
@@ -72,11 +49,7 @@ def _check(commit: str, letter: str, signer: str, key: str) -> SignatureCheck:
 def check_grouped(root: Path, groups: Mapping[bytes | None, Sequence[str]],
                   ) -> dict[str, SignatureCheck]:
     """Each commit checked against the signers file whose content it is grouped under
-    (None: no signers file, so no SSH key is allowed): one ``git log`` per distinct file.
-
-    For callers that already read the files (``authority.verify``, through one
-    ``git cat-file --batch``): no ``rev-parse`` per commit.
-    """
+    (None: no signers file, so no SSH key is allowed): one ``git log`` per distinct file."""
     checks: dict[str, SignatureCheck] = {}
     with tempfile.TemporaryDirectory(prefix="archivist-signers-") as tmp:
         for n, (content, group) in enumerate(groups.items()):
