@@ -467,6 +467,20 @@ def remote_tags(root: Path, remote: str, tags: Iterable[str]) -> dict[str, str]:
     return {t: found[f"refs/tags/{t}"] for t in tags if f"refs/tags/{t}" in found}
 
 
+def upstream(root: Path, rev: str = "HEAD") -> str | None:
+    """The remote-tracking branch ``rev``'s branch follows (``refs/remotes/origin/main``),
+    None when it follows none."""
+    proc = git_proc(["rev-parse", "--verify", "--quiet", "--symbolic-full-name",
+                     f"{rev}@{{upstream}}"], root)
+    text = proc.stdout.decode("utf-8", "replace").strip()
+    return text if proc.returncode == 0 and text else None
+
+
+def commits_between(root: Path, base: str, tip: str) -> set[str]:
+    """The commits ``tip`` has and ``base`` has not (``git rev-list BASE..TIP``)."""
+    return set(git(["rev-list", "--end-of-options", f"{base}..{tip}"], root).split())
+
+
 def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
     return git_proc(["merge-base", "--is-ancestor", ancestor, descendant], root).returncode == 0
 

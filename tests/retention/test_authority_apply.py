@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from archivist.authority.approvals import deletions_of, digest_of
+from realrepo import archivist, run
 from retention.authority_helpers import (
     Key,
     act_as,
@@ -275,3 +276,56 @@ def test_a_forged_record_in_a_persons_commit_is_not_believed_by_apply(
     assert governed.remotes["archive"].intact(md5(OLD))
     archived = {e["version"] for e in json.loads(proc.stdout)["versions"]}
     assert old in archived, proc.stdout
+
+
+def test_a_dispose_counts_only_approvals_already_on_the_remote_branch(
+        governed: Sample, team: dict[str, Key], tmp_path: Path) -> None:
+    """archivist push replays unpushed commits under new ids: a dispose naming a local
+    approval would name a commit the remote never gets, and the gate there would find
+    the approval missing. So a dispose counts only approvals already pushed."""
+    origin = tmp_path / "origin.git"
+    run(["git", "init", "-q", "--bare", str(origin)], tmp_path)
+    branch = governed.git("branch", "--show-current").stdout.strip()
+    governed.git("remote", "add", "origin", str(origin))
+    governed.git("push", "-q", "-u", "origin", branch)
+    first = approve(governed, team["carl"], "--as-of", V1_DUE)
+    assert governed.archivist("push").returncode == 0
+    second = approve(governed, team["dora"], "--as-of", V1_DUE)
+    # meanwhile someone else pushes: pushing dora's approval now replays it
+    other = tmp_path / "other"
+    run(["git", "clone", "-q", "-b", branch, str(origin), str(other)], tmp_path)
+    (other / "notes.txt").write_text("meanwhile\n")
+    run(["git", "add", "notes.txt"], other)
+    run(["git", "-c", "user.name=Fay", "-c", "user.email=fay@example.com", "commit", "-q",
+         "--no-verify", "-m", "notes"], other)
+    run(["git", "push", "-q", "origin", branch], other)
+    governed.git("fetch", "-q", "origin")
+    before, head = remote_state(governed), governed.head()
+    act_as(governed, team["carl"])
+    line = refused_untouched(governed, governed.archivist("dispose", "--apply",
+                                                          "--as-of", V1_DUE), 1)
+    assert "has 1 of the 2" in line, line
+    assert f"{second[:10]}: not on refs/remotes/origin/{branch} yet" in line, line
+    assert governed.remotes["storage"].intact(md5(OLD))
+    assert remote_state(governed) == before and governed.head() == head
+    act_as(governed, team["dora"])
+    pushed = governed.archivist("push", "--json")
+    assert pushed.returncode == 0, pushed.stderr
+    assert json.loads(pushed.stdout)["replayed"] == 1
+    replayed = governed.head()
+    assert replayed != second
+    act_as(governed, team["carl"])
+    proc = governed.archivist("dispose", "--apply", "--as-of", V1_DUE)
+    assert proc.returncode == 0, proc.stderr
+    assert not governed.remotes["storage"].has(md5(OLD))
+    named = governed.git("log", "-1",
+                         "--format=%(trailers:key=Archivist-Approval,valueonly)").stdout
+    assert named.split() == [first, replayed]
+    assert governed.archivist("push").returncode == 0
+    # a fresh clone of the remote holds both approvals, and its gate passes the dispose
+    ci = tmp_path / "ci"
+    run(["git", "clone", "-q", "-b", branch, str(origin), str(ci)], tmp_path)
+    base = run(["git", "log", "-1", "--format=%H", "--", ".archivist/allowed_signers"],
+               ci).stdout.strip()
+    gate = archivist("check", "--from-ref", base, "--to-ref", "HEAD", cwd=ci)
+    assert gate.returncode == 0, gate.stdout + gate.stderr

@@ -7,7 +7,9 @@ dispose with ``authority:`` deletes only when the digest of what it is about to 
 ``may.dispose.approvals`` approvals that count:
 
 - on the governed branch (reachable from its head), after the last dispose of the same
-  plan (an approval is spent by the dispose it authorized);
+  plan (an approval is spent by the dispose it authorized); for a dispose, when the
+  branch follows a remote branch, already pushed there (``archivist push`` replays
+  unpushed commits under new ids, and the dispose names its approvals by id);
 - signed, and the signature good by the signers file of the approval's parent
   (``signatures.check_grouped``: nobody approves with a key added in the same commit);
 - meaning ``approval`` (a ``review`` is recorded, and never counts);
@@ -102,8 +104,15 @@ def _meaning(commit: ledger.LedgerCommit) -> Meaning | None:
         return None
 
 
-def approvals_for(root: Path, policy: Policy, plan: str, rev: str = "HEAD") -> ApprovalState:
-    """The approvals of dispose plan ``plan`` that count, reachable from ``rev``."""
+def approvals_for(root: Path, policy: Policy, plan: str, rev: str = "HEAD", *,
+                  published: bool = False) -> ApprovalState:
+    """The approvals of dispose plan ``plan`` that count, reachable from ``rev``.
+
+    ``published`` (what a dispose asks): when ``rev``'s branch follows a remote branch,
+    only approvals already on it count. ``archivist push`` replays unpushed commits under
+    new ids, so a dispose naming a local approval would name a commit that never reaches
+    the remote, and the gate would find it missing.
+    """
     authority = policy.authority
     if authority is None:
         raise ConfigError(f"{policy.source}: no authority: section, so no approvals",
@@ -125,6 +134,8 @@ def approvals_for(root: Path, policy: Policy, plan: str, rev: str = "HEAD") -> A
             else:
                 others += 1
     state.stale = others
+    tracked = gitrepo.upstream(root, rev) if published else None
+    unpushed = gitrepo.commits_between(root, tracked, rev) if tracked else set()
     # each approval judged by the signers file of its parent: all of them read through
     # one cat-file, then one git log per distinct file
     groups: dict[bytes | None, list[str]] = {}
@@ -137,6 +148,10 @@ def approvals_for(root: Path, policy: Policy, plan: str, rev: str = "HEAD") -> A
     for commit in candidates:
         check = checks.get(commit.sha)
         short = commit.sha[:10]
+        if commit.sha in unpushed:
+            state.not_counted.append(f"{short}: not on {tracked} yet (archivist push gives "
+                                     "an unpushed commit a new id)")
+            continue
         if check is None or check.status is not SignatureStatus.GOOD or not check.principal:
             status = check.status.value if check else "unsigned"
             state.not_counted.append(f"{short}: {status} (by {authority.signers} at its "
@@ -180,7 +195,7 @@ def require_approvals(root: Path, policy: Policy,
     """The ``apply.Authorize`` a dispose runs with under ``authority:``: the trailers that
     name the plan and its approvals, or ``ApprovalMissing`` before anything is deleted."""
     def authorize(deletions: Sequence[PlannedDeletion]) -> list[tuple[str, str]]:
-        state = approvals_for(root, policy, digest_of(deletions))
+        state = approvals_for(root, policy, digest_of(deletions), published=True)
         if not state.enough:
             raise refusal(state)
         return [(TRAILER_PLAN, state.plan),
