@@ -21,39 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from realrepo import Repo, archivist, init_repo, run
+from signers import AUTHORITY, SIGNERS, make_key
 
-POLICY = """\
-version: 1
-branch: main
-authority:
-  signers: .archivist/allowed_signers
-  roles:
-    ml-lead: [ana@example.com]
-    compliance: [carl@example.com, dora@example.com]
-    retention-bot: [bot@example.com]
-  may:
-    archive: [retention-bot, compliance]
-    restore: [ml-lead, compliance]
-    dispose: {roles: [compliance], approvals: 2}
-    release: [ml-lead]
-    policy: [compliance]
-"""
-SIGNERS = ".archivist/allowed_signers"
+POLICY = "version: 1\nbranch: main\n" + AUTHORITY
 PEOPLE = {"ana": "Ana Lima", "carl": "Carl Berg", "dora": "Dora Kim", "bot": "archivist bot",
           "eve": "Eve Park"}
 
 
 def email(who: str) -> str:
     return f"{who}@example.com"
-
-
-def make_key(folder: Path, who: str) -> tuple[Path, str]:
-    """A new ed25519 key by ssh-keygen: its private file and its public line."""
-    folder.mkdir(parents=True, exist_ok=True)
-    private = folder / who
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", email(who), "-f",
-                    str(private)], check=True, capture_output=True)
-    return private, private.with_suffix(".pub").read_text().strip()
 
 
 def signers_line(who: str, public: str, *, valid_before: str | None = None) -> str:
@@ -152,7 +128,7 @@ def build(top: Path, policy: str = POLICY) -> AuthRepo:
     init_repo(repo.root)
     lines = []
     for who in PEOPLE:
-        _, public = make_key(repo.keys, who)
+        public = make_key(repo.keys, email(who)).public
         if who == "bot":
             lines.append(signers_line(who, public, valid_before="20250101"))
         elif who in ("ana", "carl"):

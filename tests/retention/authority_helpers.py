@@ -6,46 +6,10 @@ Keys are made by ``ssh-keygen``, commits are signed by git itself (``gpg.format=
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
-from realrepo import run
 from retention.sample import Sample, dated
-
-SIGNERS = ".archivist/allowed_signers"
-
-AUTHORITY = f"""\
-authority:
-  signers: {SIGNERS}
-  roles:
-    ml-lead: [ana@example.com]
-    compliance: [carl@example.com, dora@example.com]
-    retention-bot: [bot@example.com]
-  may:
-    archive: [retention-bot, compliance]
-    restore: [ml-lead, compliance]
-    dispose: {{roles: [compliance], approvals: 2}}
-    release: [ml-lead]
-    policy: [compliance]
-"""
-
-
-@dataclass(frozen=True)
-class Key:
-    principal: str
-    private: Path
-    public: str  # "ssh-ed25519 AAAA... comment"
-
-    def signers_line(self, options: str = 'namespaces="git"') -> str:
-        return f"{self.principal} {options + ' ' if options else ''}{self.public}"
-
-
-def make_key(folder: Path, principal: str) -> Key:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / principal.split("@")[0]
-    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", principal, "-f", str(path)],
-        folder)
-    return Key(principal, path, path.with_suffix(".pub").read_text().strip())
+from signers import AUTHORITY, SIGNERS, Key, make_key
 
 
 def keys(tmp_path: Path, *principals: str) -> dict[str, Key]:
