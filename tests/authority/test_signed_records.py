@@ -46,6 +46,12 @@ def _named(repo: AuthRepo, base: str, kind: str, commit: str) -> dict:
     return about[0]
 
 
+def add_doras_key(repo: AuthRepo, who: str = "carl", message: str = "add dora's key") -> str:
+    """Commit dora's key into the signers file, signed by ``who``."""
+    repo.write(SIGNERS, repo.read(SIGNERS) + signers_line("dora", public_key(repo, "dora")))
+    return repo.signed_commit(message, who)
+
+
 def approve(repo: AuthRepo, who: str, plan: str = PLAN, *, meaning: str = "approval") -> str:
     return repo.record("approval", who, entries=DISPOSED, trailers=(
         ("Archivist-Meaning", meaning), ("Archivist-Approves", "dispose"),
@@ -61,9 +67,7 @@ def dispose(repo: AuthRepo, who: str, approvals: list[str], plan: str = PLAN) ->
 def test_signed_authorized_records_pass_and_say_who_signed(repo: AuthRepo) -> None:
     base = repo.head()
     archive = repo.record("archive", "bot")
-    dora_key = public_key(repo, "dora")
-    repo.write(SIGNERS, repo.read(SIGNERS) + signers_line("dora", dora_key))
-    policy = repo.signed_commit("add dora's key", "carl")
+    policy = add_doras_key(repo)
     first = approve(repo, "carl")
     second = approve(repo, "dora")
     disposal = dispose(repo, "carl", [first, second])
@@ -128,8 +132,7 @@ def test_expired_key_on_a_backdated_commit(repo: AuthRepo) -> None:
 
 def test_key_added_in_the_commit_that_uses_it(repo: AuthRepo) -> None:
     base = repo.head()
-    repo.write(SIGNERS, repo.read(SIGNERS) + signers_line("dora", public_key(repo, "dora")))
-    sha = repo.signed_commit("dora adds her own key", "dora")
+    sha = add_doras_key(repo, "dora", "dora adds her own key")
     assert repo.verify_commit(sha, base).returncode != 0  # the parent's file: unknown
     assert repo.verify_commit(sha, sha).returncode == 0  # its own file vouches for itself
     found = _named(repo, base, "self-authorized", sha)
@@ -176,8 +179,7 @@ def test_two_approvals_by_one_principal(repo: AuthRepo) -> None:
 
 def test_approval_for_a_plan_that_then_changed(repo: AuthRepo) -> None:
     base = repo.head()
-    repo.write(SIGNERS, repo.read(SIGNERS) + signers_line("dora", public_key(repo, "dora")))
-    repo.signed_commit("add dora's key", "carl")
+    add_doras_key(repo)
     old = plan_digest([])  # approved when nothing else was due
     first, second = approve(repo, "carl", old), approve(repo, "dora", old)
     sha = dispose(repo, "carl", [first, second])  # the plan it carries out is PLAN
@@ -187,8 +189,7 @@ def test_approval_for_a_plan_that_then_changed(repo: AuthRepo) -> None:
 
 def test_dispose_that_deleted_other_than_its_plan(repo: AuthRepo) -> None:
     base = repo.head()
-    repo.write(SIGNERS, repo.read(SIGNERS) + signers_line("dora", public_key(repo, "dora")))
-    repo.signed_commit("add dora's key", "carl")
+    add_doras_key(repo)
     other = plan_digest([])
     sha = dispose(repo, "carl", [approve(repo, "carl", other), approve(repo, "dora", other)],
                   plan=other)  # approvals agree with the trailer, not with what it deleted
