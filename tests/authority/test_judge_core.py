@@ -9,6 +9,7 @@ from archivist.authority.judge import (
     CommitFacts,
     Judged,
     TagFacts,
+    count_approvals,
     judge_commit,
     judge_tag,
 )
@@ -79,6 +80,50 @@ def test_an_approval_by_a_role_that_may_not_dispose_counts_for_nothing() -> None
     assert [f.kind for f in verdict.findings] == [FindingKind.MISSING_APPROVAL]
     assert "ana@example.com, who holds no role of may.dispose" in verdict.findings[0].problem
     assert not verdict.believed
+
+
+def test_one_rule_counts_approvals_and_says_why_the_others_do_not() -> None:
+    """count_approvals is what the client asks before it deletes and what the judge asks
+    after: one principal each, good signature, a role of may.dispose, meaning approval,
+    this exact plan, before the dispose."""
+    plan, other = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+
+    def approval(n: int, check: SignatureCheck | None, *, meaning: str = "approval",
+                 of: str = plan, before: bool = True) -> tuple[str, Approval]:
+        sha = str(n) * 40
+        return sha, Approval(facts(sha, (
+            ("Archivist-Event", "approval"), ("Archivist-Meaning", meaning),
+            ("Archivist-Approves", "dispose"), ("Archivist-Plan", of))),
+            check or SignatureCheck(sha, SignatureStatus.UNKNOWN_SIGNER, None, "SHA256:e"),
+            before=before)
+
+    named = [approval(1, good("carl", "1" * 40)), approval(2, good("carl", "2" * 40)),
+             approval(3, good("dora", "3" * 40), meaning="review"),
+             approval(4, good("ana", "4" * 40)), approval(5, None),
+             approval(6, good("dora", "6" * 40), of=other),
+             approval(7, good("dora", "7" * 40), before=False), ("8" * 40, None)]
+    count = count_approvals(AUTHORITY, plan, named)
+    assert count.counted == {"carl@example.com": "1" * 40}
+    assert count.problems == [
+        "approval 2222222222 is by carl@example.com again (already 1111111111): a second "
+        "approval by the same principal; approvals count distinct principals",
+        "approval 3333333333 by dora@example.com: meaning review, not approval",
+        "approval 4444444444 is by ana@example.com, who holds no role of may.dispose "
+        "(compliance)",
+        "approval 5555555555 has no good signature (unknown-signer, by "
+        ".archivist/allowed_signers at its parent)",
+        f"approval 6666666666 is for plan {other[:19]}..., not this one {plan[:19]}... "
+        "(the plan changed after it was approved)",
+        "approval 7777777777 is not before the dispose",
+        "approval 8888888888 is not a commit here"]
+    # the judge of a dispose naming them reports the same lines
+    dispose = facts(trailers=(("Archivist-Event", "dispose"), ("Archivist-Plan", plan),
+                              *(("Archivist-Approval", s) for s, _ in named)))
+    verdict = judge_commit(Judged(dispose, AUTHORITY, good("carl"),
+                                  approvals={s: a for s, a in named if a is not None}))
+    [finding] = verdict.findings
+    assert finding.kind is FindingKind.MISSING_APPROVAL
+    assert all(line in finding.problem for line in count.problems)
 
 
 def test_trailers_without_an_event_are_a_forged_record() -> None:

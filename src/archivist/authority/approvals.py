@@ -15,6 +15,9 @@ dispose with ``authority:`` deletes only when the digest of what it is about to 
 - meaning ``approval`` (a ``review`` is recorded, and never counts);
 - by a principal holding a role of ``may.dispose``, one per principal.
 
+The last three are ``judge.count_approvals``, the rule the gate and the audit judge the
+dispose commit by afterwards: the client reads git for it, it decides.
+
 A plan that changed since (a new version became due, an object was added or spared) has
 another digest, so it needs new approvals. The audit recomputes a dispose's digest from
 its event file with ``deletions_of``, the same rows the client digested.
@@ -29,17 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from archivist import gitrepo, ledger
+from archivist.authority import judge
 from archivist.authority.records import (
     APPROVAL_EVENT,
     TRAILER_APPROVAL,
     TRAILER_APPROVES,
-    TRAILER_MEANING,
     TRAILER_PLAN,
     Meaning,
     PlannedDeletion,
     plan_digest,
 )
-from archivist.authority.signatures import SignatureStatus, check_grouped
+from archivist.authority.signatures import SignatureCheck, SignatureStatus, check_grouped
 from archivist.errors import EXIT_VIOLATIONS, ArchivistError, ConfigError
 from archivist.policy import Policy
 
@@ -96,14 +99,6 @@ def deletions_of(document: Mapping[str, Any]) -> list[PlannedDeletion]:
     return rows
 
 
-def _meaning(commit: ledger.LedgerCommit) -> Meaning | None:
-    values = commit.values(TRAILER_MEANING)
-    try:
-        return Meaning(values[0]) if values else None
-    except ValueError:
-        return None
-
-
 def approvals_for(root: Path, policy: Policy, plan: str, rev: str = "HEAD", *,
                   published: bool = False) -> ApprovalState:
     """The approvals of dispose plan ``plan`` that count, reachable from ``rev``.
@@ -144,34 +139,26 @@ def approvals_for(root: Path, policy: Policy, plan: str, rev: str = "HEAD", *,
             groups.setdefault(cat.read(f"{commit.sha}^:{authority.signers}"),
                               []).append(commit.sha)
     checks = check_grouped(root, groups)
-    seen: set[str] = set()
+    named: list[tuple[str, judge.Approval | None]] = []
     for commit in candidates:
-        check = checks.get(commit.sha)
-        short = commit.sha[:10]
         if commit.sha in unpushed:
-            state.not_counted.append(f"{short}: not on {tracked} yet (archivist push gives "
-                                     "an unpushed commit a new id)")
+            state.not_counted.append(f"{commit.sha[:10]}: not on {tracked} yet (archivist "
+                                     "push gives an unpushed commit a new id)")
             continue
-        if check is None or check.status is not SignatureStatus.GOOD or not check.principal:
-            status = check.status.value if check else "unsigned"
-            state.not_counted.append(f"{short}: {status} (by {authority.signers} at its "
-                                     "parent)")
-            continue
-        who = check.principal
-        meaning = _meaning(commit)
-        if meaning is not Meaning.APPROVAL:
-            state.not_counted.append(f"{short} by {who}: meaning "
-                                     f"{meaning.value if meaning else 'none'}, not approval")
-        elif not any(who in authority.roles.get(role, ()) for role in roles):
-            state.not_counted.append(f"{short} by {who}: holds no role that may dispose "
-                                     f"({', '.join(roles) or 'none'})")
-        elif who in seen:
-            state.not_counted.append(f"{short} by {who}: a second approval by the same "
-                                     "principal")
-        else:
-            seen.add(who)
-            state.counted.append(Approval(commit.sha, who, meaning))
+        check = checks.get(commit.sha) or SignatureCheck(commit.sha, SignatureStatus.UNSIGNED,
+                                                         None, None)
+        named.append((commit.sha, judge.Approval(facts=_facts(commit), signature=check,
+                                                 before=True)))
+    count = judge.count_approvals(authority, plan, named)
+    state.counted = [Approval(sha, who, Meaning.APPROVAL) for who, sha in count.counted.items()]
+    state.not_counted += count.problems
     return state
+
+
+def _facts(commit: ledger.LedgerCommit) -> judge.CommitFacts:
+    return judge.CommitFacts(sha=commit.sha, author=f"{commit.author} <{commit.email}>",
+                             date=commit.date, subject=commit.subject,
+                             trailers=commit.trailers, changes=commit.changes, parent=None)
 
 
 def refusal(state: ApprovalState) -> ApprovalMissing:

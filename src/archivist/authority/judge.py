@@ -337,6 +337,63 @@ def _role_finding(j: Judged, principal: str, action: str, what: str) -> Authorit
         f"have it done by someone who may ({_who_may(j.authority, action)})")
 
 
+@dataclass(frozen=True)
+class ApprovalCount:
+    """Which approvals count for one dispose plan: one principal each, and why others do
+    not (one line each, naming the approval commit)."""
+
+    counted: dict[str, str]  # principal -> approval commit, in the order named
+    problems: list[str]
+
+
+def count_approvals(authority: Authority, plan: str | None,
+                    named: Sequence[tuple[str, Approval | None]]) -> ApprovalCount:
+    """The one rule for whether approvals authorize dispose plan ``plan``, asked by the
+    client before it deletes (``approvals.approvals_for``) and by the gate and the audit
+    after (``_approval_findings``): an approval counts when it is a commit before the
+    dispose, an approval of a dispose, signed with a good signature (by the signers file
+    at its parent), by a principal holding a role of ``may.dispose``, meaning
+    ``approval``, for exactly ``plan``, and the first one by its principal.
+
+    ``named``: (the name given, the approval read from git, None when there is none).
+    """
+    counted: dict[str, str] = {}
+    problems: list[str] = []
+    permission = authority.may.get("dispose")
+    roles = ", ".join(permission.roles) if permission and permission.roles else "none"
+    for name, approval in named:
+        short = name[:10]
+        if approval is None:
+            problems.append(f"approval {short} is not a commit here")
+            continue
+        a, sig = approval.facts, approval.signature
+        meaning = next(iter(a.values(TRAILER_MEANING)), None)
+        if not approval.before:
+            problems.append(f"approval {short} is not before the dispose")
+        elif a.kind != APPROVAL_EVENT or "dispose" not in a.values(TRAILER_APPROVES):
+            problems.append(f"{short} is no approval of a dispose")
+        elif sig.status is not SignatureStatus.GOOD or not sig.principal:
+            problems.append(f"approval {short} has no good signature ({sig.status.value}, "
+                            f"by {authority.signers} at its parent)")
+        elif not authority.allows("dispose", sig.principal):
+            problems.append(f"approval {short} is by {sig.principal}, who holds no role of "
+                            f"may.dispose ({roles})")
+        elif meaning not in APPROVING:
+            problems.append(f"approval {short} by {sig.principal}: meaning "
+                            f"{meaning or 'none'}, not approval")
+        elif plan is not None and plan not in a.values(TRAILER_PLAN):
+            shown = next(iter(a.values(TRAILER_PLAN)), "none")
+            problems.append(f"approval {short} is for plan {shown[:19]}..., not this one "
+                            f"{plan[:19]}... (the plan changed after it was approved)")
+        elif sig.principal in counted:
+            problems.append(f"approval {short} is by {sig.principal} again (already "
+                            f"{counted[sig.principal][:10]}): a second approval by the same "
+                            "principal; approvals count distinct principals")
+        else:
+            counted[sig.principal] = a.sha
+    return ApprovalCount(counted, problems)
+
+
 def _approval_findings(j: Judged, principal: str) -> list[AuthorityFinding]:
     """A dispose's approvals: enough distinct principals, each for exactly its plan."""
     assert j.authority is not None
@@ -354,36 +411,10 @@ def _approval_findings(j: Judged, principal: str) -> list[AuthorityFinding]:
         if recorded != plan:
             problems.append(f"what its event file records as deleted has digest "
                             f"{recorded[:19]}..., not its {TRAILER_PLAN} {plan[:19]}...")
-    counted: dict[str, str] = {}  # principal -> approval commit
-    for named in facts.values(TRAILER_APPROVAL):
-        approval = j.approvals.get(named)
-        short = named[:10]
-        if approval is None:
-            problems.append(f"approval {short} is not a commit here")
-            continue
-        a, sig = approval.facts, approval.signature
-        if not approval.before:
-            problems.append(f"approval {short} is not before the dispose")
-        elif a.kind != APPROVAL_EVENT or "dispose" not in a.values(TRAILER_APPROVES):
-            problems.append(f"{short} is no approval of a dispose")
-        elif sig.status is not SignatureStatus.GOOD or not sig.principal:
-            problems.append(f"approval {short} has no good signature ({sig.status.value})")
-        elif not _allowed(j.authority, "dispose", sig.principal):
-            problems.append(f"approval {short} is by {sig.principal}, who holds no role of "
-                            "may.dispose")
-        elif next(iter(a.values(TRAILER_MEANING)), None) not in APPROVING:
-            meaning = next(iter(a.values(TRAILER_MEANING)), "nothing")
-            problems.append(f"approval {short} means {meaning}, not approval")
-        elif plan is not None and plan not in a.values(TRAILER_PLAN):
-            shown = next(iter(a.values(TRAILER_PLAN)), "none")
-            problems.append(f"approval {short} is for plan {shown[:19]}..., not this one "
-                            f"{plan[:19]}... (the plan changed after it was approved)")
-        elif sig.principal in counted:
-            problems.append(f"approval {short} is by {sig.principal} again (already "
-                            f"{counted[sig.principal][:10]}): approvals count distinct "
-                            "principals")
-        else:
-            counted[sig.principal] = a.sha
+    count = count_approvals(j.authority, plan, [(named, j.approvals.get(named))
+                                                for named in facts.values(TRAILER_APPROVAL)])
+    counted = count.counted
+    problems += count.problems
     if len(counted) < need or problems:
         detail = "; ".join(problems)
         return [_finding(
