@@ -510,6 +510,19 @@ def tag_targets(root: Path) -> dict[str, tuple[str, str, bool]]:
     return tags
 
 
+def taggers(root: Path) -> dict[str, tuple[str | None, str | None]]:
+    """Every local tag: name -> (tagger ``Name <email>``, tagger date ISO 8601); both None
+    for a lightweight tag."""
+    out = git(["for-each-ref", "--format=%(refname:strip=2)%00%(taggername) "
+               "%(taggeremail)%00%(taggerdate:iso-strict)", "refs/tags/"], root)
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for line in out.splitlines():
+        parts = line.split("\0")
+        if len(parts) == 3:
+            found[parts[0]] = (parts[1].strip() or None, parts[2] or None)
+    return found
+
+
 def move_tag(root: Path, tag: str, commit: str) -> None:
     """Point ``tag`` at ``commit``, keeping an annotated tag's message (signed again when it
     was signed)."""

@@ -92,7 +92,7 @@ def whoami(root: Path, authority: Authority, rev: str = "HEAD") -> Signer:
                             "signed by the policy role")
     with tempfile.TemporaryDirectory(prefix="archivist-signers-") as tmp:
         allowed = Path(tmp) / "allowed_signers"
-        allowed.write_bytes(gitrepo.git_bytes(["cat-file", "blob", blob], root))
+        allowed.write_bytes(gitrepo.read_blobs(root, [blob])[blob])
         verdict = gitrepo.probe_signature(root, allowed)
     if isinstance(verdict, str):
         raise NotAuthorized(f"git cannot sign the audit commit for {_email(root)}: "

@@ -48,7 +48,6 @@ from archivist.authority.signatures import SignatureCheck, SignatureStatus
 from archivist.policy import POLICY_FILE, Authority
 
 EVENT_TRAILER = "Archivist-Event"
-TRAILER_PREFIX = "Archivist-"
 ARCHIVIST_DIR = ".archivist"
 EVENTS_DIR = ".archivist/events"
 

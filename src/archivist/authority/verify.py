@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archivist import gitrepo
+from archivist import gitrepo, ledger
 from archivist.authority import judge
 from archivist.authority.judge import (
     Approval,
@@ -51,14 +51,10 @@ def _facts(head: list[str], changes: list[tuple[str, str]]) -> CommitFacts:
     import datetime as dt
 
     sha, parents, author, date, subject, trailers = head
-    kept = []
-    for line in trailers.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.startswith(judge.TRAILER_PREFIX):
-            kept.append((key.strip(), value.strip()))
     parent_list = parents.split()
     return CommitFacts(sha=sha.strip(), author=author, date=dt.datetime.fromisoformat(date),
-                       subject=subject, trailers=tuple(kept), changes=tuple(changes),
+                       subject=subject, trailers=ledger.parse_trailers(trailers),
+                       changes=tuple(changes),
                        parent=parent_list[0] if parent_list else None)
 
 
@@ -222,7 +218,7 @@ def judge_tags(root: Path, commits: Iterable[str], cat: gitrepo.CatFile,
             if target[1] in wanted and judge.is_release_tag(name)}
     if not tags:
         return report
-    taggers = _taggers(root)
+    taggers = gitrepo.taggers(root)
     for name, (_, commit, annotated) in sorted(tags.items()):
         authority = policies.authority_at(commit)
         if authority is None:
@@ -237,17 +233,6 @@ def judge_tags(root: Path, commits: Iterable[str], cat: gitrepo.CatFile,
             signature=check), authority)
         report.findings += found
     return report
-
-
-def _taggers(root: Path) -> dict[str, tuple[str | None, str | None]]:
-    out = gitrepo.git(["for-each-ref", "--format=%(refname:strip=2)%00%(taggername) "
-                       "%(taggeremail)%00%(taggerdate:iso-strict)", "refs/tags/"], root)
-    found: dict[str, tuple[str | None, str | None]] = {}
-    for line in out.splitlines():
-        parts = line.split("\0")
-        if len(parts) == 3:
-            found[parts[0]] = (parts[1].strip() or None, parts[2] or None)
-    return found
 
 
 def _dated(root: Path, commits: list[CommitFacts]) -> list[CommitFacts]:
