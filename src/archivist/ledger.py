@@ -29,11 +29,14 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archivist import gitrepo
 from archivist.authority.records import APPROVAL_EVENT, TRAILER_MEANING, Meaning
 from archivist.errors import ConfigError
+
+if TYPE_CHECKING:
+    from archivist.policy import Policy
 
 EVENTS_DIR = ".archivist/events"
 EVENT_KINDS = ("archive", "restore", "dispose", "hold", "release", APPROVAL_EVENT)
@@ -129,13 +132,19 @@ def _actor(root: Path) -> str:
     return f"{name} <{email}>"
 
 
-def signs(root: Path, rev: str = "HEAD") -> bool:
-    """True when the policy committed at ``rev`` has ``authority:``: records are signed."""
+def _committed_authority(root: Path, rev: str = "HEAD") -> Policy | None:
+    """The policy committed at ``rev`` when it has ``authority:``, else None."""
     from archivist.policy import POLICY_FILE, parse_policy
 
     with gitrepo.CatFile(root) as cat:
         data = cat.read(f"{rev}:{POLICY_FILE}")
-    return data is not None and parse_policy(data, POLICY_FILE).authority is not None
+    policy = None if data is None else parse_policy(data, POLICY_FILE)
+    return policy if policy is not None and policy.authority is not None else None
+
+
+def signs(root: Path, rev: str = "HEAD") -> bool:
+    """True when the policy committed at ``rev`` has ``authority:``: records are signed."""
+    return _committed_authority(root, rev) is not None
 
 
 def ensure_can_commit(root: Path, branch: str | None, action: str | None = None) -> None:
@@ -143,16 +152,13 @@ def ensure_can_commit(root: Path, branch: str | None, action: str | None = None)
     with ``authority:`` in the policy committed at HEAD, also when git is not set up to
     sign it, or (``action``) when the signer holds no role that may do it."""
     _actor(root)
-    if signs(root):
+    policy = _committed_authority(root)
+    if policy is not None:
         from archivist.authority.actor import check_signing_config, require
-        from archivist.policy import POLICY_FILE, parse_policy
 
         check_signing_config(root)
         if action is not None:
-            with gitrepo.CatFile(root) as cat:
-                data = cat.read(f"HEAD:{POLICY_FILE}")
-            assert data is not None  # signs() read it
-            require(root, parse_policy(data, POLICY_FILE), action)
+            require(root, policy, action)
     current = gitrepo.current_branch(root)
     if current is None:
         raise ConfigError("HEAD is detached: the audit commit needs a branch",
